@@ -1,0 +1,44 @@
+/** The command tree. Help goes to stdout; parse errors become UsageError in main.ts. */
+import { Command } from "commander";
+import { VERSION } from "../version.ts";
+import { getCommand } from "./get.ts";
+import { listCommand } from "./list.ts";
+import { putCommand } from "./put.ts";
+import { verifyCommand } from "./verify.ts";
+
+const enc = new TextEncoder();
+const write = (f: { writeSync(p: Uint8Array): number }) => (s: string) => {
+  const b = enc.encode(s);
+  let off = 0;
+  while (off < b.length) off += f.writeSync(b.subarray(off));
+};
+
+export const EXIT_CODES_HELP = `
+Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 integrity failure,
+5 key problem (missing, wrong, wrong kind), 6 access/credentials, 7 store unreachable or failing,
+8 stream already exists, 130 interrupted, 141 output closed by the reader.`;
+
+export function buildApp(): Command {
+  const program = new Command("s3duct")
+    .description(
+      "Pipe an unbounded stream into S3-compatible storage (or a local directory) and back,\n" +
+        "as hashed, chained, optionally encrypted chunks. Wire-compatible with s3duct 0.4.",
+    )
+    .version(`s3duct ${VERSION}`, "-V, --version")
+    .exitOverride()
+    .configureOutput({
+      writeOut: write(Deno.stdout),
+      writeErr: write(Deno.stderr),
+      outputError: (str, w) => w(`s3duct: ${str.replace(/^error: /, "")}`),
+    })
+    .showHelpAfterError("(add --help for usage)")
+    .addHelpText("after", EXIT_CODES_HELP);
+  for (const cmd of [putCommand(), getCommand(), listCommand(), verifyCommand()]) {
+    program.addCommand(
+      cmd.exitOverride().configureOutput(program.configureOutput()).showHelpAfterError(
+        `(run 's3duct ${cmd.name()} --help' for usage)`,
+      ).addHelpText("after", EXIT_CODES_HELP),
+    );
+  }
+  return program;
+}

@@ -1,0 +1,146 @@
+/** Options shared by several commands, and turning their raw values into typed settings. */
+import { type Command, Option } from "commander";
+import { UsageError } from "../errors.ts";
+import { aesCipher } from "../crypto/cipher.ts";
+import { loadAesKey } from "../crypto/keyspec.ts";
+import { prefixProblem, StreamLayout, streamNameProblem } from "../format/layout.ts";
+import { parseSize } from "../format/size.ts";
+import type { Keyring } from "../pipeline/manifest_io.ts";
+import { openStore } from "../store/open_store.ts";
+import { DEFAULT_RETRY } from "../store/retry.ts";
+import type { Store } from "../store/store.ts";
+import { Log } from "../ui/log.ts";
+
+/** Raw option values as commander gives them (camelCase of the flags). */
+export type RawOptions = Record<string, unknown>;
+
+export function addStoreOptions(cmd: Command, withName = true): Command {
+  cmd.requiredOption(
+    "--bucket <bucket>",
+    "bucket name (a folder under the root for file:// stores)",
+  );
+  if (withName) {
+    cmd.requiredOption("--name <name>", "stream name, e.g. db/nightly (may contain '/')");
+  }
+  return cmd
+    .option("--prefix <prefix>", "key prefix the stream lives under (e.g. backups/2026)")
+    .option(
+      "--endpoint-url <url>",
+      "S3 endpoint (http[s]://host:port, path-style) or file:///dir for a local directory store; default AWS",
+    )
+    .option(
+      "--region <region>",
+      "region (default: AWS_REGION, AWS_DEFAULT_REGION, profile, us-east-1)",
+    )
+    .option("--retries <n>", "retries per request after the first attempt, 0 = none", "10");
+}
+
+export function addOutputOptions(cmd: Command, summary = true): Command {
+  cmd.option(
+    "-q, --quiet",
+    "print nothing but errors (and the summary asked for with --summary json)",
+  )
+    .option("-v, --verbose", "print each chunk as it is processed")
+    .addOption(
+      new Option("--progress <mode>", "progress display (accepted for s3duct 0.4 compatibility)")
+        .choices(["auto", "rich", "plain", "none"]).default("auto"),
+    );
+  if (summary) {
+    cmd.addOption(
+      new Option("--summary <format>", "summary on stderr when done").choices([
+        "text",
+        "json",
+        "none",
+      ])
+        .default("text"),
+    );
+  }
+  return cmd;
+}
+
+export function addKeyOptions(cmd: Command): Command {
+  return cmd.option(
+    "--key <spec>",
+    "AES-256 key: env:VAR (hex in a variable), file:PATH (32 raw bytes or 64 hex), or hex:HEX (visible in ps; avoid)",
+  );
+}
+
+export function makeLog(o: RawOptions): Log {
+  return new Log(o.quiet ? "quiet" : o.verbose ? "verbose" : "normal");
+}
+
+export function layoutOf(o: RawOptions): StreamLayout {
+  const name = String(o.name);
+  const problem = streamNameProblem(name);
+  if (problem) throw new UsageError(`--name: ${problem}`);
+  const prefix = o.prefix === undefined ? undefined : String(o.prefix);
+  if (prefix !== undefined) checkPrefix(prefix);
+  return new StreamLayout(name, prefix);
+}
+
+export function checkPrefix(prefix: string): void {
+  const problem = prefixProblem(prefix);
+  if (problem) throw new UsageError(`--prefix ${problem}`);
+}
+
+export function storeOf(o: RawOptions, log: Log): Promise<Store> {
+  const retries = intOption(o.retries, "--retries", 0, 100);
+  return openStore({
+    bucket: String(o.bucket),
+    endpointUrl: o.endpointUrl as string | undefined,
+    region: o.region as string | undefined,
+    retry: {
+      ...DEFAULT_RETRY,
+      retries,
+      onRetry: (n, e, ms) =>
+        log.debug(`retry ${n}/${retries} in ${(ms / 1000).toFixed(1)} s: ${e.message}`),
+    },
+  });
+}
+
+export async function keyringOf(o: RawOptions, log: Log): Promise<Keyring> {
+  const keys: Keyring = {};
+  if (typeof o.key === "string") {
+    keys.aes = await aesCipher(await loadAesKey(o.key, (m) => log.warn(m)));
+  }
+  return keys;
+}
+
+export function intOption(v: unknown, flag: string, min: number, max: number): number {
+  const s = String(v);
+  const n = Number(s);
+  if (!/^\d+$/.test(s.trim()) || n < min || n > max) {
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got '${s}'`);
+  }
+  return n;
+}
+
+export function sizeOption(v: unknown, flag: string, min: number, max: number): number {
+  const n = parseSize(String(v));
+  if (n === undefined) {
+    throw new UsageError(`${flag} '${v}' is not a size; use bytes or a suffix: 64M, 64MiB, 1.5G`);
+  }
+  if (n < min || n > max) {
+    throw new UsageError(`${flag} '${v}' is out of range (${min} bytes to ${max} bytes)`);
+  }
+  return n;
+}
+
+/** `--upload-workers N|auto`: auto = as many as the memory budget allows, at most 8. */
+export function workersOption(
+  v: unknown,
+  flag: string,
+  perWorkerBytes: number,
+  memoryLimit: number,
+): number {
+  const cap = Math.max(1, Math.floor(memoryLimit / perWorkerBytes));
+  if (v === undefined || v === "auto") return Math.min(8, cap);
+  const n = intOption(v, flag, 1, 256);
+  return n;
+}
+
+/** Default memory budget: a quarter of RAM, at least 256 MiB. */
+export function defaultMemoryLimit(): number {
+  const total = Deno.systemMemoryInfo().total;
+  return Math.max(256 * 1024 ** 2, Math.floor(total / 4));
+}

@@ -1,0 +1,108 @@
+/** `s3duct list`: one line per stream under a prefix. */
+import { Command } from "commander";
+import { detectSealing, type Keyring, openManifest } from "../pipeline/manifest_io.ts";
+import { StreamLayout } from "../format/layout.ts";
+import { withCommas } from "../format/size.ts";
+import { normalizePrefix } from "../format/layout.ts";
+import type { Manifest } from "../format/manifest.ts";
+import type { Store } from "../store/store.ts";
+import { S3ductError } from "../errors.ts";
+import {
+  addKeyOptions,
+  addStoreOptions,
+  checkPrefix,
+  keyringOf,
+  makeLog,
+  type RawOptions,
+  storeOf,
+} from "./common.ts";
+
+const MANIFEST_SUFFIX = "/.manifest.json";
+
+export function listCommand(): Command {
+  const cmd = new Command("list").description(
+    "List the streams under --prefix: name, chunks, bytes, created, encryption. Encrypted manifests are shown as such unless --key opens them.",
+  );
+  addStoreOptions(cmd, false);
+  addKeyOptions(cmd)
+    .option("--json", "one JSON object per line instead of text")
+    .option("-q, --quiet", "print nothing but errors and the listing");
+  return cmd.action(runList);
+}
+
+async function runList(o: RawOptions): Promise<void> {
+  const log = makeLog(o);
+  const prefix = normalizePrefix(o.prefix as string | undefined);
+  if (prefix) checkPrefix(prefix);
+  const keys = await keyringOf(o, log);
+  const store = await storeOf(o, log);
+  await store.checkBucket();
+  let found = 0;
+  for await (const e of store.list(prefix)) {
+    if (e.kind !== "object" || !e.key.endsWith(MANIFEST_SUFFIX)) continue;
+    const name = e.key.slice(prefix.length, -MANIFEST_SUFFIX.length);
+    if (!name) continue;
+    found++;
+    const line = await describe(store, new StreamLayout(name, prefix), keys, o.json === true);
+    await Deno.stdout.write(new TextEncoder().encode(line + "\n"));
+  }
+  if (found === 0) {
+    log.info(`no streams found in ${store.location}${prefix ? ` under '${prefix}'` : ""}`);
+  }
+}
+
+/** The listing line of one stream; never fails the whole listing. */
+async function describe(
+  store: Store,
+  layout: StreamLayout,
+  keys: Keyring,
+  json: boolean,
+): Promise<string> {
+  const name = layout.name;
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(layout.full(layout.manifestKey));
+  } catch (e) {
+    return json
+      ? JSON.stringify({ stream: name, error: errText(e) })
+      : `${name}  (manifest unreadable)`;
+  }
+  const sealing = detectSealing(bytes);
+  let m: Manifest;
+  try {
+    m = (await openManifest(bytes, layout, keys)).manifest;
+  } catch (e) {
+    if (sealing !== "plain" && !(sealing === "age" ? keys.age : keys.aes)) {
+      return json
+        ? JSON.stringify({ stream: name, manifest_encrypted: true, manifest_sealing: sealing })
+        : `${name}  (manifest encrypted: ${sealing})`;
+    }
+    return json
+      ? JSON.stringify({ stream: name, error: errText(e) })
+      : `${name}  (manifest unreadable: ${errText(e)})`;
+  }
+  if (json) {
+    return JSON.stringify({
+      stream: name,
+      chunks: m.chunk_count,
+      total_bytes: m.total_bytes,
+      created: m.created,
+      encrypted: m.encrypted,
+      encryption_method: m.encryption_method,
+      manifest_encrypted: sealing !== "plain",
+      storage_class: m.storage_class,
+      tool_version: m.tool_version,
+    });
+  }
+  // Same shape as s3duct 0.4's lines, so scripts that parse them keep working.
+  const enc = m.encrypted ? " [encrypted]" : "";
+  const sc = m.storage_class && m.storage_class !== "STANDARD" ? ` [${m.storage_class}]` : "";
+  const ver = m.tool_version ? `  v${m.tool_version}` : "";
+  return `${name}  ${m.chunk_count} chunks  ${
+    withCommas(m.total_bytes)
+  } bytes  ${m.created}${enc}${sc}${ver}`;
+}
+
+function errText(e: unknown): string {
+  return e instanceof S3ductError ? e.message : String(e);
+}

@@ -1,0 +1,137 @@
+/** `s3duct put`: store stdin as a stream. */
+import { Command } from "commander";
+import { KeyError, UsageError } from "../errors.ts";
+import { plainCipher } from "../crypto/cipher.ts";
+import { putStream } from "../pipeline/put_stream.ts";
+import { putSummary, type SummaryFormat } from "../ui/summary.ts";
+import {
+  addKeyOptions,
+  addOutputOptions,
+  addStoreOptions,
+  defaultMemoryLimit,
+  keyringOf,
+  layoutOf,
+  makeLog,
+  type RawOptions,
+  sizeOption,
+  storeOf,
+  workersOption,
+} from "./common.ts";
+
+const MAX_CHUNK = 5 * 1024 ** 3;
+
+export function putCommand(): Command {
+  const cmd = new Command("put").description(
+    "Read stdin to EOF and store it as a stream of hashed, chained, optionally encrypted chunks.",
+  );
+  addStoreOptions(cmd);
+  cmd.option(
+    "--chunk-size <size>",
+    "chunk size: bytes or 64M, 64MiB, 1G, 1.5G (binary units)",
+    "512M",
+  );
+  addKeyOptions(cmd)
+    .option("--no-encrypt", "store unencrypted even if a key is given, and do not warn")
+    .option("--encrypt-manifest", "encrypt the manifest too (the default when encrypting)")
+    .option("--no-encrypt-manifest", "keep the manifest plain JSON while encrypting chunks")
+    .option("--tag <key=value>", "tag stored in the manifest (repeatable)", collect, [])
+    .option("--description <text>", "free text stored in the manifest", "")
+    .option(
+      "--storage-class <class>",
+      "S3 storage class for chunks (manifest stays STANDARD)",
+      "STANDARD",
+    )
+    .option("--clobber", "replace an existing stream of this name")
+    .option(
+      "--upload-workers <n>",
+      "parallel chunk uploads, or 'auto' (bounded by --memory-limit)",
+      "auto",
+    )
+    .option(
+      "--memory-limit <size>",
+      "memory budget for chunks in flight (default: a quarter of RAM)",
+    );
+  addOutputOptions(cmd);
+  return cmd.action(runPut);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function parseTags(raw: string[]): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const t of raw) {
+    const eq = t.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--tag '${t}' must be key=value with a non-empty key`);
+    tags[t.slice(0, eq)] = t.slice(eq + 1);
+  }
+  return tags;
+}
+
+async function runPut(o: RawOptions): Promise<void> {
+  const log = makeLog(o);
+  const layout = layoutOf(o);
+  const chunkSize = sizeOption(o.chunkSize, "--chunk-size", 1, MAX_CHUNK);
+  const tags = parseTags(o.tag as string[]);
+  const memoryLimit = o.memoryLimit === undefined
+    ? defaultMemoryLimit()
+    : sizeOption(o.memoryLimit, "--memory-limit", 1, Number.MAX_SAFE_INTEGER);
+  if (memoryLimit < 2 * chunkSize) {
+    throw new UsageError(
+      `--memory-limit must be at least twice --chunk-size (one chunk in flight)`,
+    );
+  }
+  const workers = workersOption(o.uploadWorkers, "--upload-workers", 2 * chunkSize, memoryLimit);
+  if (workers * 2 * chunkSize > memoryLimit) {
+    throw new UsageError(
+      `--upload-workers ${workers} x --chunk-size needs ${
+        workers * 2 * chunkSize
+      } bytes, over --memory-limit; lower one of them`,
+    );
+  }
+  const encrypt = o.encrypt !== false;
+  const keys = encrypt ? await keyringOf(o, log) : {};
+  const cipher = keys.aes ?? plainCipher;
+  if (o.encryptManifest === true && cipher === plainCipher) {
+    throw new KeyError("--encrypt-manifest needs encryption: pass --key");
+  }
+  const encryptManifest = cipher !== plainCipher && o.encryptManifest !== false;
+  if (cipher === plainCipher && encrypt) {
+    log.warn(
+      `no --key given: stream '${layout.name}' will be stored UNENCRYPTED (pass --no-encrypt to silence this)`,
+    );
+  }
+  const store = await storeOf(o, log);
+  if (Deno.stdin.isTerminal()) log.info("reading the stream from stdin (Ctrl-D ends it)...");
+  const outcome = await putStream({
+    store,
+    layout,
+    input: Deno.stdin,
+    chunkSize,
+    cipher,
+    encryptManifest,
+    description: String(o.description ?? ""),
+    tags,
+    storageClass: String(o.storageClass),
+    clobber: o.clobber === true,
+    workers,
+    log,
+  });
+  if (outcome.manifest.chunk_count === 0) log.info(`note: stdin was empty; stored an empty stream`);
+  if (outcome.orphansDeleted > 0) {
+    log.info(`replaced the old stream; removed ${outcome.orphansDeleted} chunks it no longer uses`);
+  }
+  const summary = putSummary({
+    manifest: outcome.manifest,
+    bucket: String(o.bucket),
+    prefix: layout.prefix,
+    manifestKey: layout.manifestKey,
+    chunksNew: outcome.chunksNew,
+    chunksResumed: 0,
+    workers,
+    elapsedMs: outcome.elapsedMs,
+    warnings: log.warnings,
+  }, o.summary as SummaryFormat);
+  if (summary) o.summary === "json" ? log.always(summary) : log.info(summary);
+}

@@ -1,0 +1,95 @@
+/**
+ * Typed errors. Lower layers throw these with the facts (chunk index, key, S3 code);
+ * main.ts is the only place that turns them into a line on stderr and an exit code.
+ * Messages must never contain key material, identities or credentials.
+ */
+
+/** Documented exit codes (README "Exit codes"). */
+export const ExitCode = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  NOT_FOUND: 3,
+  INTEGRITY: 4,
+  KEY: 5,
+  ACCESS: 6,
+  STORE: 7,
+  EXISTS: 8,
+  INTERRUPTED: 130,
+  OUTPUT_CLOSED: 141,
+} as const;
+
+/** Base class: a message fit for one line on stderr, and the exit code it maps to. */
+export class S3ductError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number = ExitCode.ERROR, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Bad command line or option value. */
+export class UsageError extends S3ductError {
+  constructor(message: string) {
+    super(message, ExitCode.USAGE);
+  }
+}
+
+/** A stream, object or bucket that does not exist. */
+export class NotFoundError extends S3ductError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ExitCode.NOT_FOUND, options);
+  }
+}
+
+/** Stored data or a manifest failed a check: hash, size, chain, layout. */
+export class IntegrityError extends S3ductError {
+  constructor(message: string) {
+    super(message, ExitCode.INTEGRITY);
+  }
+}
+
+/** A key is missing, malformed, of the wrong kind, or does not decrypt the data. */
+export class KeyError extends S3ductError {
+  constructor(message: string) {
+    super(message, ExitCode.KEY);
+  }
+}
+
+/** The store refused our credentials or permissions. */
+export class AccessError extends S3ductError {
+  constructor(message: string) {
+    super(message, ExitCode.ACCESS);
+  }
+}
+
+/** The store failed; `transient` marks failures worth retrying. */
+export class StoreError extends S3ductError {
+  readonly transient: boolean;
+  readonly code?: string;
+  readonly status?: number;
+  constructor(
+    message: string,
+    opts: { transient?: boolean; code?: string; status?: number; cause?: unknown } = {},
+  ) {
+    super(message, ExitCode.STORE, { cause: opts.cause });
+    this.transient = opts.transient ?? false;
+    this.code = opts.code;
+    this.status = opts.status;
+  }
+}
+
+/** The target stream already exists. */
+export class ExistsError extends S3ductError {
+  constructor(message: string) {
+    super(message, ExitCode.EXISTS);
+  }
+}
+
+/** The reader of our stdout went away (e.g. `get | head`). */
+export class OutputClosedError extends S3ductError {
+  constructor() {
+    super("output closed by the reader; stopped", ExitCode.OUTPUT_CLOSED);
+  }
+}

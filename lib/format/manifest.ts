@@ -1,0 +1,209 @@
+/** The s3duct manifest, version 1 (spec §3.3): schema, strict validation, serialisation. Pure. */
+import { IntegrityError } from "../errors.ts";
+import { chainOfRecords } from "./chain.ts";
+import type { StreamLayout } from "./layout.ts";
+import { pythonJsonDumps } from "./pyjson.ts";
+
+export type EncryptionMethod = "aes-256-gcm" | "age";
+
+/** One chunk record; exactly these six fields (s3duct 0.4 rejects records with others). */
+export interface ChunkRecord {
+  index: number;
+  s3_key: string;
+  size: number;
+  sha256: string;
+  sha3_256: string;
+  etag: string;
+}
+
+/** Manifest v1, fields in the order s3duct 0.4 writes them. */
+export interface Manifest {
+  version: number;
+  name: string;
+  description: string;
+  created: string;
+  tool_version: string;
+  chunk_count: number;
+  chunk_size: number;
+  total_bytes: number;
+  encrypted: boolean;
+  encrypted_manifest: boolean;
+  encryption_method: EncryptionMethod | null;
+  encryption_recipient: string | null;
+  storage_class: string | null;
+  tags: Record<string, string>;
+  chunks: ChunkRecord[];
+  final_chain: string;
+  stream_sha256: string;
+  stream_sha3_256: string;
+}
+
+export const MANIFEST_VERSION = 1;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Serialise as s3duct 0.4 does (Python json.dumps, indent 2, ASCII-only, no newline). */
+export function serializeManifest(m: Manifest): Uint8Array {
+  const ordered: Manifest = {
+    version: m.version,
+    name: m.name,
+    description: m.description,
+    created: m.created,
+    tool_version: m.tool_version,
+    chunk_count: m.chunk_count,
+    chunk_size: m.chunk_size,
+    total_bytes: m.total_bytes,
+    encrypted: m.encrypted,
+    encrypted_manifest: m.encrypted_manifest,
+    encryption_method: m.encryption_method,
+    encryption_recipient: m.encryption_recipient,
+    storage_class: m.storage_class,
+    tags: m.tags,
+    chunks: m.chunks.map((c) => ({
+      index: c.index,
+      s3_key: c.s3_key,
+      size: c.size,
+      sha256: c.sha256,
+      sha3_256: c.sha3_256,
+      etag: c.etag,
+    })),
+    final_chain: m.final_chain,
+    stream_sha256: m.stream_sha256,
+    stream_sha3_256: m.stream_sha3_256,
+  };
+  return new TextEncoder().encode(pythonJsonDumps(ordered));
+}
+
+/**
+ * Parse manifest JSON text, checking every field's type. Missing optional fields take the
+ * defaults s3duct 0.4 uses; unknown top-level fields are ignored (forward compatible).
+ */
+export function parseManifest(text: string): Manifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new IntegrityError("manifest is not valid JSON");
+  }
+  if (!isObject(raw)) throw new IntegrityError("manifest is not a JSON object");
+  const f = new FieldReader(raw, "");
+  const chunksRaw = f.get("chunks", "array", undefined) as unknown[];
+  const chunks = chunksRaw.map((c, i) => {
+    if (!isObject(c)) throw new IntegrityError(`manifest field 'chunks[${i}]' is not an object`);
+    const r = new FieldReader(c, `chunks[${i}].`);
+    return {
+      index: r.get("index", "integer", undefined),
+      s3_key: r.get("s3_key", "string", undefined),
+      size: r.get("size", "integer", undefined),
+      sha256: r.get("sha256", "string", undefined),
+      sha3_256: r.get("sha3_256", "string", undefined),
+      etag: r.get("etag", "string", ""),
+    } as ChunkRecord;
+  });
+  const tags = f.get("tags", "object", {}) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(tags)) {
+    if (typeof v !== "string") {
+      throw new IntegrityError(`manifest field 'tags.${k}' is not a string`);
+    }
+  }
+  const method = f.get("encryption_method", "string?", null) as string | null;
+  if (method !== null && method !== "aes-256-gcm" && method !== "age") {
+    throw new IntegrityError(`manifest field 'encryption_method' has unknown value '${method}'`);
+  }
+  return {
+    version: f.get("version", "integer", 1) as number,
+    name: f.get("name", "string", undefined) as string,
+    description: f.get("description", "string", "") as string,
+    created: f.get("created", "string", "") as string,
+    tool_version: f.get("tool_version", "string", "") as string,
+    chunk_count: f.get("chunk_count", "integer", chunks.length) as number,
+    chunk_size: f.get("chunk_size", "integer", undefined) as number,
+    total_bytes: f.get("total_bytes", "integer", undefined) as number,
+    encrypted: f.get("encrypted", "boolean", false) as boolean,
+    encrypted_manifest: f.get("encrypted_manifest", "boolean", false) as boolean,
+    encryption_method: method as EncryptionMethod | null,
+    encryption_recipient: f.get("encryption_recipient", "string?", null) as string | null,
+    storage_class: f.get("storage_class", "string?", null) as string | null,
+    tags: tags as Record<string, string>,
+    chunks,
+    final_chain: f.get("final_chain", "string", "") as string,
+    stream_sha256: f.get("stream_sha256", "string", undefined) as string,
+    stream_sha3_256: f.get("stream_sha3_256", "string", undefined) as string,
+  };
+}
+
+/**
+ * Strict consistency checks (unlike s3duct 0.4, which followed any manifest blindly): the
+ * manifest must describe exactly the stream asked for, in the standard layout, with sizes,
+ * counts and the chain consistent with its own records.
+ */
+export function validateManifest(m: Manifest, layout: StreamLayout): void {
+  const fail = (field: string, what: string) => {
+    throw new IntegrityError(`manifest of '${layout.name}': field '${field}' ${what}`);
+  };
+  if (m.version !== MANIFEST_VERSION) {
+    fail("version", `is ${m.version}; this s3duct reads version ${MANIFEST_VERSION}`);
+  }
+  if (m.name !== layout.name) fail("name", `is '${m.name}', not the stream asked for`);
+  if (m.chunk_size < 1) fail("chunk_size", `is ${m.chunk_size}`);
+  if (m.chunk_count !== m.chunks.length) {
+    fail("chunk_count", `is ${m.chunk_count} but ${m.chunks.length} chunks are listed`);
+  }
+  let total = 0;
+  m.chunks.forEach((c, i) => {
+    const at = `chunks[${i}]`;
+    if (c.index !== i) fail(`${at}.index`, `is ${c.index}, expected ${i}`);
+    if (c.s3_key !== layout.chunkKey(i)) {
+      fail(`${at}.s3_key`, `is '${c.s3_key}', expected '${layout.chunkKey(i)}'`);
+    }
+    const last = i === m.chunks.length - 1;
+    if (last ? c.size < 1 || c.size > m.chunk_size : c.size !== m.chunk_size) {
+      fail(`${at}.size`, `is ${c.size}, inconsistent with chunk_size ${m.chunk_size}`);
+    }
+    if (!HEX64.test(c.sha256)) fail(`${at}.sha256`, "is not a SHA-256 hex digest");
+    if (!HEX64.test(c.sha3_256)) fail(`${at}.sha3_256`, "is not a SHA3-256 hex digest");
+    total += c.size;
+  });
+  if (m.total_bytes !== total) {
+    fail("total_bytes", `is ${m.total_bytes} but the chunks add up to ${total}`);
+  }
+  if (!HEX64.test(m.stream_sha256)) fail("stream_sha256", "is not a SHA-256 hex digest");
+  if (!HEX64.test(m.stream_sha3_256)) fail("stream_sha3_256", "is not a SHA3-256 hex digest");
+  if (m.final_chain !== chainOfRecords(m.chunks)) {
+    fail("final_chain", "does not match the chain of the chunk hashes");
+  }
+  if (m.encrypted !== (m.encryption_method !== null)) {
+    fail("encrypted", `is ${m.encrypted} but encryption_method is ${m.encryption_method}`);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+type Kind = "string" | "string?" | "integer" | "boolean" | "array" | "object";
+
+/** Reads typed fields; a missing field with no default, or a wrong type, names the field. */
+class FieldReader {
+  constructor(private obj: Record<string, unknown>, private path: string) {}
+  get(key: string, kind: Kind, fallback: unknown): unknown {
+    const v = this.obj[key];
+    const name = `manifest field '${this.path}${key}'`;
+    if (v === undefined) {
+      if (fallback === undefined) throw new IntegrityError(`${name} is missing`);
+      return fallback;
+    }
+    const ok = kind === "string"
+      ? typeof v === "string"
+      : kind === "string?"
+      ? v === null || typeof v === "string"
+      : kind === "integer"
+      ? Number.isSafeInteger(v)
+      : kind === "boolean"
+      ? typeof v === "boolean"
+      : kind === "array"
+      ? Array.isArray(v)
+      : isObject(v);
+    if (!ok) throw new IntegrityError(`${name} is not ${kind.replace("?", " or null")}`);
+    return v;
+  }
+}

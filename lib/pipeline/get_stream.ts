@@ -1,0 +1,128 @@
+/**
+ * get: manifest -> open/validate -> prefetch window -> unseal -> verify -> stdout.
+ * A chunk's bytes reach the output only after its size, both hashes and its chain link
+ * have been checked; the first failure stops everything.
+ */
+import { IntegrityError, KeyError } from "../errors.ts";
+import { type Cipher, plainCipher } from "../crypto/cipher.ts";
+import { DualHasher } from "../crypto/hash.ts";
+import { chainLink, toHex } from "../format/chain.ts";
+import type { StreamLayout } from "../format/layout.ts";
+import type { ChunkRecord, Manifest } from "../format/manifest.ts";
+import type { Store } from "../store/store.ts";
+import type { Log } from "../ui/log.ts";
+import {
+  chunkCipher,
+  fetchManifest,
+  type Keyring,
+  openManifest,
+  type Sealing,
+} from "./manifest_io.ts";
+import { OrderedWindow } from "./window.ts";
+
+export interface GetJob {
+  store: Store;
+  layout: StreamLayout;
+  keys: Keyring;
+  /** Receives verified bytes only, in stream order. */
+  write: (bytes: Uint8Array) => Promise<void>;
+  /** Parallel downloads for a given chunk size (decided once the manifest is read). */
+  workersFor: (chunkSize: number) => number;
+  log: Log;
+}
+
+export interface GetOutcome {
+  manifest: Manifest;
+  manifestSealing: Sealing;
+  elapsedMs: number;
+}
+
+export async function getStream(job: GetJob): Promise<GetOutcome> {
+  const started = performance.now();
+  const { store, layout } = job;
+  const { manifest, sealing } = await openManifest(
+    await fetchManifest(store, layout),
+    layout,
+    job.keys,
+  );
+  const cipher = chunkCipher(manifest.encryption_method, layout.name, job.keys, plainCipher);
+  if (manifest.encryption_method === null && (job.keys.aes || job.keys.age)) {
+    job.log.info(`note: stream '${layout.name}' is not encrypted; the key given is not needed`);
+  }
+  const chunkHash = await DualHasher.create();
+  const streamHash = await DualHasher.create();
+  const window = new OrderedWindow<Uint8Array | undefined>(
+    job.workersFor(manifest.chunk_size),
+  );
+  const fetchChunk = (r: ChunkRecord) =>
+    window.add(async (signal) =>
+      cipher.open(await store.get(layout.full(layout.chunkKey(r.index)), undefined, signal))
+    );
+  let chain: Uint8Array | undefined;
+  let next = 0;
+  try {
+    for (const record of manifest.chunks) {
+      while (next < manifest.chunks.length && !window.full) fetchChunk(manifest.chunks[next++]);
+      const plain = await window.next();
+      if (!plain) {
+        throw await openFailure(record.index, manifest, sealing, cipher, store, layout);
+      }
+      const d = chunkHash.update(plain).digest();
+      const problems: string[] = [];
+      if (plain.length !== record.size) problems.push(`size ${plain.length} != ${record.size}`);
+      if (toHex(d.sha256) !== record.sha256) problems.push("SHA-256 differs");
+      if (toHex(d.sha3) !== record.sha3_256) problems.push("SHA3-256 differs");
+      if (problems.length) {
+        throw new IntegrityError(
+          `chunk ${record.index} of '${layout.name}' is corrupt: ${problems.join(", ")}`,
+        );
+      }
+      chain = chainLink(chain, d.sha256, d.sha3);
+      streamHash.update(plain);
+      await job.write(plain);
+    }
+  } catch (e) {
+    await window.close(e);
+    throw e;
+  }
+  const finalChain = chain ? toHex(chain) : "";
+  if (finalChain !== manifest.final_chain) {
+    throw new IntegrityError(`final chain of '${layout.name}' does not match the manifest`);
+  }
+  const whole = streamHash.digest();
+  if (
+    toHex(whole.sha256) !== manifest.stream_sha256 || toHex(whole.sha3) !== manifest.stream_sha3_256
+  ) {
+    throw new IntegrityError(
+      `stream hash of '${layout.name}' does not match the manifest (manifest inconsistent)`,
+    );
+  }
+  return { manifest, manifestSealing: sealing, elapsedMs: performance.now() - started };
+}
+
+/**
+ * A chunk did not authenticate. Wrong key and damaged chunk look the same to GCM, so decide
+ * from what else we know: a manifest or earlier chunk that opened proves the key right.
+ */
+async function openFailure(
+  index: number,
+  manifest: Manifest,
+  sealing: Sealing,
+  cipher: Cipher,
+  store: Store,
+  layout: StreamLayout,
+): Promise<Error> {
+  const damaged = new IntegrityError(
+    `chunk ${index} of '${layout.name}' fails authentication: the object was altered or damaged`,
+  );
+  if (index > 0 || sealing !== "plain") return damaged;
+  const last = manifest.chunks.length - 1;
+  if (last > 0) {
+    const other = await cipher.open(await store.get(layout.full(layout.chunkKey(last))));
+    if (other) return damaged;
+    return new KeyError(`the key given does not decrypt the chunks of '${layout.name}': wrong key`);
+  }
+  return new KeyError(
+    `chunk 0 of '${layout.name}' does not decrypt: wrong key, or the chunk is damaged`,
+  );
+}

@@ -1,0 +1,157 @@
+/**
+ * put: stdin -> fixed-size chunks -> hash -> chain -> seal -> upload window -> manifest (last).
+ * Chunks are recorded strictly in order, whatever order their uploads finish in.
+ */
+import { ExistsError } from "../errors.ts";
+import type { Cipher } from "../crypto/cipher.ts";
+import { type DualDigest, DualHasher, sha256 } from "../crypto/hash.ts";
+import { chainLink, toHex } from "../format/chain.ts";
+import type { StreamLayout } from "../format/layout.ts";
+import { type ChunkRecord, type Manifest, MANIFEST_VERSION } from "../format/manifest.ts";
+import { pythonIsoUtc } from "../format/pyjson.ts";
+import type { Store } from "../store/store.ts";
+import type { Log } from "../ui/log.ts";
+import { VERSION } from "../version.ts";
+import { publishManifest } from "./manifest_io.ts";
+import { type ByteReader, readChunks } from "./source.ts";
+import { OrderedWindow } from "./window.ts";
+
+export interface PutJob {
+  store: Store;
+  layout: StreamLayout;
+  input: ByteReader;
+  chunkSize: number;
+  cipher: Cipher;
+  encryptManifest: boolean;
+  description: string;
+  tags: Record<string, string>;
+  storageClass: string;
+  clobber: boolean;
+  workers: number;
+  log: Log;
+}
+
+export interface PutOutcome {
+  manifest: Manifest;
+  chunksNew: number;
+  replaced: boolean;
+  orphansDeleted: number;
+  elapsedMs: number;
+}
+
+export async function putStream(job: PutJob): Promise<PutOutcome> {
+  const started = performance.now();
+  const { store, layout, log } = job;
+  await store.checkBucket();
+  const existing = await store.head(layout.full(layout.manifestKey));
+  if (existing && !job.clobber) {
+    throw new ExistsError(
+      `stream '${layout.name}' already exists in ${store.location}; ` +
+        "pass --clobber to replace it, or choose another --name",
+    );
+  }
+  const created = pythonIsoUtc(new Date());
+  const streamHash = await DualHasher.create();
+  const chunkHash = await DualHasher.create();
+  const records: ChunkRecord[] = [];
+  const window = new OrderedWindow<ChunkRecord>(job.workers);
+  let chain: Uint8Array | undefined;
+  let index = 0;
+  let total = 0;
+  try {
+    for await (const chunk of readChunks(job.input, job.chunkSize)) {
+      streamHash.update(chunk);
+      const digest = chunkHash.update(chunk).digest();
+      chain = chainLink(chain, digest.sha256, digest.sha3);
+      const i = index++;
+      total += chunk.length;
+      window.add((signal) => uploadChunk(job, i, chunk, digest, signal));
+      while (window.full) records.push(logged(log, await window.next()));
+    }
+    while (window.size > 0) records.push(logged(log, await window.next()));
+  } catch (e) {
+    await window.close(e);
+    throw e;
+  }
+  const whole = streamHash.digest();
+  const manifest: Manifest = {
+    version: MANIFEST_VERSION,
+    name: layout.name,
+    description: job.description,
+    created,
+    tool_version: VERSION,
+    chunk_count: records.length,
+    chunk_size: job.chunkSize,
+    total_bytes: total,
+    encrypted: job.cipher.method !== null,
+    encrypted_manifest: job.encryptManifest,
+    encryption_method: job.cipher.method,
+    encryption_recipient: job.cipher.recipient,
+    storage_class: job.storageClass,
+    tags: job.tags,
+    chunks: records,
+    final_chain: chain ? toHex(chain) : "",
+    stream_sha256: toHex(whole.sha256),
+    stream_sha3_256: toHex(whole.sha3),
+  };
+  await publishManifest(store, layout, manifest, job.encryptManifest ? job.cipher : undefined);
+  log.debug(`manifest stored at ${layout.full(layout.manifestKey)}`);
+  const orphansDeleted = existing ? await deleteOrphans(store, layout, records.length, log) : 0;
+  return {
+    manifest,
+    chunksNew: records.length,
+    replaced: existing !== undefined,
+    orphansDeleted,
+    elapsedMs: performance.now() - started,
+  };
+}
+
+async function uploadChunk(
+  job: PutJob,
+  index: number,
+  chunk: Uint8Array,
+  digest: DualDigest,
+  signal: AbortSignal,
+): Promise<ChunkRecord> {
+  const key = job.layout.chunkKey(index);
+  const body = await job.cipher.seal(chunk);
+  const { etag } = await job.store.put(job.layout.full(key), body, {
+    storageClass: job.storageClass,
+    // A plain chunk's SHA-256 is already known; a sealed one needs its own.
+    sha256: body === chunk ? digest.sha256 : sha256(body),
+    signal,
+  });
+  return {
+    index,
+    s3_key: key,
+    size: chunk.length,
+    sha256: toHex(digest.sha256),
+    sha3_256: toHex(digest.sha3),
+    etag,
+  };
+}
+
+function logged(log: Log, r: ChunkRecord): ChunkRecord {
+  log.debug(`  chunk ${r.index} stored (${r.size} bytes)`);
+  return r;
+}
+
+/** After --clobber: remove chunks of the old stream past the new stream's last index. */
+async function deleteOrphans(
+  store: Store,
+  layout: StreamLayout,
+  count: number,
+  log: Log,
+): Promise<number> {
+  const base = layout.full(`${layout.name}/`);
+  const orphans: string[] = [];
+  for await (const e of store.list(base + "chunk-")) {
+    if (e.kind !== "object") continue;
+    const m = /^chunk-(\d{6,})$/.exec(e.key.slice(base.length));
+    if (m && Number(m[1]) >= count) orphans.push(e.key);
+  }
+  if (orphans.length === 0) return 0;
+  const report = await store.delete(orphans);
+  for (const f of report.failed) log.warn(`could not delete old chunk '${f.key}': ${f.reason}`);
+  return report.deleted.length;
+}

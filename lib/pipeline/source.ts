@@ -1,0 +1,45 @@
+/** Fixed-size chunks from a byte source, read straight into each chunk's buffer. */
+
+export interface ByteReader {
+  read(p: Uint8Array): Promise<number | null>;
+}
+
+/**
+ * Yields chunks of exactly `chunkSize` bytes; the last may be shorter; nothing for empty input.
+ * Each chunk gets its own buffer, filled in place by the reader: no intermediate copies.
+ */
+export async function* readChunks(
+  reader: ByteReader,
+  chunkSize: number,
+): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const buf = new Uint8Array(chunkSize);
+    let n = 0;
+    while (n < chunkSize) {
+      const r = await reader.read(buf.subarray(n));
+      if (r === null) break;
+      n += r;
+    }
+    if (n === 0) return;
+    // A short tail is copied so the unused part of its buffer can be freed.
+    yield n === chunkSize ? buf : buf.slice(0, n);
+    if (n < chunkSize) return;
+  }
+}
+
+/** Write all bytes, turning a closed pipe into `onClosed()`'s error. */
+export async function writeAll(
+  w: { write(p: Uint8Array): Promise<number> },
+  bytes: Uint8Array,
+  onClosed: () => Error,
+): Promise<void> {
+  let off = 0;
+  try {
+    while (off < bytes.length) off += await w.write(bytes.subarray(off));
+  } catch (e) {
+    if (e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.ConnectionReset) {
+      throw onClosed();
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Local-directory store: object KEY of bucket B lives at ROOT/B/KEY. Objects are written to a
+ * temporary name, fsync'd and renamed, so a crash never leaves a half-written object.
+ * ETags are quoted MD5s, as S3 gives for single-part uploads, so manifests stay comparable.
+ */
+import { ExistsError, NotFoundError, StoreError } from "../errors.ts";
+import { md5Hex } from "../crypto/hash.ts";
+import type { ByteRange, DeleteReport, ListEntry, ObjectInfo, PutOptions, Store } from "./store.ts";
+
+const TMP_MARK = ".s3duct-tmp-";
+
+export class FsStore implements Store {
+  readonly location: string;
+  readonly #root: string;
+  readonly #dir: string;
+
+  constructor(root: string, bucket: string) {
+    this.#root = root.replace(/\/+$/, "") || "/";
+    this.#dir = `${this.#root}/${bucket}`;
+    this.location = `file://${this.#dir}`;
+  }
+
+  async checkBucket(): Promise<void> {
+    if (!(await isDir(this.#root))) {
+      throw new NotFoundError(`store directory '${this.#root}' does not exist; create it first`);
+    }
+    if (!(await isDir(this.#dir))) {
+      throw new NotFoundError(
+        `bucket '${this.#dir}' does not exist; create it with: mkdir -p '${this.#dir}'`,
+      );
+    }
+  }
+
+  async put(key: string, body: Uint8Array, opts: PutOptions = {}): Promise<{ etag: string }> {
+    const path = this.#path(key);
+    const slash = path.lastIndexOf("/");
+    const dir = path.slice(0, slash);
+    await Deno.mkdir(dir, { recursive: true });
+    const tmp = `${dir}/${TMP_MARK}${crypto.randomUUID()}`;
+    try {
+      const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+      try {
+        let off = 0;
+        while (off < body.length) off += await file.write(body.subarray(off));
+        await file.sync();
+      } finally {
+        file.close();
+      }
+      if (opts.ifNoneMatch) {
+        // link() refuses to replace an existing name: an atomic create-if-absent.
+        try {
+          await Deno.link(tmp, path);
+        } catch (e) {
+          if (e instanceof Deno.errors.AlreadyExists) {
+            throw new ExistsError(`object '${key}' already exists in ${this.location}`);
+          }
+          throw e;
+        }
+      } else {
+        await Deno.rename(tmp, path);
+      }
+    } catch (e) {
+      throw wrapFsError(e, key);
+    } finally {
+      await Deno.remove(tmp).catch(() => {});
+    }
+    return { etag: `"${md5Hex(body)}"` };
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    const path = this.#path(key);
+    try {
+      if (!range) return await Deno.readFile(path);
+      using file = await Deno.open(path, { read: true });
+      await file.seek(range.start, Deno.SeekMode.Start);
+      const buf = new Uint8Array(range.end - range.start + 1);
+      let n = 0;
+      while (n < buf.length) {
+        const r = await file.read(buf.subarray(n));
+        if (r === null) break;
+        n += r;
+      }
+      return buf.subarray(0, n);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory) {
+        throw new NotFoundError(`object '${key}' does not exist in ${this.location}`);
+      }
+      throw wrapFsError(e, key);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const st = await Deno.stat(this.#path(key));
+      if (!st.isFile) return undefined;
+      // A local store has no stored ETag: hashing on HEAD keeps `verify` meaningful here.
+      const etag = `"${md5Hex(await Deno.readFile(this.#path(key)))}"`;
+      return { key, size: st.size, etag, metadata: {} };
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      throw wrapFsError(e, key);
+    }
+  }
+
+  async *list(prefix: string, opts: { delimiter?: string } = {}): AsyncIterable<ListEntry> {
+    const start = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
+    const entries: { key: string; size: number }[] = [];
+    await walk(this.#dir, start, entries);
+    entries.sort((a, b) => compareKeys(a.key, b.key));
+    const seen = new Set<string>();
+    for (const e of entries) {
+      if (!e.key.startsWith(prefix)) continue;
+      if (opts.delimiter) {
+        const cut = e.key.indexOf(opts.delimiter, prefix.length);
+        if (cut >= 0) {
+          const p = e.key.slice(0, cut + opts.delimiter.length);
+          if (!seen.has(p)) {
+            seen.add(p);
+            yield { kind: "prefix", prefix: p };
+          }
+          continue;
+        }
+      }
+      yield { kind: "object", key: e.key, size: e.size, etag: "" };
+    }
+  }
+
+  async delete(keys: string[]): Promise<DeleteReport> {
+    const report: DeleteReport = { deleted: [], failed: [] };
+    for (const key of keys) {
+      try {
+        await Deno.remove(this.#path(key));
+        report.deleted.push(key);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) report.deleted.push(key);
+        else report.failed.push({ key, reason: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    return report;
+  }
+
+  #path(key: string): string {
+    if (key === "" || key.split("/").some((s) => s === "" || s === "." || s === "..")) {
+      throw new StoreError(`object key '${key}' cannot be stored in a directory`);
+    }
+    return `${this.#dir}/${key}`;
+  }
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+async function walk(base: string, rel: string, out: { key: string; size: number }[]) {
+  let it: AsyncIterable<Deno.DirEntry>;
+  try {
+    it = Deno.readDir(rel ? `${base}/${rel}` : base);
+    for await (const e of it) {
+      const key = rel ? `${rel}/${e.name}` : e.name;
+      if (e.name.startsWith(TMP_MARK)) continue;
+      if (e.isDirectory) await walk(base, key, out);
+      else if (e.isFile) out.push({ key, size: (await Deno.stat(`${base}/${key}`)).size });
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) throw e;
+  }
+}
+
+/** S3 lists keys in UTF-8 byte order; UTF-16 order differs above the BMP. */
+function compareKeys(a: string, b: string): number {
+  const ea = new TextEncoder().encode(a);
+  const eb = new TextEncoder().encode(b);
+  for (let i = 0; i < Math.min(ea.length, eb.length); i++) {
+    if (ea[i] !== eb[i]) return ea[i] - eb[i];
+  }
+  return ea.length - eb.length;
+}
+
+function wrapFsError(e: unknown, key: string): unknown {
+  if (e instanceof ExistsError || e instanceof StoreError || e instanceof NotFoundError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new StoreError(`local store failed on '${key}': ${msg}`, { cause: e });
+}

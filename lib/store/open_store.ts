@@ -1,0 +1,46 @@
+/** Pick the store for `--endpoint-url`: `file:///dir` is a local directory, anything else S3. */
+import { UsageError } from "../errors.ts";
+import { resolveAws } from "./credentials.ts";
+import { FsStore } from "./fs_store.ts";
+import type { RetryPolicy } from "./retry.ts";
+import { S3Store } from "./s3_store.ts";
+import type { Store } from "./store.ts";
+
+export interface StoreOptions {
+  bucket: string;
+  endpointUrl?: string;
+  region?: string;
+  retry: RetryPolicy;
+}
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$/.test(opts.bucket)) {
+    throw new UsageError(`--bucket '${opts.bucket}' is not a valid bucket name`);
+  }
+  const url = opts.endpointUrl;
+  if (url?.startsWith("file:")) {
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(url).pathname);
+    } catch {
+      throw new UsageError(`--endpoint-url '${url}' is not a valid file:// URL`);
+    }
+    if (!url.startsWith("file:///") || path === "") {
+      throw new UsageError("--endpoint-url for a local directory must be file:///absolute/path");
+    }
+    return new FsStore(path, opts.bucket);
+  }
+  if (url !== undefined && !/^https?:\/\/[^/]+/.test(url)) {
+    throw new UsageError(
+      `--endpoint-url '${url}' must be http://host[:port], https://host[:port] or file:///dir`,
+    );
+  }
+  const aws = await resolveAws(opts.region);
+  return new S3Store({
+    bucket: opts.bucket,
+    region: aws.region,
+    credentials: aws.credentials,
+    endpoint: url,
+    retry: opts.retry,
+  });
+}

@@ -1,0 +1,247 @@
+/**
+ * S3 store over fetch, signed with aws4fetch (SigV4). Path-style addressing for custom
+ * endpoints, virtual-hosted for AWS. Every PUT carries a signed x-amz-content-sha256 of its
+ * body, so the server rejects a body damaged in transit instead of storing it.
+ */
+import { AwsClient } from "aws4fetch";
+import { XMLParser } from "fast-xml-parser";
+import { createHash } from "node:crypto";
+import { NotFoundError, S3ductError, StoreError } from "../errors.ts";
+import { toHex } from "../format/chain.ts";
+import { sha256 } from "../crypto/hash.ts";
+import type { Credentials } from "./credentials.ts";
+import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "./retry.ts";
+import { errorCode, s3Error } from "./s3_errors.ts";
+import type { ByteRange, DeleteReport, ListEntry, ObjectInfo, PutOptions, Store } from "./store.ts";
+
+export interface S3StoreOptions {
+  bucket: string;
+  region: string;
+  credentials: Credentials;
+  /** Custom endpoint (path-style); absent = AWS (virtual-hosted). */
+  endpoint?: string;
+  retry?: RetryPolicy;
+}
+
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const xml = new XMLParser({
+  parseTagValue: false,
+  isArray: (n) => ["Contents", "CommonPrefixes", "Error", "Deleted"].includes(n),
+});
+
+interface Call {
+  method: string;
+  key?: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  bodySha256?: string;
+  signal?: AbortSignal;
+}
+
+export class S3Store implements Store {
+  readonly location: string;
+  readonly #bucket: string;
+  readonly #base: URL;
+  readonly #pathStyle: boolean;
+  readonly #client: AwsClient;
+  readonly #retry: RetryPolicy;
+
+  constructor(opts: S3StoreOptions) {
+    this.#bucket = opts.bucket;
+    this.location = `s3://${opts.bucket}`;
+    this.#pathStyle = opts.endpoint !== undefined || opts.bucket.includes(".");
+    this.#base = opts.endpoint !== undefined ? new URL(opts.endpoint.replace(/\/+$/, "")) : new URL(
+      this.#pathStyle
+        ? `https://s3.${opts.region}.amazonaws.com`
+        : `https://${opts.bucket}.s3.${opts.region}.amazonaws.com`,
+    );
+    this.#client = new AwsClient({
+      ...opts.credentials,
+      service: "s3",
+      region: opts.region,
+      retries: 0,
+    });
+    this.#retry = opts.retry ?? DEFAULT_RETRY;
+  }
+
+  async checkBucket(): Promise<void> {
+    try {
+      await this.#call({ method: "HEAD" });
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+      throw new NotFoundError(`bucket '${this.#bucket}' does not exist at ${this.#base.origin}`);
+    }
+  }
+
+  async put(key: string, body: Uint8Array, opts: PutOptions = {}): Promise<{ etag: string }> {
+    const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+    if (opts.storageClass && opts.storageClass !== "STANDARD") {
+      headers["x-amz-storage-class"] = opts.storageClass;
+    }
+    for (const [k, v] of Object.entries(opts.metadata ?? {})) headers[`x-amz-meta-${k}`] = v;
+    if (opts.ifNoneMatch) headers["if-none-match"] = "*";
+    const res = await this.#call({
+      method: "PUT",
+      key,
+      headers,
+      body,
+      bodySha256: toHex(opts.sha256 ?? sha256(body)),
+      signal: opts.signal,
+    });
+    return { etag: res.headers.get("etag") ?? "" };
+  }
+
+  async get(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+    const headers: Record<string, string> = {};
+    if (range) headers["range"] = `bytes=${range.start}-${range.end}`;
+    return await this.#call({ method: "GET", key, headers, signal }, async (res) => {
+      const body = new Uint8Array(await res.arrayBuffer());
+      const expected = Number(res.headers.get("content-length"));
+      if (Number.isFinite(expected) && body.length !== expected) {
+        throw new StoreError(`GET ${key}: body truncated (${body.length} of ${expected} bytes)`, {
+          transient: true,
+        });
+      }
+      return body;
+    });
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const res = await this.#call({ method: "HEAD", key });
+      const metadata: Record<string, string> = {};
+      res.headers.forEach((v, k) => {
+        if (k.startsWith("x-amz-meta-")) metadata[k.slice(11)] = v;
+      });
+      return {
+        key,
+        size: Number(res.headers.get("content-length") ?? 0),
+        etag: res.headers.get("etag") ?? "",
+        storageClass: res.headers.get("x-amz-storage-class") ?? undefined,
+        metadata,
+      };
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  async *list(prefix: string, opts: { delimiter?: string } = {}): AsyncIterable<ListEntry> {
+    let token: string | undefined;
+    do {
+      const query: Record<string, string> = { "list-type": "2", prefix };
+      if (opts.delimiter) query.delimiter = opts.delimiter;
+      if (token) query["continuation-token"] = token;
+      const doc = await this.#call(
+        { method: "GET", query },
+        async (r) => xml.parse(await r.text()),
+      );
+      const result = doc.ListBucketResult ?? {};
+      for (const c of result.Contents ?? []) {
+        yield {
+          kind: "object",
+          key: String(c.Key),
+          size: Number(c.Size),
+          etag: String(c.ETag ?? ""),
+        };
+      }
+      for (const p of result.CommonPrefixes ?? []) {
+        yield { kind: "prefix", prefix: String(p.Prefix) };
+      }
+      token = result.IsTruncated === "true" ? String(result.NextContinuationToken) : undefined;
+    } while (token);
+  }
+
+  async delete(keys: string[]): Promise<DeleteReport> {
+    const report: DeleteReport = { deleted: [], failed: [] };
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
+      const body = new TextEncoder().encode(
+        "<Delete><Quiet>true</Quiet>" +
+          batch.map((k) => `<Object><Key>${escapeXml(k)}</Key></Object>`).join("") +
+          "</Delete>",
+      );
+      const md5 = createHash("md5").update(body).digest("base64");
+      const doc = await this.#call(
+        { method: "POST", query: { delete: "" }, headers: { "content-md5": md5 }, body },
+        async (r) => xml.parse(await r.text()),
+      );
+      const failed = new Map<string, string>();
+      for (const e of doc.DeleteResult?.Error ?? []) failed.set(String(e.Key), String(e.Code));
+      for (const k of batch) {
+        if (failed.has(k)) report.failed.push({ key: k, reason: failed.get(k)! });
+        else report.deleted.push(k);
+      }
+    }
+    return report;
+  }
+
+  /** One S3 request with retries; `read` consumes a successful response (inside the retry). */
+  #call<T = Response>(call: Call, read?: (res: Response) => Promise<T>): Promise<T> {
+    const what = `${call.method} ${this.location}/${call.key ?? ""}`;
+    return withRetry(
+      async () => {
+        const url = this.#url(call.key, call.query);
+        let res: Response;
+        try {
+          const req = await this.#client.sign(url, {
+            method: call.method,
+            headers: {
+              ...call.headers,
+              "x-amz-content-sha256": call.bodySha256 ??
+                (call.body ? toHex(sha256(call.body)) : EMPTY_SHA256),
+            },
+            body: call.body as Uint8Array<ArrayBuffer> | undefined,
+            signal: call.signal,
+          });
+          res = await fetch(req);
+        } catch (e) {
+          if (call.signal?.aborted) throw e;
+          throw new StoreError(`cannot reach ${this.#base.origin}: ${(e as Error).message}`, {
+            transient: true,
+            cause: e,
+          });
+        }
+        if (!res.ok && res.status !== 206) {
+          const text = call.method === "HEAD" ? "" : await res.text().catch(() => "");
+          throw s3Error(res.status, errorCode(text), what, this.#bucket);
+        }
+        try {
+          return read ? await read(res) : (await res.body?.cancel(), res as T);
+        } catch (e) {
+          if (e instanceof S3ductError || call.signal?.aborted) throw e;
+          throw new StoreError(`${what}: connection lost while reading`, {
+            transient: true,
+            cause: e,
+          });
+        }
+      },
+      this.#retry,
+      call.signal,
+    );
+  }
+
+  #url(key?: string, query?: Record<string, string>): string {
+    let path = this.#base.pathname.replace(/\/+$/, "");
+    if (this.#pathStyle) path += `/${encodeURIComponent(this.#bucket)}`;
+    if (key !== undefined) path += "/" + key.split("/").map(encodeSegment).join("/");
+    const qs = query
+      ? "?" +
+        Object.entries(query).map(([k, v]) => `${encodeSegment(k)}=${encodeSegment(v)}`).join("&")
+      : "";
+    return `${this.#base.origin}${path}${qs}`;
+  }
+}
+
+/** RFC 3986 encoding, as SigV4 canonicalises it. */
+function encodeSegment(s: string): string {
+  return encodeURIComponent(s).replace(
+    /[!'()*]/g,
+    (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase(),
+  );
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

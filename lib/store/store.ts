@@ -1,0 +1,54 @@
+/**
+ * The storage seam: everything above speaks in object keys and byte arrays; only the
+ * implementations (S3, local directory) know HTTP, XML or files. A Store is bound to one bucket.
+ */
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** As S3 returns it, double quotes included. */
+  etag: string;
+  storageClass?: string;
+  /** User metadata (x-amz-meta-*), keys lower-case without the prefix. */
+  metadata: Record<string, string>;
+}
+
+export interface PutOptions {
+  storageClass?: string;
+  metadata?: Record<string, string>;
+  /** Fail with ExistsError if the key exists (If-None-Match: *). */
+  ifNoneMatch?: boolean;
+  /** SHA-256 of the body, when the caller already has it (saves a pass; sent for checking). */
+  sha256?: Uint8Array;
+  signal?: AbortSignal;
+}
+
+/** Inclusive byte range. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export type ListEntry =
+  | { kind: "object"; key: string; size: number; etag: string }
+  | { kind: "prefix"; prefix: string };
+
+export interface DeleteReport {
+  deleted: string[];
+  failed: { key: string; reason: string }[];
+}
+
+export interface Store {
+  /** For messages: `s3://bucket` or `file:///dir/bucket`. */
+  readonly location: string;
+  /** Fails with NotFoundError/AccessError if the bucket is unusable. */
+  checkBucket(): Promise<void>;
+  put(key: string, body: Uint8Array, opts?: PutOptions): Promise<{ etag: string }>;
+  /** NotFoundError if missing. */
+  get(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Uint8Array>;
+  /** undefined if missing. */
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /** Keys in ascending order; with a delimiter, common prefixes are folded. */
+  list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry>;
+  delete(keys: string[]): Promise<DeleteReport>;
+}

@@ -1,0 +1,99 @@
+/** End-of-command summaries (stderr): human text, or one JSON object for scripts. */
+import { humanSize, withCommas } from "../format/size.ts";
+import type { Manifest } from "../format/manifest.ts";
+import { VERSION } from "../version.ts";
+
+export type SummaryFormat = "text" | "json" | "none";
+
+function rate(bytes: number, ms: number): string {
+  return ms > 0 ? `${humanSize(Math.round(bytes / (ms / 1000)))}/s` : "-";
+}
+
+export interface PutFacts {
+  manifest: Manifest;
+  bucket: string;
+  prefix: string;
+  manifestKey: string;
+  chunksNew: number;
+  chunksResumed: number;
+  workers: number;
+  elapsedMs: number;
+  warnings: string[];
+}
+
+/** JSON keys follow s3duct 0.4's put summary, then ours. */
+export function putSummary(f: PutFacts, format: SummaryFormat): string | undefined {
+  const m = f.manifest;
+  if (format === "none") return undefined;
+  if (format === "json") {
+    return JSON.stringify({
+      version: VERSION,
+      status: "complete",
+      stream: m.name,
+      chunks_uploaded: m.chunk_count,
+      chunks_resumed: f.chunksResumed,
+      chunks_new: f.chunksNew,
+      total_bytes: m.total_bytes,
+      chunk_size: m.chunk_size,
+      stream_sha256: m.stream_sha256,
+      stream_sha3_256: m.stream_sha3_256,
+      final_chain: m.final_chain,
+      encrypted: m.encrypted,
+      encryption_method: m.encryption_method,
+      manifest_key: f.manifestKey,
+      upload_workers: String(f.workers),
+      warnings: f.warnings,
+      bucket: f.bucket,
+      prefix: f.prefix,
+      encrypted_manifest: m.encrypted_manifest,
+      elapsed_seconds: round(f.elapsedMs / 1000),
+      bytes_per_second: f.elapsedMs > 0 ? Math.round(m.total_bytes / (f.elapsedMs / 1000)) : null,
+    });
+  }
+  const enc = m.encryption_method ?? "not encrypted";
+  return [
+    `Stored '${m.name}': ${m.chunk_count} chunks, ${withCommas(m.total_bytes)} bytes, ` +
+    `${(f.elapsedMs / 1000).toFixed(1)} s (${rate(m.total_bytes, f.elapsedMs)}), ${enc}, ` +
+    `workers ${f.workers}.`,
+    `  stream sha256 ${m.stream_sha256}`,
+    `  final chain   ${m.final_chain || "(empty stream)"}`,
+  ].join("\n");
+}
+
+export interface GetFacts {
+  manifest: Manifest;
+  workers: number;
+  elapsedMs: number;
+  warnings: string[];
+}
+
+export function getSummary(f: GetFacts, format: SummaryFormat): string | undefined {
+  const m = f.manifest;
+  if (format === "none") return undefined;
+  if (format === "json") {
+    return JSON.stringify({
+      version: VERSION,
+      status: "complete",
+      stream: m.name,
+      chunks_downloaded: m.chunk_count,
+      total_bytes: m.total_bytes,
+      stream_sha256: m.stream_sha256,
+      stream_sha3_256: m.stream_sha3_256,
+      chain_verified: true,
+      raw_mode: false,
+      encrypted: m.encrypted,
+      encryption_method: m.encryption_method,
+      download_workers: String(f.workers),
+      elapsed_seconds: round(f.elapsedMs / 1000),
+      warnings: f.warnings,
+    });
+  }
+  return `Restored '${m.name}': ${m.chunk_count} chunks, ${withCommas(m.total_bytes)} bytes, ` +
+    `${(f.elapsedMs / 1000).toFixed(1)} s (${
+      rate(m.total_bytes, f.elapsedMs)
+    }), all chunks verified.`;
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The project's test command (`deno task test`, also run by .ci/run): installs what is missing
+# (Ceph via apt-get when root), starts a throwaway Ceph RGW, runs every test (unit, compat,
+# integration), stops the servers it started, and exits with deno test's status.
+#   tests/run.sh                 all tests
+#   tests/run.sh bench [args]    the benchmark (bench/bench.ts) against the same servers
+#   tests/run.sh -- [deno test args]   e.g. -- --filter tamper
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export S3DUCT_CEPH_DIR=${S3DUCT_CEPH_DIR:-/tmp/s3duct-ceph}
+
+need_apt=()
+command -v age >/dev/null || need_apt+=(age)
+if [ "${1:-}" = bench ]; then command -v aws >/dev/null || need_apt+=(awscli); fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "run.sh: installing ${need_apt[*]} (apt-get)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" \
+      >&2 </dev/null || { apt-get update -qq >&2 </dev/null &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >&2 </dev/null; }
+  else
+    echo "run.sh: missing ${need_apt[*]}; as root: apt-get install ${need_apt[*]}" >&2
+    exit 3
+  fi
+fi
+
+started=0
+if ! bash tests/servers/ceph.sh status "$S3DUCT_CEPH_DIR" >/dev/null 2>&1; then
+  bash tests/servers/ceph.sh start "$S3DUCT_CEPH_DIR" || {
+    echo "run.sh: could not start Ceph RGW; integration tests cannot run (see messages above)" >&2
+    exit 1
+  }
+  started=1
+fi
+stop() { [ $started = 1 ] && bash tests/servers/ceph.sh stop "$S3DUCT_CEPH_DIR" >&2; }
+trap stop EXIT
+# shellcheck disable=SC1091
+. "$S3DUCT_CEPH_DIR/env"
+
+if [ "${1:-}" = bench ]; then
+  shift
+  deno run -A bench/bench.ts "$@"
+  exit $?
+fi
+[ "${1:-}" = -- ] && shift
+deno test -A --no-check=remote "$@" tests/
