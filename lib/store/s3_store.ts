@@ -67,7 +67,8 @@ export class S3Store implements Store {
 
   async checkBucket(): Promise<void> {
     try {
-      await this.#call({ method: "HEAD" });
+      // A GET (not HEAD) so failures carry an S3 error code, e.g. SignatureDoesNotMatch.
+      await this.#call({ method: "GET", query: { "list-type": "2", "max-keys": "0" } });
     } catch (e) {
       if (!(e instanceof NotFoundError)) throw e;
       throw new NotFoundError(`bucket '${this.#bucket}' does not exist at ${this.#base.origin}`);
