@@ -3,7 +3,7 @@
  * A chunk's bytes reach the output only after its size, both hashes and its chain link
  * have been checked; the first failure stops everything.
  */
-import { IntegrityError, KeyError } from "../errors.ts";
+import { IntegrityError, KeyError, NotFoundError } from "../errors.ts";
 import { type Cipher, plainCipher } from "../crypto/cipher.ts";
 import { DualHasher } from "../crypto/hash.ts";
 import { chainLink, toHex } from "../format/chain.ts";
@@ -53,11 +53,10 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
   const streamHash = await DualHasher.create();
   const window = new OrderedWindow<Uint8Array | undefined>(
     job.workersFor(manifest.chunk_size),
+    { failFast: false },
   );
   const fetchChunk = (r: ChunkRecord) =>
-    window.add(async (signal) =>
-      cipher.open(await store.get(layout.full(layout.chunkKey(r.index)), undefined, signal))
-    );
+    window.add(async (signal) => cipher.open(await getChunk(store, layout, r.index, signal)));
   let chain: Uint8Array | undefined;
   let next = 0;
   try {
@@ -118,11 +117,26 @@ async function openFailure(
   if (index > 0 || sealing !== "plain") return damaged;
   const last = manifest.chunks.length - 1;
   if (last > 0) {
-    const other = await cipher.open(await store.get(layout.full(layout.chunkKey(last))));
+    const other = await cipher.open(await getChunk(store, layout, last));
     if (other) return damaged;
     return new KeyError(`the key given does not decrypt the chunks of '${layout.name}': wrong key`);
   }
   return new KeyError(
     `chunk 0 of '${layout.name}' does not decrypt: wrong key, or the chunk is damaged`,
   );
+}
+
+/** A chunk object; its absence is damage to the stream, not a missing stream. */
+async function getChunk(
+  store: Store,
+  layout: StreamLayout,
+  index: number,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  try {
+    return await store.get(layout.full(layout.chunkKey(index)), undefined, signal);
+  } catch (e) {
+    if (!(e instanceof NotFoundError)) throw e;
+    throw new IntegrityError(`chunk ${index} of '${layout.name}' is missing from the store`);
+  }
 }

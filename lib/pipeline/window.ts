@@ -3,10 +3,16 @@
 export class OrderedWindow<T> {
   readonly capacity: number;
   readonly #abort = new AbortController();
+  readonly #failFast: boolean;
   #tasks: Promise<T>[] = [];
 
-  constructor(capacity: number) {
+  /**
+   * `failFast`: the first failure aborts all other tasks (put: nothing after it can be used).
+   * Without it, each task's outcome surfaces in order (get: earlier chunks still get written).
+   */
+  constructor(capacity: number, opts: { failFast?: boolean } = {}) {
     this.capacity = Math.max(1, capacity);
+    this.#failFast = opts.failFast ?? true;
   }
 
   get size(): number {
@@ -17,11 +23,11 @@ export class OrderedWindow<T> {
     return this.#tasks.length >= this.capacity;
   }
 
-  /** Start a task; the first failure aborts the others through `signal`. */
+  /** Start a task; `signal` aborts when the window closes (or, failing fast, on a failure). */
   add(task: (signal: AbortSignal) => Promise<T>): void {
     const p = task(this.#abort.signal);
     // Marks the rejection handled; next() still sees it.
-    p.catch((e) => this.#abort.abort(e));
+    p.catch((e) => this.#failFast && this.#abort.abort(e));
     this.#tasks.push(p);
   }
 
@@ -32,7 +38,7 @@ export class OrderedWindow<T> {
     try {
       return await p;
     } catch (e) {
-      throw this.#abort.signal.aborted ? this.#abort.signal.reason : e;
+      throw this.#failFast && this.#abort.signal.aborted ? this.#abort.signal.reason : e;
     }
   }
 
