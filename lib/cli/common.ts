@@ -1,6 +1,13 @@
 /** Options shared by several commands, and turning their raw values into typed settings. */
 import { type Command, Option } from "commander";
-import { UsageError } from "../errors.ts";
+import { KeyError, UsageError } from "../errors.ts";
+import {
+  ageCipher,
+  checkRecipient,
+  parseIdentities,
+  parseRecipients,
+  recipientsOf,
+} from "../crypto/age.ts";
 import { aesCipher } from "../crypto/cipher.ts";
 import { loadAesKey } from "../crypto/keyspec.ts";
 import { prefixProblem, StreamLayout, streamNameProblem } from "../format/layout.ts";
@@ -58,11 +65,36 @@ export function addOutputOptions(cmd: Command, summary = true): Command {
   return cmd;
 }
 
-export function addKeyOptions(cmd: Command): Command {
-  return cmd.option(
+export function addKeyOptions(cmd: Command, forPut = false): Command {
+  cmd.option(
     "--key <spec>",
     "AES-256 key: env:VAR (hex in a variable), file:PATH (32 raw bytes or 64 hex), or hex:HEX (visible in ps; avoid)",
+  ).option(
+    "--age-identity <file>",
+    forPut
+      ? "age identity file (age-keygen format); encrypts to its recipient (repeatable)"
+      : "age identity file to decrypt with (repeatable; each is tried)",
+    collect,
+    [],
   );
+  if (forPut) {
+    cmd.option(
+      "--age-recipient <age1...>",
+      "encrypt to this age recipient, X25519 or post-quantum age1pq1 (repeatable; no private key needed)",
+      collect,
+      [],
+    ).option(
+      "--age-recipients-file <file>",
+      "encrypt to every recipient listed in this file (repeatable)",
+      collect,
+      [],
+    );
+  }
+  return cmd;
+}
+
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 export function makeLog(o: RawOptions): Log {
@@ -98,12 +130,54 @@ export function storeOf(o: RawOptions, log: Log): Promise<Store> {
   });
 }
 
-export async function keyringOf(o: RawOptions, log: Log): Promise<Keyring> {
+/** Ciphers from --key / --age-*; `sealing` also gathers the recipients a put encrypts to. */
+export async function keyringOf(o: RawOptions, log: Log, sealing = false): Promise<Keyring> {
+  const identityFiles = (o.ageIdentity as string[] | undefined) ?? [];
+  const recipientArgs = (o.ageRecipient as string[] | undefined) ?? [];
+  const recipientFiles = (o.ageRecipientsFile as string[] | undefined) ?? [];
+  const usesAge = identityFiles.length + recipientArgs.length + recipientFiles.length > 0;
+  if (typeof o.key === "string" && usesAge) {
+    throw new UsageError("--key (AES) and --age-* options cannot be combined; choose one");
+  }
   const keys: Keyring = {};
   if (typeof o.key === "string") {
     keys.aes = await aesCipher(await loadAesKey(o.key, (m) => log.warn(m)));
   }
+  if (usesAge) {
+    const identities: string[] = [];
+    for (const f of identityFiles) {
+      identities.push(...parseIdentities(await readSecretFile(f, log), `age identity file '${f}'`));
+    }
+    const recipients = sealing ? await recipientsOf(identities) : [];
+    recipientArgs.forEach((r) => checkRecipient(r, "--age-recipient"));
+    recipients.push(...recipientArgs);
+    for (const f of recipientFiles) {
+      recipients.push(...parseRecipients(await readKeyFile(f), `recipients file '${f}'`));
+    }
+    keys.age = ageCipher({ identities, recipients: [...new Set(recipients)] });
+  }
   return keys;
+}
+
+async function readKeyFile(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new UsageError(`file '${path}' does not exist`);
+    throw new KeyError(`file '${path}' cannot be read`);
+  }
+}
+
+/** Read a private key file, warning when others can read it. */
+async function readSecretFile(path: string, log: Log): Promise<string> {
+  const text = await readKeyFile(path);
+  const mode = (await Deno.stat(path)).mode;
+  if (mode !== null && (mode & 0o077) !== 0) {
+    log.warn(
+      `age identity file '${path}' is readable by group or others; run: chmod 600 '${path}'`,
+    );
+  }
+  return text;
 }
 
 export function intOption(v: unknown, flag: string, min: number, max: number): number {

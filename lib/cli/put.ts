@@ -8,6 +8,7 @@ import {
   addKeyOptions,
   addOutputOptions,
   addStoreOptions,
+  collect,
   defaultMemoryLimit,
   keyringOf,
   layoutOf,
@@ -30,7 +31,7 @@ export function putCommand(): Command {
     "chunk size: bytes or 64M, 64MiB, 1G, 1.5G (binary units)",
     "512M",
   );
-  addKeyOptions(cmd)
+  addKeyOptions(cmd, true)
     .option("--no-encrypt", "store unencrypted even if a key is given, and do not warn")
     .option("--encrypt-manifest", "encrypt the manifest too (the default when encrypting)")
     .option("--no-encrypt-manifest", "keep the manifest plain JSON while encrypting chunks")
@@ -53,10 +54,6 @@ export function putCommand(): Command {
     );
   addOutputOptions(cmd);
   return cmd.action(runPut);
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 export function parseTags(raw: string[]): Record<string, string> {
@@ -91,15 +88,21 @@ async function runPut(o: RawOptions): Promise<void> {
     );
   }
   const encrypt = o.encrypt !== false;
-  const keys = encrypt ? await keyringOf(o, log) : {};
-  const cipher = keys.aes ?? plainCipher;
+  const keys = encrypt ? await keyringOf(o, log, true) : {};
+  const cipher = keys.aes ?? keys.age ?? plainCipher;
+  if (cipher.method === "age" && cipher.recipient === null) {
+    throw new KeyError(
+      "age encryption needs --age-recipient, --age-recipients-file or --age-identity",
+    );
+  }
   if (o.encryptManifest === true && cipher === plainCipher) {
-    throw new KeyError("--encrypt-manifest needs encryption: pass --key");
+    throw new KeyError("--encrypt-manifest needs encryption: pass --key or an --age-* option");
   }
   const encryptManifest = cipher !== plainCipher && o.encryptManifest !== false;
   if (cipher === plainCipher && encrypt) {
     log.warn(
-      `no --key given: stream '${layout.name}' will be stored UNENCRYPTED (pass --no-encrypt to silence this)`,
+      `no --key or --age-* given: stream '${layout.name}' will be stored UNENCRYPTED ` +
+        "(pass --no-encrypt to silence this)",
     );
   }
   const store = await storeOf(o, log);

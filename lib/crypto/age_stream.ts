@@ -1,0 +1,100 @@
+/**
+ * The age v1 payload (age-encryption.org/v1, "payload" section) on node:crypto's native
+ * ChaCha20-Poly1305: ~3x faster here than the pure-JS cipher inside npm:age-encryption, which
+ * still builds and parses headers (recipient stanzas, header MAC). Pure functions.
+ *
+ * payload = nonce(16) || segments; key = HKDF-SHA256(file key, salt = nonce, info "payload");
+ * each 64 KiB plaintext segment is sealed with nonce = 11-byte big-endian counter || last flag.
+ */
+import { createCipheriv, createDecipheriv, hkdfSync } from "node:crypto";
+
+export const SEGMENT = 64 * 1024;
+const TAG = 16;
+export const PAYLOAD_NONCE_BYTES = 16;
+
+export function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Uint8Array {
+  return new Uint8Array(hkdfSync("sha256", fileKey, nonce, "payload", 32));
+}
+
+function segmentNonce(counter: number, last: boolean): Uint8Array {
+  const n = new Uint8Array(12);
+  // Counters past 2^53 would need 64 KiB x 2^53 bytes: not reachable.
+  new DataView(n.buffer).setBigUint64(3, BigInt(counter));
+  n[11] = last ? 1 : 0;
+  return n;
+}
+
+/** Encrypted payload size for a plaintext size (nonce included). */
+export function payloadSize(plainSize: number): number {
+  const segments = Math.max(1, Math.ceil(plainSize / SEGMENT));
+  return PAYLOAD_NONCE_BYTES + plainSize + segments * TAG;
+}
+
+/** Seal `plain` as an age payload into `out` (which must be payloadSize() long). */
+export function sealPayload(fileKey: Uint8Array, plain: Uint8Array, out: Uint8Array): void {
+  const nonce = crypto.getRandomValues(new Uint8Array(PAYLOAD_NONCE_BYTES));
+  out.set(nonce);
+  const key = payloadKey(fileKey, nonce);
+  const segments = Math.max(1, Math.ceil(plain.length / SEGMENT));
+  let o = PAYLOAD_NONCE_BYTES;
+  for (let i = 0; i < segments; i++) {
+    const seg = plain.subarray(i * SEGMENT, Math.min(plain.length, (i + 1) * SEGMENT));
+    const c = createCipheriv("chacha20-poly1305", key, segmentNonce(i, i === segments - 1), {
+      authTagLength: TAG,
+    });
+    const body = c.update(seg);
+    c.final();
+    out.set(body, o);
+    o += body.length;
+    out.set(c.getAuthTag(), o);
+    o += TAG;
+  }
+}
+
+/** Open an age payload (nonce || segments); undefined if anything fails to authenticate. */
+export function openPayload(fileKey: Uint8Array, payload: Uint8Array): Uint8Array | undefined {
+  if (payload.length < PAYLOAD_NONCE_BYTES + TAG) return undefined;
+  const key = payloadKey(fileKey, payload.subarray(0, PAYLOAD_NONCE_BYTES));
+  const body = payload.subarray(PAYLOAD_NONCE_BYTES);
+  const segments = Math.ceil(body.length / (SEGMENT + TAG));
+  const plainSize = body.length - segments * TAG;
+  // A full final segment must not be followed by nothing-but-a-tag, and only a lone segment
+  // may be empty (the age spec's rules against truncation and extension).
+  if (plainSize < 0 || (segments > 1 && body.length % (SEGMENT + TAG) === TAG)) return undefined;
+  const out = new Uint8Array(plainSize);
+  let o = 0;
+  for (let i = 0; i < segments; i++) {
+    const seg = body.subarray(
+      i * (SEGMENT + TAG),
+      Math.min(body.length, (i + 1) * (SEGMENT + TAG)),
+    );
+    try {
+      const d = createDecipheriv("chacha20-poly1305", key, segmentNonce(i, i === segments - 1), {
+        authTagLength: TAG,
+      });
+      d.setAuthTag(seg.subarray(seg.length - TAG));
+      const p = d.update(seg.subarray(0, seg.length - TAG));
+      d.final();
+      out.set(p, o);
+      o += p.length;
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
+
+/** Split an age file into its header (through the MAC line) and payload. */
+export function splitAgeFile(
+  file: Uint8Array,
+): { header: Uint8Array; payload: Uint8Array } | undefined {
+  // The MAC line is "--- <base64>\n" and is the first line starting with "---".
+  for (let i = 0; i + 4 < file.length; i++) {
+    if (file[i] === 0x0a && file[i + 1] === 0x2d && file[i + 2] === 0x2d && file[i + 3] === 0x2d) {
+      const end = file.indexOf(0x0a, i + 1);
+      if (end < 0) return undefined;
+      return { header: file.subarray(0, end + 1), payload: file.subarray(end + 1) };
+    }
+  }
+  return undefined;
+}
