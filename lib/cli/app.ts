@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { VERSION } from "../version.ts";
 import { getCommand } from "./get.ts";
+import { keygenCommand } from "./keygen.ts";
 import { listCommand } from "./list.ts";
 import { putCommand } from "./put.ts";
 import { verifyCommand } from "./verify.ts";
@@ -16,12 +17,13 @@ const write = (f: { writeSync(p: Uint8Array): number }) => (s: string) => {
 export const EXIT_CODES_HELP = `
 Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 integrity failure,
 5 key problem (missing, wrong, wrong kind), 6 access/credentials, 7 store unreachable or failing,
-8 stream already exists, 130 interrupted, 141 output closed by the reader.`;
+8 stream already exists, 130 interrupted, 141 output closed by the reader.
+`;
 
 export function buildApp(): Command {
   const program = new Command("s3duct")
     .description(
-      "Pipe an unbounded stream into S3-compatible storage (or a local directory) and back,\n" +
+      "Pipe an unbounded stream into S3-compatible storage (or a local directory) and back, " +
         "as hashed, chained, optionally encrypted chunks. Wire-compatible with s3duct 0.4.",
     )
     .version(`s3duct ${VERSION}`, "-V, --version")
@@ -33,7 +35,15 @@ export function buildApp(): Command {
     })
     .showHelpAfterError("(add --help for usage)")
     .addHelpText("after", EXIT_CODES_HELP);
-  for (const cmd of [putCommand(), getCommand(), listCommand(), verifyCommand()]) {
+  for (
+    const cmd of [
+      putCommand(),
+      getCommand(),
+      listCommand(),
+      verifyCommand(),
+      keygenCommand(),
+    ]
+  ) {
     program.addCommand(
       cmd.exitOverride().configureOutput(program.configureOutput()).showHelpAfterError(
         `(run 's3duct ${cmd.name()} --help' for usage)`,

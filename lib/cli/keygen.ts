@@ -1,0 +1,67 @@
+/** `s3duct keygen`: make keys without any other tool. */
+import { Command } from "commander";
+import {
+  generateHybridIdentity,
+  generateX25519Identity,
+  identityToRecipient,
+} from "age-encryption";
+import { ExistsError, UsageError } from "../errors.ts";
+import { toHex } from "../format/chain.ts";
+import { writeStderr } from "../ui/log.ts";
+
+export function keygenCommand(): Command {
+  return new Command("keygen")
+    .description(
+      "Generate an age identity (prints its recipient) or, with --aes, a 32-byte AES key in hex.\n" +
+        "Files are created with mode 0600 and never overwritten.",
+    )
+    .option("--pq", "post-quantum hybrid identity (ML-KEM-768 + X25519, recipient age1pq1...)")
+    .option(
+      "--aes",
+      "an AES-256 key (64 hex digits) for --key file:/env: instead of an age identity",
+    )
+    .option("-o, --output <file>", "write the secret to this new file instead of stdout")
+    .action(runKeygen);
+}
+
+async function runKeygen(o: { pq?: boolean; aes?: boolean; output?: string }): Promise<void> {
+  if (o.pq && o.aes) throw new UsageError("--pq and --aes cannot be combined");
+  if (o.aes) {
+    const key = toHex(crypto.getRandomValues(new Uint8Array(32))) + "\n";
+    if (o.output) {
+      await writeNew(o.output, key);
+      writeStderr(`AES-256 key written to ${o.output}; use --key file:${o.output}`);
+    } else {
+      await Deno.stdout.write(new TextEncoder().encode(key));
+    }
+    return;
+  }
+  const identity = o.pq ? await generateHybridIdentity() : await generateX25519Identity();
+  const recipient = await identityToRecipient(identity);
+  const text = `# created: ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}\n` +
+    `# public key: ${recipient}\n${identity}\n`;
+  if (o.output) {
+    await writeNew(o.output, text);
+    // stdout carries the recipient so scripts can capture it: R=$(s3duct keygen -o id.txt)
+    await Deno.stdout.write(new TextEncoder().encode(recipient + "\n"));
+  } else {
+    await Deno.stdout.write(new TextEncoder().encode(text));
+    writeStderr(`Public key: ${recipient}`);
+  }
+}
+
+async function writeNew(path: string, text: string): Promise<void> {
+  try {
+    await Deno.writeTextFile(path, text, { createNew: true, mode: 0o600 });
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) {
+      throw new ExistsError(`'${path}' already exists; keygen never overwrites a key file`);
+    }
+    if (e instanceof Deno.errors.NotFound) {
+      throw new UsageError(`cannot create '${path}': its folder does not exist`);
+    }
+    throw e;
+  }
+  // createNew honours the umask; make sure the secret is 0600 whatever the umask is.
+  await Deno.chmod(path, 0o600);
+}
