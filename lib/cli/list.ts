@@ -1,12 +1,11 @@
 /** `s3duct list`: one line per stream under a prefix. */
 import { Command } from "commander";
-import { detectSealing, type Keyring, openManifest } from "../pipeline/manifest_io.ts";
-import { StreamLayout } from "../format/layout.ts";
+import { decodeManifest, detectSealing, type Keyring } from "../pipeline/manifest_io.ts";
+import { normalizePrefix, StreamLayout } from "../format/layout.ts";
 import { withCommas } from "../format/size.ts";
-import { normalizePrefix } from "../format/layout.ts";
-import type { Manifest } from "../format/manifest.ts";
+import { type Manifest, validateManifest } from "../format/manifest.ts";
 import type { Store } from "../store/store.ts";
-import { S3ductError } from "../errors.ts";
+import { IntegrityError, S3ductError } from "../errors.ts";
 import {
   addKeyOptions,
   addStoreOptions,
@@ -43,7 +42,7 @@ async function runList(o: RawOptions): Promise<void> {
     const name = e.key.slice(prefix.length, -MANIFEST_SUFFIX.length);
     if (!name) continue;
     found++;
-    const line = await describe(store, new StreamLayout(name, prefix), keys, o.json === true);
+    const line = await describe(store, prefix, name, keys, o.json === true);
     await Deno.stdout.write(new TextEncoder().encode(line + "\n"));
   }
   if (found === 0) {
@@ -51,39 +50,48 @@ async function runList(o: RawOptions): Promise<void> {
   }
 }
 
-/** The listing line of one stream; never fails the whole listing. */
+/**
+ * The listing line of one stream; never fails the whole listing. `path` is the key path
+ * below the listed prefix; a stream stored under a deeper prefix shows as `prefix/name`.
+ */
 async function describe(
   store: Store,
-  layout: StreamLayout,
+  listed: string,
+  path: string,
   keys: Keyring,
   json: boolean,
 ): Promise<string> {
-  const name = layout.name;
+  const fail = (e: unknown) =>
+    json
+      ? JSON.stringify({ stream: path, error: errText(e) })
+      : `${path}  (manifest unreadable: ${errText(e)})`;
   let bytes: Uint8Array;
   try {
-    bytes = await store.get(layout.full(layout.manifestKey));
+    bytes = await store.get(`${listed}${path}${MANIFEST_SUFFIX}`);
   } catch (e) {
-    return json
-      ? JSON.stringify({ stream: name, error: errText(e) })
-      : `${name}  (manifest unreadable)`;
+    return fail(e);
   }
   const sealing = detectSealing(bytes);
+  if (sealing !== "plain" && !(sealing === "age" ? keys.age : keys.aes)) {
+    return json
+      ? JSON.stringify({ stream: path, manifest_encrypted: true, manifest_sealing: sealing })
+      : `${path}  (manifest encrypted: ${sealing})`;
+  }
   let m: Manifest;
   try {
-    m = (await openManifest(bytes, layout, keys)).manifest;
-  } catch (e) {
-    if (sealing !== "plain" && !(sealing === "age" ? keys.age : keys.aes)) {
-      return json
-        ? JSON.stringify({ stream: name, manifest_encrypted: true, manifest_sealing: sealing })
-        : `${name}  (manifest encrypted: ${sealing})`;
+    m = (await decodeManifest(bytes, path, keys)).manifest;
+    // The manifest names the stream; what precedes that name in the path is its prefix.
+    const full = listed + path;
+    if (full !== m.name && !full.endsWith(`/${m.name}`)) {
+      throw new IntegrityError(`manifest names stream '${m.name}', not '${path}'`);
     }
-    return json
-      ? JSON.stringify({ stream: name, error: errText(e) })
-      : `${name}  (manifest unreadable: ${errText(e)})`;
+    validateManifest(m, new StreamLayout(m.name, full.slice(0, full.length - m.name.length)));
+  } catch (e) {
+    return fail(e);
   }
   if (json) {
     return JSON.stringify({
-      stream: name,
+      stream: path,
       chunks: m.chunk_count,
       total_bytes: m.total_bytes,
       created: m.created,
@@ -98,7 +106,7 @@ async function describe(
   const enc = m.encrypted ? " [encrypted]" : "";
   const sc = m.storage_class && m.storage_class !== "STANDARD" ? ` [${m.storage_class}]` : "";
   const ver = m.tool_version ? `  v${m.tool_version}` : "";
-  return `${name}  ${m.chunk_count} chunks  ${
+  return `${path}  ${m.chunk_count} chunks  ${
     withCommas(m.total_bytes)
   } bytes  ${m.created}${enc}${sc}${ver}`;
 }

@@ -1,6 +1,7 @@
 /** Fetching, opening (plain / AES / age detection), validating and publishing manifests. */
 import { IntegrityError, KeyError, NotFoundError } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
+import { NoMatchingIdentity } from "../crypto/age.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import {
   type EncryptionMethod,
@@ -59,26 +60,42 @@ export async function openManifest(
   layout: StreamLayout,
   keys: Keyring,
 ): Promise<OpenedManifest> {
+  const opened = await decodeManifest(bytes, layout.name, keys);
+  validateManifest(opened.manifest, layout);
+  return opened;
+}
+
+/**
+ * Decrypt and parse without checking the manifest against a layout (for `list`, which learns
+ * the stream's name and prefix from the manifest). `label` names the stream in errors.
+ */
+export async function decodeManifest(
+  bytes: Uint8Array,
+  label: string,
+  keys: Keyring,
+): Promise<OpenedManifest> {
   const sealing = detectSealing(bytes);
   let plain = bytes;
   if (sealing !== "plain") {
     const cipher = sealing === "age" ? keys.age : keys.aes;
-    if (!cipher) throw new KeyError(missingKeyMessage(layout.name, sealing, keys));
-    const opened = await cipher.open(bytes);
+    if (!cipher) throw new KeyError(missingKeyMessage(label, sealing, keys));
+    const opened = await cipher.open(bytes).catch((e) => {
+      if (e instanceof NoMatchingIdentity) return undefined;
+      throw e;
+    });
     if (!opened) {
       throw new KeyError(
         sealing === "age"
-          ? `no --age-identity given matches the age-encrypted manifest of '${layout.name}'`
-          : `--key does not decrypt the manifest of '${layout.name}': wrong key (or the manifest is damaged)`,
+          ? `no --age-identity given matches the age-encrypted manifest of '${label}'`
+          : `--key does not decrypt the manifest of '${label}': wrong key (or the manifest is damaged)`,
       );
     }
     plain = opened;
   }
   const manifest = parseManifest(new TextDecoder().decode(plain));
-  validateManifest(manifest, layout);
   if (sealing !== "plain" && manifest.encryption_method !== sealing) {
     throw new IntegrityError(
-      `manifest of '${layout.name}' is sealed with ${sealing} but says its chunks use ${manifest.encryption_method}`,
+      `manifest of '${label}' is sealed with ${sealing} but says its chunks use ${manifest.encryption_method}`,
     );
   }
   return { manifest, sealing };

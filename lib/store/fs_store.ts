@@ -82,7 +82,7 @@ export class FsStore implements Store {
       }
       return buf.subarray(0, n);
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory) {
+      if (isMissing(e) || e instanceof Deno.errors.IsADirectory) {
         throw new NotFoundError(`object '${key}' does not exist in ${this.location}`);
       }
       throw wrapFsError(e, key);
@@ -97,12 +97,15 @@ export class FsStore implements Store {
       const etag = `"${md5Hex(await Deno.readFile(this.#path(key)))}"`;
       return { key, size: st.size, etag, metadata: {} };
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return undefined;
+      if (isMissing(e)) return undefined;
       throw wrapFsError(e, key);
     }
   }
 
   async *list(prefix: string, opts: { delimiter?: string } = {}): AsyncIterable<ListEntry> {
+    if (prefix.split("/").some((s) => s === "." || s === "..")) {
+      throw new StoreError(`list prefix '${prefix}' has '.' or '..' segments`);
+    }
     const start = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
     const entries: { key: string; size: number }[] = [];
     await walk(this.#dir, start, entries);
@@ -132,7 +135,7 @@ export class FsStore implements Store {
         await Deno.remove(this.#path(key));
         report.deleted.push(key);
       } catch (e) {
-        if (e instanceof Deno.errors.NotFound) report.deleted.push(key);
+        if (isMissing(e)) report.deleted.push(key);
         else report.failed.push({ key, reason: e instanceof Error ? e.message : String(e) });
       }
     }
@@ -145,6 +148,11 @@ export class FsStore implements Store {
     }
     return `${this.#dir}/${key}`;
   }
+}
+
+/** Missing, or a path through a file (ENOTDIR): either way, no such object. */
+function isMissing(e: unknown): boolean {
+  return e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory;
 }
 
 async function isDir(path: string): Promise<boolean> {

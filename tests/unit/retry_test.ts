@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { NotFoundError, StoreError } from "../../lib/errors.ts";
+import { type RetryPolicy, withRetry } from "../../lib/store/retry.ts";
+
+function policy(retries: number, onRetry?: RetryPolicy["onRetry"]): RetryPolicy {
+  return { retries, baseMs: 1, capMs: 4, onRetry };
+}
+
+const transient = () => new StoreError("flaky", { transient: true, status: 503 });
+
+Deno.test("withRetry: transient failures retried up to `retries`, then thrown", async () => {
+  let attempts = 0;
+  const seen: number[] = [];
+  const err = transient();
+  await assert.rejects(
+    withRetry(
+      () => {
+        attempts++;
+        return Promise.reject(err);
+      },
+      policy(3, (n, e, ms) => {
+        seen.push(n);
+        assert.equal(e, err);
+        assert.ok(ms >= 0 && ms <= 4, `wait ${ms}`);
+      }),
+    ),
+    (e) => e === err,
+  );
+  assert.equal(attempts, 4);
+  assert.deepEqual(seen, [1, 2, 3]);
+});
+
+Deno.test("withRetry: succeeds after transient failures; attempt numbers passed in", async () => {
+  const got: number[] = [];
+  const v = await withRetry((attempt) => {
+    got.push(attempt);
+    return attempt < 2 ? Promise.reject(transient()) : Promise.resolve("ok");
+  }, policy(5));
+  assert.equal(v, "ok");
+  assert.deepEqual(got, [0, 1, 2]);
+});
+
+Deno.test("withRetry: non-transient errors are thrown at once", async () => {
+  for (
+    const err of [
+      new StoreError("bad request", { transient: false, status: 400 }),
+      new NotFoundError("gone"),
+      new TypeError("bug"),
+    ]
+  ) {
+    let attempts = 0;
+    await assert.rejects(
+      withRetry(() => {
+        attempts++;
+        return Promise.reject(err);
+      }, policy(5)),
+      (e) => e === err,
+    );
+    assert.equal(attempts, 1, err.message);
+  }
+});
+
+Deno.test("withRetry: retries 0 tries once", async () => {
+  let attempts = 0;
+  await assert.rejects(
+    withRetry(() => {
+      attempts++;
+      return Promise.reject(transient());
+    }, policy(0)),
+    StoreError,
+  );
+  assert.equal(attempts, 1);
+});
+
+Deno.test("withRetry: an aborted signal stops retrying", async () => {
+  const ac = new AbortController();
+  ac.abort();
+  let attempts = 0;
+  await assert.rejects(
+    withRetry(
+      () => {
+        attempts++;
+        return Promise.reject(transient());
+      },
+      policy(5),
+      ac.signal,
+    ),
+    StoreError,
+  );
+  assert.equal(attempts, 1);
+});

@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import {
+  AccessError,
+  ExistsError,
+  NotFoundError,
+  type S3ductError,
+  StoreError,
+  UsageError,
+} from "../../lib/errors.ts";
+import { errorCode, s3Error } from "../../lib/store/s3_errors.ts";
+
+const WHAT = "GET s3://bkt/some/key";
+
+function check<T extends S3ductError>(
+  status: number,
+  code: string | undefined,
+  cls: new (...args: never[]) => T,
+  exitCode: number,
+): T {
+  const e = s3Error(status, code, WHAT, "bkt");
+  assert.ok(e instanceof cls, `${status} ${code}: expected ${cls.name}, got ${e.name}`);
+  assert.equal(e.exitCode, exitCode, `${status} ${code}: exit code`);
+  assert.ok(e.message.length > 0);
+  return e;
+}
+
+Deno.test("s3Error: NoSuchBucket / NoSuchKey / bare 404 -> NotFoundError (exit 3)", () => {
+  const b = check(404, "NoSuchBucket", NotFoundError, 3);
+  assert.ok(b.message.includes("bkt"));
+  const k = check(404, "NoSuchKey", NotFoundError, 3);
+  assert.ok(k.message.includes(WHAT));
+  check(404, undefined, NotFoundError, 3);
+});
+
+Deno.test("s3Error: access problems -> AccessError (exit 6)", () => {
+  for (
+    const code of ["AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken"]
+  ) {
+    const e = check(403, code, AccessError, 6);
+    assert.ok(e.message.includes(code), e.message);
+  }
+  check(403, undefined, AccessError, 6);
+  check(403, "SomethingElse", AccessError, 6);
+});
+
+Deno.test("s3Error: 5xx, SlowDown, InternalError -> transient StoreError (exit 7)", () => {
+  for (
+    const [status, code] of [
+      [503, "SlowDown"],
+      [503, undefined],
+      [500, "InternalError"],
+      [500, undefined],
+      [502, undefined],
+      [429, undefined],
+      [400, "RequestTimeout"],
+    ] as const
+  ) {
+    const e = check(status, code, StoreError, 7);
+    assert.equal(e.transient, true, `${status} ${code} should be transient`);
+    assert.equal(e.status, status);
+  }
+});
+
+Deno.test("s3Error: 400 with an unknown code -> permanent StoreError", () => {
+  const e = check(400, "InvalidArgument", StoreError, 7);
+  assert.equal(e.transient, false);
+  assert.equal(e.code, "InvalidArgument");
+  assert.ok(e.message.includes("InvalidArgument"));
+  const e2 = check(400, undefined, StoreError, 7);
+  assert.equal(e2.transient, false);
+});
+
+Deno.test("s3Error: 412 / PreconditionFailed -> ExistsError (exit 8)", () => {
+  check(412, undefined, ExistsError, 8);
+  check(412, "PreconditionFailed", ExistsError, 8);
+});
+
+Deno.test("s3Error: wrong region / storage class -> UsageError (exit 2)", () => {
+  check(301, "PermanentRedirect", UsageError, 2);
+  check(400, "AuthorizationHeaderMalformed", UsageError, 2);
+  check(400, "InvalidStorageClass", UsageError, 2);
+});
+
+Deno.test("errorCode: parses <Code> from an S3 XML error body", () => {
+  const body = `<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message>
+<Key>a/b</Key><RequestId>tx0</RequestId></Error>`;
+  assert.equal(errorCode(body), "NoSuchKey");
+  // Ceph leaves <Message> empty; the code is still found.
+  assert.equal(errorCode("<Error><Code>SlowDown</Code><Message></Message></Error>"), "SlowDown");
+  assert.equal(errorCode("<Error><Code></Code></Error>"), undefined);
+  assert.equal(errorCode(""), undefined);
+  assert.equal(errorCode("<html>Bad Gateway</html>"), undefined);
+});
