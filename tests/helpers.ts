@@ -11,8 +11,9 @@ export const ROOT: string = decodeURIComponent(new URL("..", import.meta.url).pa
 export const MAIN_TS = `${ROOT}/main.ts`;
 
 /** The fixture set; may be mounted read-only, so never write into it. */
+/** The s3duct 0.4 fixtures: shared/ sits beside the repository (CI lays it there too). */
 export const FIXTURES: string = Deno.env.get("S3DUCT_FIXTURES") ??
-  "/work/shared/compat/s3duct-0.4";
+  new URL("../../shared/compat/s3duct-0.4", import.meta.url).pathname;
 
 /** The fields of a fixture case.json that the tests use. */
 export interface CaseJson {

@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { cleanPrefix, cli, directStore, equalBytes, runPrefix, s3Args, s3Env } from "./harness.ts";
 
-const FIXTURES = new URL("../../../shared/compat/s3duct-0.4/", import.meta.url).pathname;
+import { FIXTURES as FIXTURE_DIR } from "../helpers.ts";
+
+const FIXTURES = `${FIXTURE_DIR}/`;
 const prefix = runPrefix("compat");
 const env = s3Env();
 const store = directStore();
