@@ -9,6 +9,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export S3DUCT_CEPH_DIR=${S3DUCT_CEPH_DIR:-/tmp/s3duct-ceph}
+command -v deno >/dev/null || { echo "run.sh: deno not on PATH; run via: npx -y deno@2.9.6 task test" >&2; exit 3; }
 
 need_apt=()
 command -v age >/dev/null || need_apt+=(age)
