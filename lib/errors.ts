@@ -15,6 +15,7 @@ export const ExitCode = {
   ACCESS: 6,
   STORE: 7,
   EXISTS: 8,
+  ARCHIVED: 9,
   INTERRUPTED: 130,
   OUTPUT_CLOSED: 141,
 } as const;
@@ -84,6 +85,13 @@ export class StoreError extends S3ductError {
 export class ExistsError extends S3ductError {
   constructor(message: string) {
     super(message, ExitCode.EXISTS);
+  }
+}
+
+/** Chunks sit in GLACIER/DEEP_ARCHIVE without a finished restore: `s3duct restore` first. */
+export class ArchivedError extends S3ductError {
+  constructor(message: string) {
+    super(message, ExitCode.ARCHIVED);
   }
 }
 

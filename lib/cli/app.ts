@@ -5,6 +5,7 @@ import { getCommand } from "./get.ts";
 import { keygenCommand } from "./keygen.ts";
 import { listCommand } from "./list.ts";
 import { putCommand } from "./put.ts";
+import { restoreCommand } from "./restore.ts";
 import { verifyCommand } from "./verify.ts";
 
 const enc = new TextEncoder();
@@ -17,7 +18,8 @@ const write = (f: { writeSync(p: Uint8Array): number }) => (s: string) => {
 export const EXIT_CODES_HELP = `
 Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 integrity failure,
 5 key problem (missing, wrong, wrong kind), 6 access/credentials, 7 store unreachable or failing,
-8 stream already exists, 130 interrupted, 141 output closed by the reader.
+8 stream already exists, 9 archived chunks not restored (run 's3duct restore'),
+130 interrupted, 141 output closed by the reader.
 `;
 
 export function buildApp(): Command {
@@ -41,6 +43,7 @@ export function buildApp(): Command {
       getCommand(),
       listCommand(),
       verifyCommand(),
+      restoreCommand(),
       keygenCommand(),
     ]
   ) {

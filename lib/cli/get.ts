@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { OutputClosedError } from "../errors.ts";
 import { getStream } from "../pipeline/get_stream.ts";
+import { archiveCheck } from "./restore.ts";
 import { writeAll } from "../pipeline/source.ts";
 import { getSummary, type SummaryFormat } from "../ui/summary.ts";
 import {
@@ -49,6 +50,7 @@ async function runGet(o: RawOptions): Promise<void> {
       return workers;
     },
     log,
+    beforeChunks: archiveCheck(store, layout, o),
   });
   const summary = getSummary({
     manifest: outcome.manifest,

@@ -5,6 +5,7 @@ import { normalizePrefix, StreamLayout } from "../format/layout.ts";
 import { withCommas } from "../format/size.ts";
 import { type Manifest, validateManifest } from "../format/manifest.ts";
 import type { Store } from "../store/store.ts";
+import { manifestKeys } from "./list_walk.ts";
 import { IntegrityError, S3ductError } from "../errors.ts";
 import {
   addKeyOptions,
@@ -37,9 +38,8 @@ async function runList(o: RawOptions): Promise<void> {
   const store = await storeOf(o, log);
   await store.checkBucket();
   let found = 0;
-  for await (const e of store.list(prefix)) {
-    if (e.kind !== "object" || !e.key.endsWith(MANIFEST_SUFFIX)) continue;
-    const name = e.key.slice(prefix.length, -MANIFEST_SUFFIX.length);
+  for await (const key of manifestKeys(store, prefix)) {
+    const name = key.slice(prefix.length, -MANIFEST_SUFFIX.length);
     if (!name) continue;
     found++;
     const line = await describe(store, prefix, name, keys, o.json === true);

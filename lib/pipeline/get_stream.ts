@@ -30,6 +30,8 @@ export interface GetJob {
   /** Parallel downloads for a given chunk size (decided once the manifest is read). */
   workersFor: (chunkSize: number) => number;
   log: Log;
+  /** Runs once the manifest is open, before any chunk is fetched (e.g. the archive check). */
+  beforeChunks?: (manifest: Manifest) => Promise<void>;
 }
 
 export interface GetOutcome {
@@ -46,6 +48,7 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
     layout,
     job.keys,
   );
+  await job.beforeChunks?.(manifest);
   const cipher = chunkCipher(manifest.encryption_method, layout.name, job.keys, plainCipher);
   if (manifest.encryption_method === null && (job.keys.aes || job.keys.age)) {
     job.log.info(`note: stream '${layout.name}' is not encrypted; the key given is not needed`);

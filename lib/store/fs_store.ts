@@ -5,7 +5,16 @@
  */
 import { ExistsError, NotFoundError, StoreError } from "../errors.ts";
 import { md5Hex } from "../crypto/hash.ts";
-import type { ByteRange, DeleteReport, ListEntry, ObjectInfo, PutOptions, Store } from "./store.ts";
+import type {
+  ByteRange,
+  DeleteReport,
+  ListEntry,
+  ListOptions,
+  ObjectInfo,
+  PutOptions,
+  RestoreRequestResult,
+  Store,
+} from "./store.ts";
 
 const TMP_MARK = ".s3duct-tmp-";
 
@@ -102,7 +111,7 @@ export class FsStore implements Store {
     }
   }
 
-  async *list(prefix: string, opts: { delimiter?: string } = {}): AsyncIterable<ListEntry> {
+  async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<ListEntry> {
     if (prefix.split("/").some((s) => s === "." || s === "..")) {
       throw new StoreError(`list prefix '${prefix}' has '.' or '..' segments`);
     }
@@ -113,6 +122,7 @@ export class FsStore implements Store {
     const seen = new Set<string>();
     for (const e of entries) {
       if (!e.key.startsWith(prefix)) continue;
+      if (opts.startAfter !== undefined && compareKeys(e.key, opts.startAfter) <= 0) continue;
       if (opts.delimiter) {
         const cut = e.key.indexOf(opts.delimiter, prefix.length);
         if (cut >= 0) {
@@ -140,6 +150,12 @@ export class FsStore implements Store {
       }
     }
     return report;
+  }
+
+  /** A directory has no archive tiers: every object is readable now. */
+  restore(key: string): Promise<RestoreRequestResult> {
+    this.#path(key);
+    return Promise.resolve("available");
   }
 
   #path(key: string): string {

@@ -1,5 +1,12 @@
 /** S3 error responses to typed errors. Never relies on <Message> (Ceph leaves it empty). */
-import { AccessError, ExistsError, NotFoundError, StoreError, UsageError } from "../errors.ts";
+import {
+  AccessError,
+  ArchivedError,
+  ExistsError,
+  NotFoundError,
+  StoreError,
+  UsageError,
+} from "../errors.ts";
 import type { S3ductError } from "../errors.ts";
 
 const TRANSIENT_CODES = new Set([
@@ -46,6 +53,12 @@ export function s3Error(
   }
   if (c === "NoSuchKey" || c === "NotFound" || status === 404) {
     return new NotFoundError(`${what}: no such object`);
+  }
+  // AWS answers a GET of an archived, unrestored object with 403 InvalidObjectState.
+  if (c === "InvalidObjectState") {
+    return new ArchivedError(
+      `${what}: the object is archived (GLACIER/DEEP_ARCHIVE) and not restored; run 's3duct restore' for this stream first`,
+    );
   }
   if (c && c in ACCESS_HINTS) return new AccessError(`${ACCESS_HINTS[c]} (${c}, ${what})`);
   if (status === 403) return new AccessError(`access denied (${c ?? "HTTP 403"}, ${what})`);

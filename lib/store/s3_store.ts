@@ -12,7 +12,18 @@ import { sha256 } from "../crypto/hash.ts";
 import type { Credentials } from "./credentials.ts";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "./retry.ts";
 import { errorCode, s3Error } from "./s3_errors.ts";
-import type { ByteRange, DeleteReport, ListEntry, ObjectInfo, PutOptions, Store } from "./store.ts";
+import type {
+  ByteRange,
+  DeleteReport,
+  ListEntry,
+  ListOptions,
+  ObjectInfo,
+  PutOptions,
+  RestoreRequestResult,
+  RestoreStatus,
+  RestoreTier,
+  Store,
+} from "./store.ts";
 
 export interface S3StoreOptions {
   bucket: string;
@@ -120,6 +131,7 @@ export class S3Store implements Store {
         size: Number(res.headers.get("content-length") ?? 0),
         etag: res.headers.get("etag") ?? "",
         storageClass: res.headers.get("x-amz-storage-class") ?? undefined,
+        restore: parseRestoreHeader(res.headers.get("x-amz-restore")),
         metadata,
       };
     } catch (e) {
@@ -128,28 +140,33 @@ export class S3Store implements Store {
     }
   }
 
-  async *list(prefix: string, opts: { delimiter?: string } = {}): AsyncIterable<ListEntry> {
+  async *list(prefix: string, opts: ListOptions = {}): AsyncIterable<ListEntry> {
     let token: string | undefined;
     do {
       const query: Record<string, string> = { "list-type": "2", prefix };
       if (opts.delimiter) query.delimiter = opts.delimiter;
+      if (opts.startAfter) query["start-after"] = opts.startAfter;
       if (token) query["continuation-token"] = token;
       const doc = await this.#call(
         { method: "GET", query },
         async (r) => xml.parse(await r.text()),
       );
       const result = doc.ListBucketResult ?? {};
+      const page: ListEntry[] = [];
       for (const c of result.Contents ?? []) {
-        yield {
+        page.push({
           kind: "object",
           key: String(c.Key),
           size: Number(c.Size),
           etag: String(c.ETag ?? ""),
-        };
+        });
       }
       for (const p of result.CommonPrefixes ?? []) {
-        yield { kind: "prefix", prefix: String(p.Prefix) };
+        page.push({ kind: "prefix", prefix: String(p.Prefix) });
       }
+      // S3 sends keys and prefixes as two lists; merged in key order, a caller can stop at a key.
+      if (result.CommonPrefixes?.length) page.sort((a, b) => compareUtf8(entryKey(a), entryKey(b)));
+      yield* page;
       token = result.IsTruncated === "true" ? String(result.NextContinuationToken) : undefined;
     } while (token);
   }
@@ -176,6 +193,29 @@ export class S3Store implements Store {
       }
     }
     return report;
+  }
+
+  async restore(key: string, days: number, tier: RestoreTier): Promise<RestoreRequestResult> {
+    const body = new TextEncoder().encode(
+      `<RestoreRequest xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Days>${days}</Days>` +
+        `<GlacierJobParameters><Tier>${tier}</Tier></GlacierJobParameters></RestoreRequest>`,
+    );
+    const md5 = createHash("md5").update(body).digest("base64");
+    try {
+      // 202: restore started; 200: a restored copy already exists (S3 just extends its days).
+      const res = await this.#call({
+        method: "POST",
+        key,
+        query: { restore: "" },
+        headers: { "content-md5": md5 },
+        body,
+        bodySha256: createHash("sha256").update(body).digest("hex"),
+      });
+      return res.status === 200 ? "available" : "initiated";
+    } catch (e) {
+      if (e instanceof StoreError && e.code === "RestoreAlreadyInProgress") return "in-progress";
+      throw e;
+    }
   }
 
   /** One S3 request with retries; `read` consumes a successful response (inside the retry). */
@@ -241,6 +281,29 @@ function encodeSegment(s: string): string {
     /[!'()*]/g,
     (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase(),
   );
+}
+
+/** `ongoing-request="false", expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"` */
+export function parseRestoreHeader(v: string | null): RestoreStatus | undefined {
+  if (!v) return undefined;
+  const ongoing = /ongoing-request\s*=\s*"?(true|false)"?/i.exec(v)?.[1];
+  if (ongoing === undefined) return undefined;
+  const expiry = /expiry-date\s*=\s*"([^"]*)"/i.exec(v)?.[1];
+  return { ongoing: ongoing.toLowerCase() === "true", ...(expiry ? { expiry } : {}) };
+}
+
+function entryKey(e: ListEntry): string {
+  return e.kind === "object" ? e.key : e.prefix;
+}
+
+/** S3's listing order: UTF-8 bytes, which differs from UTF-16 order above the BMP. */
+function compareUtf8(a: string, b: string): number {
+  const ea = new TextEncoder().encode(a);
+  const eb = new TextEncoder().encode(b);
+  for (let i = 0; i < Math.min(ea.length, eb.length); i++) {
+    if (ea[i] !== eb[i]) return ea[i] - eb[i];
+  }
+  return ea.length - eb.length;
 }
 
 function escapeXml(s: string): string {

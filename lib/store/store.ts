@@ -9,8 +9,27 @@ export interface ObjectInfo {
   /** As S3 returns it, double quotes included. */
   etag: string;
   storageClass?: string;
+  /** From x-amz-restore: a restore of an archived object was requested (ongoing or done). */
+  restore?: RestoreStatus;
   /** User metadata (x-amz-meta-*), keys lower-case without the prefix. */
   metadata: Record<string, string>;
+}
+
+export interface RestoreStatus {
+  /** true while the thaw runs; false once a readable copy exists (until `expiry`). */
+  ongoing: boolean;
+  expiry?: string;
+}
+
+/** Outcome of asking for a restore: started now, already running, or a copy is readable. */
+export type RestoreRequestResult = "initiated" | "in-progress" | "available";
+
+export type RestoreTier = "Standard" | "Bulk" | "Expedited";
+
+export interface ListOptions {
+  delimiter?: string;
+  /** Only keys after this one (S3 start-after): skips a run of keys without paging through it. */
+  startAfter?: string;
 }
 
 export interface PutOptions {
@@ -48,7 +67,9 @@ export interface Store {
   get(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Uint8Array>;
   /** undefined if missing. */
   head(key: string): Promise<ObjectInfo | undefined>;
-  /** Keys in ascending order; with a delimiter, common prefixes are folded. */
-  list(prefix: string, opts?: { delimiter?: string }): AsyncIterable<ListEntry>;
+  /** Keys in ascending order; with a delimiter, common prefixes are folded (in key order). */
+  list(prefix: string, opts?: ListOptions): AsyncIterable<ListEntry>;
   delete(keys: string[]): Promise<DeleteReport>;
+  /** Ask for a temporary readable copy of an archived object (S3 RestoreObject). */
+  restore(key: string, days: number, tier: RestoreTier): Promise<RestoreRequestResult>;
 }
