@@ -23,20 +23,52 @@ function report(e: unknown): number {
     if (e.code === "commander.help") return ExitCode.OK;
     return ExitCode.USAGE;
   }
+  const denied = permissionProblem(e);
+  if (denied) {
+    writeStderr(`s3duct: error: ${denied}`);
+    return ExitCode.ACCESS;
+  }
   // A reader that stops early (`get | head`) is not an error worth a message; the code says it.
   if (e instanceof OutputClosedError) return e.exitCode;
   if (e instanceof S3ductError) {
     writeStderr(`s3duct: error: ${e.message}`);
     return e.exitCode;
   }
-  if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
-    writeStderr(`s3duct: error: permission denied: ${(e as Error).message}`);
-    return ExitCode.ACCESS;
-  }
   const detail = e instanceof Error ? e.message : String(e);
   writeStderr(`s3duct: error: unexpected failure: ${detail} (set S3DUCT_DEBUG=1 for details)`);
-  if (Deno.env.get("S3DUCT_DEBUG")) console.error(e);
+  if (debugWanted()) console.error(e);
   return ExitCode.ERROR;
+}
+
+/** S3DUCT_DEBUG is set (false, too, when Deno may not read it). */
+function debugWanted(): boolean {
+  try {
+    return !!Deno.env.get("S3DUCT_DEBUG");
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A Deno permission refusal anywhere in the cause chain, as one line naming the flag, e.g.
+ * `Deno was not given --allow-net for 127.0.0.1:8000; ...`. Deno's message reads
+ * `Requires net access to "127.0.0.1:8000", run again with the --allow-net flag`.
+ */
+export function permissionProblem(e: unknown): string | undefined {
+  for (let c = e, depth = 0; c instanceof Error && depth < 8; c = c.cause, depth++) {
+    const notCapable = c instanceof Deno.errors.NotCapable;
+    if (!notCapable && !(c instanceof Deno.errors.PermissionDenied)) continue;
+    const m = /requires\s+(\w+)\s+access(?:\s+to\s+"?([^",]*)"?)?/i.exec(c.message);
+    const flag = /--allow-[a-z-]+/.exec(c.message)?.[0] ??
+      (m ? `--allow-${m[1].toLowerCase()}` : "");
+    if (flag) {
+      const target = m?.[2] ? ` for ${m[2]}` : "";
+      return `Deno was not given ${flag}${target}; re-run with it (see README "Least-privilege")`;
+    }
+    // An operating-system refusal (EACCES), not a Deno flag.
+    return `permission denied: ${c.message.split("\n")[0]}`;
+  }
+  return undefined;
 }
 
 if (import.meta.main) {

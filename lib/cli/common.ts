@@ -163,6 +163,7 @@ async function readKeyFile(path: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) throw e; // main.ts names the missing flag
     if (e instanceof Deno.errors.NotFound) throw new UsageError(`file '${path}' does not exist`);
     throw new KeyError(`file '${path}' cannot be read`);
   }

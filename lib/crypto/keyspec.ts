@@ -43,6 +43,7 @@ export async function loadAesKey(
     try {
       bytes = await sources.readFile(rest);
     } catch (e) {
+      if (e instanceof Deno.errors.NotCapable) throw e; // main.ts names the missing flag
       const why = e instanceof Deno.errors.NotFound ? "does not exist" : "cannot be read";
       throw new KeyError(`key file '${rest}' ${why}`);
     }

@@ -36,11 +36,35 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     );
   }
   const aws = await resolveAws(opts.region);
+  await needNet(s3Host(opts.bucket, aws.region, url));
   return new S3Store({
     bucket: opts.bucket,
     region: aws.region,
-    credentials: aws.credentials,
+    credentials: aws.provider,
     endpoint: url,
     retry: opts.retry,
   });
+}
+
+/** The host:port S3Store will talk to (same rule as its constructor). */
+function s3Host(bucket: string, region: string, endpoint: string | undefined): string {
+  if (endpoint !== undefined) return new URL(endpoint).host;
+  return bucket.includes(".")
+    ? `s3.${region}.amazonaws.com`
+    : `${bucket}.s3.${region}.amazonaws.com`;
+}
+
+/**
+ * Fail fast, before any request, when Deno may not reach the store: a refused fetch would
+ * otherwise look like a network failure and be retried. main.ts names the missing flag.
+ */
+async function needNet(host: string): Promise<void> {
+  const desc = { name: "net", host } as const;
+  let state = (await Deno.permissions.query(desc)).state;
+  if (state === "prompt") state = (await Deno.permissions.request(desc)).state;
+  if (state !== "granted") {
+    throw new Deno.errors.NotCapable(
+      `Requires net access to "${host}", run again with the --allow-net flag`,
+    );
+  }
 }

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { NotFoundError, S3ductError, StoreError } from "../errors.ts";
 import { toHex } from "../format/chain.ts";
 import { sha256 } from "../crypto/hash.ts";
-import type { Credentials } from "./credentials.ts";
+import type { CredentialProvider, Credentials } from "./credentials.ts";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "./retry.ts";
 import { errorCode, s3Error } from "./s3_errors.ts";
 import type {
@@ -28,7 +28,8 @@ import type {
 export interface S3StoreOptions {
   bucket: string;
   region: string;
-  credentials: Credentials;
+  /** Fixed credentials, or a provider asked before each request (refreshes temporary ones). */
+  credentials: Credentials | CredentialProvider;
   /** Custom endpoint (path-style); absent = AWS (virtual-hosted). */
   endpoint?: string;
   retry?: RetryPolicy;
@@ -55,7 +56,8 @@ export class S3Store implements Store {
   readonly #bucket: string;
   readonly #base: URL;
   readonly #pathStyle: boolean;
-  readonly #client: AwsClient;
+  /** Signs with the credentials current at the time of the request. */
+  readonly #client: Pick<AwsClient, "sign">;
   readonly #retry: RetryPolicy;
 
   constructor(opts: S3StoreOptions) {
@@ -67,12 +69,29 @@ export class S3Store implements Store {
         ? `https://s3.${opts.region}.amazonaws.com`
         : `https://${opts.bucket}.s3.${opts.region}.amazonaws.com`,
     );
-    this.#client = new AwsClient({
-      ...opts.credentials,
-      service: "s3",
-      region: opts.region,
-      retries: 0,
-    });
+    const creds = opts.credentials;
+    const current = "get" in creds ? () => creds.get() : () => Promise.resolve(creds);
+    const region = opts.region;
+    let signer: { creds: Credentials; client: AwsClient } | undefined;
+    this.#client = {
+      async sign(...args: Parameters<AwsClient["sign"]>): Promise<Request> {
+        const c = await current();
+        if (signer?.creds !== c) {
+          // One client per credentials object: a refresh hands out a new object.
+          const { accessKeyId, secretAccessKey, sessionToken } = c;
+          const client = new AwsClient({
+            accessKeyId,
+            secretAccessKey,
+            sessionToken,
+            service: "s3",
+            region,
+            retries: 0,
+          });
+          signer = { creds: c, client };
+        }
+        return await signer.client.sign(...args);
+      },
+    };
     this.#retry = opts.retry ?? DEFAULT_RETRY;
   }
 
