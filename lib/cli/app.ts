@@ -1,6 +1,7 @@
 /** The command tree. Help goes to stdout; parse errors become UsageError in main.ts. */
 import { Command } from "commander";
 import { VERSION } from "../version.ts";
+import { deleteCommand } from "./delete.ts";
 import { getCommand } from "./get.ts";
 import { keygenCommand } from "./keygen.ts";
 import { listCommand } from "./list.ts";
@@ -43,6 +44,7 @@ export function buildApp(): Command {
       getCommand(),
       listCommand(),
       verifyCommand(),
+      deleteCommand(),
       restoreCommand(),
       keygenCommand(),
     ]

@@ -2,7 +2,7 @@
  * A tiny S3 stand-in for what Ceph Pacific lacks: archive storage classes and RestoreObject.
  * It answers only what restore/get/list need, from an in-memory map the test fills:
  * ListObjectsV2 (prefix, delimiter, start-after, 1000-key pages), HEAD (x-amz-storage-class,
- * x-amz-restore), GET (403 InvalidObjectState while archived), POST ?restore. SigV4 is not
+ * x-amz-restore), GET (403 InvalidObjectState while archived), POST ?restore, POST ?delete. SigV4 is not
  * checked, but a request without an Authorization header is refused, so unsigned calls show up.
  */
 import { createHash } from "node:crypto";
@@ -28,6 +28,8 @@ export class GlacierStandin {
   readonly requests: StandinRequest[] = [];
   /** Bodies of RestoreObject calls, for checking Days and Tier. */
   readonly restoreBodies: string[] = [];
+  /** Keys that multi-object delete reports as failed (AccessDenied), to test partial failure. */
+  readonly undeletable = new Set<string>();
   readonly bucket: string;
   #server: Deno.HttpServer<Deno.NetAddr>;
 
@@ -70,6 +72,9 @@ export class GlacierStandin {
     if (!req.headers.get("authorization")) return error(403, "AccessDenied");
     if (bucket !== this.bucket) return error(404, "NoSuchBucket");
     if (key === "" && req.method === "GET") return this.#list(url.searchParams);
+    if (key === "" && req.method === "POST" && url.searchParams.has("delete")) {
+      return this.#deleteObjects(body);
+    }
     const obj = this.objects.get(key);
     if (req.method === "POST" && url.searchParams.has("restore")) {
       if (!obj) return error(404, "NoSuchKey");
@@ -89,6 +94,16 @@ export class GlacierStandin {
       return new Response(obj.body as Uint8Array<ArrayBuffer>, { headers: headersOf(obj) });
     }
     return error(501, "NotImplemented");
+  }
+
+  #deleteObjects(body: string): Response {
+    const keys = [...body.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unesc(m[1]));
+    const errors = keys.filter((k) => this.undeletable.has(k));
+    for (const k of keys) if (!this.undeletable.has(k)) this.objects.delete(k);
+    const xml = `<?xml version="1.0" encoding="UTF-8"?><DeleteResult>` +
+      errors.map((k) => `<Error><Key>${esc(k)}</Key><Code>AccessDenied</Code></Error>`).join("") +
+      `</DeleteResult>`;
+    return new Response(xml, { headers: { "content-type": "application/xml" } });
   }
 
   #list(q: URLSearchParams): Response {
@@ -154,6 +169,11 @@ function error(status: number, code: string, head = false): Response {
     ? null
     : `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code></Error>`;
   return new Response(body, { status, headers: { "content-type": "application/xml" } });
+}
+
+function unesc(s: string): string {
+  return s.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)))
+    .replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">");
 }
 
 function esc(s: string): string {
