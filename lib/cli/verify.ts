@@ -4,6 +4,7 @@ import { IntegrityError } from "../errors.ts";
 import { fetchManifest, openManifest } from "../pipeline/manifest_io.ts";
 import { AES_OVERHEAD } from "../crypto/aes.ts";
 import { OrderedWindow } from "../pipeline/window.ts";
+import { runDeepVerify } from "./verify_deep.ts";
 import type { ObjectInfo } from "../store/store.ts";
 import {
   addKeyOptions,
@@ -18,15 +19,19 @@ import {
 
 export function verifyCommand(): Command {
   const cmd = new Command("verify").description(
-    "Check that every chunk object of a stream exists with the recorded ETag and expected size (HEAD requests; no data is downloaded).",
+    "Check that every chunk object of a stream exists with the recorded ETag and expected size (HEAD requests; no data is downloaded). --deep checks the data itself.",
   );
   addStoreOptions(cmd);
-  addKeyOptions(cmd);
+  addKeyOptions(cmd).option(
+    "--deep",
+    "download, decrypt and hash every chunk and check the chain and stream hashes, writing nothing (catches damage behind a matching ETag)",
+  );
   addOutputOptions(cmd);
   return cmd.action(runVerify);
 }
 
 async function runVerify(o: RawOptions): Promise<void> {
+  if (o.deep) return await runDeepVerify(o);
   const log = makeLog(o);
   const layout = layoutOf(o);
   const keys = await keyringOf(o, log);
