@@ -1,43 +1,70 @@
 /**
  * AES-256-GCM objects as s3duct 0.4 writes them (spec §5.3):
  * 12-byte random nonce || ciphertext || 16-byte tag, no AAD.
+ * OpenSSL (AES-NI, off the JS thread) when available, else WebCrypto.
  */
+import { aead, openssl } from "./openssl.ts";
+
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 export const AES_OVERHEAD: number = NONCE_BYTES + TAG_BYTES;
 
+/** A key ready for either implementation. */
+export interface AesKey {
+  readonly raw: Uint8Array;
+  readonly web: CryptoKey;
+}
+
 /** Import a raw 32-byte key for sealing and opening. */
-export function importAesKey(raw: Uint8Array): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", raw as Uint8Array<ArrayBuffer>, "AES-GCM", false, [
-    "encrypt",
-    "decrypt",
-  ]);
+export async function importAesKey(raw: Uint8Array): Promise<AesKey> {
+  const web = await crypto.subtle.importKey(
+    "raw",
+    raw as Uint8Array<ArrayBuffer>,
+    "AES-GCM",
+    false,
+    [
+      "encrypt",
+      "decrypt",
+    ],
+  );
+  return { raw: raw.slice(), web };
 }
 
 /** Encrypt with a fresh random nonce. */
-export async function aesSeal(key: CryptoKey, plaintext: Uint8Array): Promise<Uint8Array> {
-  const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
-  const sealed = new Uint8Array(
-    await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv: nonce },
-      key,
-      plaintext as Uint8Array<ArrayBuffer>,
-    ),
+export async function aesSeal(key: AesKey, plaintext: Uint8Array): Promise<Uint8Array> {
+  const out = new Uint8Array(AES_OVERHEAD + plaintext.length);
+  const nonce = crypto.getRandomValues(out.subarray(0, NONCE_BYTES));
+  const l = openssl();
+  if (l) {
+    const tag = out.subarray(NONCE_BYTES + plaintext.length);
+    await aead(l, "aes-256-gcm", true, key.raw, nonce, plaintext, out.subarray(NONCE_BYTES), tag);
+    return out;
+  }
+  const sealed = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv: nonce },
+    key.web,
+    plaintext as Uint8Array<ArrayBuffer>,
   );
-  const out = new Uint8Array(NONCE_BYTES + sealed.length);
-  out.set(nonce);
-  out.set(sealed, NONCE_BYTES);
+  out.set(new Uint8Array(sealed), NONCE_BYTES);
   return out;
 }
 
 /** Decrypt and authenticate; undefined when the tag does not verify (wrong key or damage). */
-export async function aesOpen(key: CryptoKey, object: Uint8Array): Promise<Uint8Array | undefined> {
+export async function aesOpen(key: AesKey, object: Uint8Array): Promise<Uint8Array | undefined> {
   if (object.length < AES_OVERHEAD) return undefined;
+  const nonce = object.subarray(0, NONCE_BYTES);
+  const body = object.subarray(NONCE_BYTES, object.length - TAG_BYTES);
+  const l = openssl();
+  if (l) {
+    const out = new Uint8Array(body.length);
+    const tag = object.slice(object.length - TAG_BYTES);
+    return (await aead(l, "aes-256-gcm", false, key.raw, nonce, body, out, tag)) ? out : undefined;
+  }
   try {
     return new Uint8Array(
       await crypto.subtle.decrypt(
-        { name: "AES-GCM", iv: object.subarray(0, NONCE_BYTES) as Uint8Array<ArrayBuffer> },
-        key,
+        { name: "AES-GCM", iv: nonce as Uint8Array<ArrayBuffer> },
+        key.web,
         object.subarray(NONCE_BYTES) as Uint8Array<ArrayBuffer>,
       ),
     );

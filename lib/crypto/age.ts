@@ -91,7 +91,7 @@ export function ageCipher(opts: { recipients?: string[]; identities?: string[] }
       const header = await makeHeader(recipients);
       const out = new Uint8Array(header.fileHeader.length + payloadSize(plain.length));
       out.set(header.fileHeader);
-      sealPayload(header.fileKey, plain, out.subarray(header.fileHeader.length));
+      await sealPayload(header.fileKey, plain, out.subarray(header.fileHeader.length));
       return out;
     },
     async open(sealed) {

@@ -7,6 +7,7 @@
  * each 64 KiB plaintext segment is sealed with nonce = 11-byte big-endian counter || last flag.
  */
 import { createCipheriv, createDecipheriv, hkdfSync } from "node:crypto";
+import { aead, openssl } from "./openssl.ts";
 
 export const SEGMENT = 64 * 1024;
 const TAG = 16;
@@ -30,29 +31,43 @@ export function payloadSize(plainSize: number): number {
   return PAYLOAD_NONCE_BYTES + plainSize + segments * TAG;
 }
 
+/** Segments sealed or opened at once on OpenSSL's threads (each is an independent AEAD). */
+const BATCH = 32;
+
 /** Seal `plain` as an age payload into `out` (which must be payloadSize() long). */
-export function sealPayload(fileKey: Uint8Array, plain: Uint8Array, out: Uint8Array): void {
+export async function sealPayload(
+  fileKey: Uint8Array,
+  plain: Uint8Array,
+  out: Uint8Array,
+): Promise<void> {
   const nonce = crypto.getRandomValues(new Uint8Array(PAYLOAD_NONCE_BYTES));
   out.set(nonce);
   const key = payloadKey(fileKey, nonce);
   const segments = Math.max(1, Math.ceil(plain.length / SEGMENT));
-  let o = PAYLOAD_NONCE_BYTES;
-  for (let i = 0; i < segments; i++) {
+  const l = openssl();
+  const one = async (i: number) => {
     const seg = plain.subarray(i * SEGMENT, Math.min(plain.length, (i + 1) * SEGMENT));
-    const c = createCipheriv("chacha20-poly1305", key, segmentNonce(i, i === segments - 1), {
-      authTagLength: TAG,
-    });
-    const body = c.update(seg);
+    const o = PAYLOAD_NONCE_BYTES + i * (SEGMENT + TAG);
+    const body = out.subarray(o, o + seg.length);
+    const tag = out.subarray(o + seg.length, o + seg.length + TAG);
+    const n = segmentNonce(i, i === segments - 1);
+    if (l) {
+      await aead(l, "chacha20-poly1305", true, key, n, seg, body, tag);
+      return;
+    }
+    const c = createCipheriv("chacha20-poly1305", key, n, { authTagLength: TAG });
+    body.set(c.update(seg));
     c.final();
-    out.set(body, o);
-    o += body.length;
-    out.set(c.getAuthTag(), o);
-    o += TAG;
-  }
+    tag.set(c.getAuthTag());
+  };
+  await inBatches(segments, one);
 }
 
 /** Open an age payload (nonce || segments); undefined if anything fails to authenticate. */
-export function openPayload(fileKey: Uint8Array, payload: Uint8Array): Uint8Array | undefined {
+export async function openPayload(
+  fileKey: Uint8Array,
+  payload: Uint8Array,
+): Promise<Uint8Array | undefined> {
   if (payload.length < PAYLOAD_NONCE_BYTES + TAG) return undefined;
   const key = payloadKey(fileKey, payload.subarray(0, PAYLOAD_NONCE_BYTES));
   const body = payload.subarray(PAYLOAD_NONCE_BYTES);
@@ -62,26 +77,52 @@ export function openPayload(fileKey: Uint8Array, payload: Uint8Array): Uint8Arra
   // may be empty (the age spec's rules against truncation and extension).
   if (plainSize < 0 || (segments > 1 && body.length % (SEGMENT + TAG) === TAG)) return undefined;
   const out = new Uint8Array(plainSize);
-  let o = 0;
-  for (let i = 0; i < segments; i++) {
+  const l = openssl();
+  let ok = true;
+  const one = async (i: number) => {
     const seg = body.subarray(
       i * (SEGMENT + TAG),
       Math.min(body.length, (i + 1) * (SEGMENT + TAG)),
     );
-    try {
-      const d = createDecipheriv("chacha20-poly1305", key, segmentNonce(i, i === segments - 1), {
-        authTagLength: TAG,
-      });
-      d.setAuthTag(seg.subarray(seg.length - TAG));
-      const p = d.update(seg.subarray(0, seg.length - TAG));
-      d.final();
-      out.set(p, o);
-      o += p.length;
-    } catch {
-      return undefined;
+    const dest = out.subarray(i * SEGMENT, i * SEGMENT + seg.length - TAG);
+    const n = segmentNonce(i, i === segments - 1);
+    const tag = seg.slice(seg.length - TAG);
+    if (l) {
+      if (
+        !(await aead(
+          l,
+          "chacha20-poly1305",
+          false,
+          key,
+          n,
+          seg.subarray(0, seg.length - TAG),
+          dest,
+          tag,
+        ))
+      ) {
+        ok = false;
+      }
+      return;
     }
+    try {
+      const d = createDecipheriv("chacha20-poly1305", key, n, { authTagLength: TAG });
+      d.setAuthTag(tag);
+      dest.set(d.update(seg.subarray(0, seg.length - TAG)));
+      d.final();
+    } catch {
+      ok = false;
+    }
+  };
+  await inBatches(segments, one);
+  return ok ? out : undefined;
+}
+
+async function inBatches(count: number, fn: (i: number) => Promise<void>): Promise<void> {
+  for (let start = 0; start < count; start += BATCH) {
+    const batch: Promise<void>[] = [];
+    for (let i = start; i < Math.min(count, start + BATCH); i++) batch.push(fn(i));
+    await Promise.all(batch);
   }
-  return out;
 }
 
 /** Split an age file into its header (through the MAC line) and payload. */

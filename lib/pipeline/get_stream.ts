@@ -5,7 +5,7 @@
  */
 import { IntegrityError, KeyError, NotFoundError } from "../errors.ts";
 import { type Cipher, plainCipher } from "../crypto/cipher.ts";
-import { DualHasher } from "../crypto/hash.ts";
+import { type DualDigest, dualDigest, DualHasher } from "../crypto/hash.ts";
 import { NoMatchingIdentity } from "../crypto/age.ts";
 import { chainLink, toHex } from "../format/chain.ts";
 import type { StreamLayout } from "../format/layout.ts";
@@ -53,35 +53,34 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
   if (manifest.encryption_method === null && (job.keys.aes || job.keys.age)) {
     job.log.info(`note: stream '${layout.name}' is not encrypted; the key given is not needed`);
   }
-  const chunkHash = await DualHasher.create();
   const streamHash = await DualHasher.create();
-  const window = new OrderedWindow<Uint8Array | undefined>(
+  const window = new OrderedWindow<Opened>(
     job.workersFor(manifest.chunk_size),
     { failFast: false },
   );
+  // Download, open and digest run in the window (in parallel); checks and output in order.
   const fetchChunk = (r: ChunkRecord) =>
     window.add(async (signal) => {
       const sealed = await getChunk(store, layout, r.index, signal);
+      let plain: Uint8Array | undefined;
       try {
-        return await cipher.open(sealed);
+        plain = await cipher.open(sealed);
       } catch (e) {
         // No identity matches this chunk: a wrong key only if nothing has proven it right yet.
-        if (e instanceof NoMatchingIdentity && (r.index > 0 || sealing !== "plain")) {
-          return undefined;
-        }
-        throw e;
+        if (!(e instanceof NoMatchingIdentity && (r.index > 0 || sealing !== "plain"))) throw e;
       }
+      return plain ? { plain, digest: await dualDigest(plain) } : undefined;
     });
   let chain: Uint8Array | undefined;
   let next = 0;
   try {
     for (const record of manifest.chunks) {
       while (next < manifest.chunks.length && !window.full) fetchChunk(manifest.chunks[next++]);
-      const plain = await window.next();
-      if (!plain) {
+      const opened = await window.next();
+      if (!opened) {
         throw await openFailure(record.index, manifest, sealing, cipher, store, layout);
       }
-      const d = chunkHash.update(plain).digest();
+      const { plain, digest: d } = opened;
       const problems: string[] = [];
       if (plain.length !== record.size) problems.push(`size ${plain.length} != ${record.size}`);
       if (toHex(d.sha256) !== record.sha256) problems.push("SHA-256 differs");
@@ -92,8 +91,7 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
         );
       }
       chain = chainLink(chain, d.sha256, d.sha3);
-      streamHash.update(plain);
-      await job.write(plain);
+      await Promise.all([streamHash.update(plain), job.write(plain)]);
     }
   } catch (e) {
     await window.close(e);
@@ -155,3 +153,5 @@ async function getChunk(
     throw new IntegrityError(`chunk ${index} of '${layout.name}' is missing from the store`);
   }
 }
+
+type Opened = { plain: Uint8Array; digest: DualDigest } | undefined;

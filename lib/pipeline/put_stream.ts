@@ -4,7 +4,7 @@
  */
 import { ExistsError } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
-import { type DualDigest, DualHasher, sha256 } from "../crypto/hash.ts";
+import { type DualDigest, dualDigest, DualHasher, sha256 } from "../crypto/hash.ts";
 import { chainLink, toHex } from "../format/chain.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import { type ChunkRecord, type Manifest, MANIFEST_VERSION } from "../format/manifest.ts";
@@ -52,25 +52,32 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   }
   const created = pythonIsoUtc(new Date());
   const streamHash = await DualHasher.create();
-  const chunkHash = await DualHasher.create();
   const records: ChunkRecord[] = [];
-  const window = new OrderedWindow<ChunkRecord>(job.workers);
+  const window = new OrderedWindow<Stored>(job.workers);
   let chain: Uint8Array | undefined;
+  // The stream hash is sequential by nature: chunk i's update starts when i-1's is done,
+  // while chunk digests, sealing and uploads of other chunks proceed alongside.
+  let streamHashing = Promise.resolve();
   let index = 0;
   let total = 0;
+  const record = (s: Stored) => {
+    chain = chainLink(chain, s.digest.sha256, s.digest.sha3);
+    records.push(s.record);
+    log.debug(`  chunk ${s.record.index} stored (${s.record.size} bytes)`);
+  };
   try {
     for await (const chunk of readChunks(job.input, job.chunkSize)) {
-      streamHash.update(chunk);
-      const digest = chunkHash.update(chunk).digest();
-      chain = chainLink(chain, digest.sha256, digest.sha3);
+      streamHashing = streamHashing.then(() => streamHash.update(chunk));
       const i = index++;
       total += chunk.length;
-      window.add((signal) => uploadChunk(job, i, chunk, digest, signal));
-      while (window.full) records.push(logged(log, await window.next()));
+      window.add((signal) => uploadChunk(job, i, chunk, signal));
+      while (window.full) record(await window.next());
     }
-    while (window.size > 0) records.push(logged(log, await window.next()));
+    while (window.size > 0) record(await window.next());
+    await streamHashing;
   } catch (e) {
     await window.close(e);
+    await streamHashing.catch(() => {});
     throw e;
   }
   const whole = streamHash.digest();
@@ -106,22 +113,27 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   };
 }
 
+interface Stored {
+  record: ChunkRecord;
+  digest: DualDigest;
+}
+
+/** Digest, seal and upload one chunk; digesting and sealing run side by side. */
 async function uploadChunk(
   job: PutJob,
   index: number,
   chunk: Uint8Array,
-  digest: DualDigest,
   signal: AbortSignal,
-): Promise<ChunkRecord> {
+): Promise<Stored> {
   const key = job.layout.chunkKey(index);
-  const body = await job.cipher.seal(chunk);
+  const [digest, body] = await Promise.all([dualDigest(chunk), job.cipher.seal(chunk)]);
   const { etag } = await job.store.put(job.layout.full(key), body, {
     storageClass: job.storageClass,
     // A plain chunk's SHA-256 is already known; a sealed one needs its own.
-    sha256: body === chunk ? digest.sha256 : sha256(body),
+    sha256: body === chunk ? digest.sha256 : await sha256(body),
     signal,
   });
-  return {
+  const record = {
     index,
     s3_key: key,
     size: chunk.length,
@@ -129,11 +141,7 @@ async function uploadChunk(
     sha3_256: toHex(digest.sha3),
     etag,
   };
-}
-
-function logged(log: Log, r: ChunkRecord): ChunkRecord {
-  log.debug(`  chunk ${r.index} stored (${r.size} bytes)`);
-  return r;
+  return { record, digest };
 }
 
 /** After --clobber: remove chunks of the old stream past the new stream's last index. */

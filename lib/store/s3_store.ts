@@ -12,6 +12,7 @@ import { sha256 } from "../crypto/hash.ts";
 import type { CredentialProvider, Credentials } from "./credentials.ts";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "./retry.ts";
 import { errorCode, s3Error } from "./s3_errors.ts";
+import { getRanged, MULTIPART_THRESHOLD, putMultipart, type S3Request } from "./s3_large.ts";
 import type {
   ByteRange,
   DeleteReport,
@@ -112,18 +113,25 @@ export class S3Store implements Store {
     }
     for (const [k, v] of Object.entries(opts.metadata ?? {})) headers[`x-amz-meta-${k}`] = v;
     if (opts.ifNoneMatch) headers["if-none-match"] = "*";
+    if (body.length > MULTIPART_THRESHOLD && !opts.ifNoneMatch) {
+      return await putMultipart(this.#request, key, body, headers, opts.signal);
+    }
     const res = await this.#call({
       method: "PUT",
       key,
       headers,
       body,
-      bodySha256: toHex(opts.sha256 ?? sha256(body)),
+      bodySha256: toHex(opts.sha256 ?? await sha256(body)),
       signal: opts.signal,
     });
     return { etag: res.headers.get("etag") ?? "" };
   }
 
+  /** #call, bound, for the large-object helpers. */
+  readonly #request: S3Request = (call, read) => this.#call(call, read);
+
   async get(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
+    if (!range) return await getRanged(this.#request, key, signal);
     const headers: Record<string, string> = {};
     if (range) headers["range"] = `bytes=${range.start}-${range.end}`;
     return await this.#call({ method: "GET", key, headers, signal }, async (res) => {
@@ -238,9 +246,11 @@ export class S3Store implements Store {
   }
 
   /** One S3 request with retries; `read` consumes a successful response (inside the retry). */
-  #call<T = Response>(call: Call, read?: (res: Response) => Promise<T>): Promise<T> {
+  async #call<T = Response>(call: Call, read?: (res: Response) => Promise<T>): Promise<T> {
     const what = `${call.method} ${this.location}/${call.key ?? ""}`;
-    return withRetry(
+    const bodySha256 = call.bodySha256 ??
+      (call.body ? toHex(await sha256(call.body)) : EMPTY_SHA256);
+    return await withRetry(
       async () => {
         const url = this.#url(call.key, call.query);
         let res: Response;
@@ -249,8 +259,7 @@ export class S3Store implements Store {
             method: call.method,
             headers: {
               ...call.headers,
-              "x-amz-content-sha256": call.bodySha256 ??
-                (call.body ? toHex(sha256(call.body)) : EMPTY_SHA256),
+              "x-amz-content-sha256": bodySha256,
             },
             body: call.body as Uint8Array<ArrayBuffer> | undefined,
             signal: call.signal,

@@ -1,0 +1,148 @@
+/**
+ * Big objects over S3: multipart upload (parts in parallel, each retried alone by the
+ * request function, the upload aborted on failure) so chunks of 512 MiB to 5 GiB never meet
+ * the 5 GiB single-PUT limit; and parallel ranged GETs pinned to one ETag.
+ */
+import { XMLParser } from "fast-xml-parser";
+import { StoreError } from "../errors.ts";
+import { toHex } from "../format/chain.ts";
+import { sha256 } from "../crypto/hash.ts";
+
+/** One signed, retried S3 request (S3Store's), as the helpers here need it. */
+export type S3Request = <T = Response>(
+  call: {
+    method: string;
+    key?: string;
+    query?: Record<string, string>;
+    headers?: Record<string, string>;
+    body?: Uint8Array;
+    bodySha256?: string;
+    signal?: AbortSignal;
+  },
+  read?: (res: Response) => Promise<T>,
+) => Promise<T>;
+
+export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
+export const PART_SIZE = 16 * 1024 * 1024;
+export const RANGE_SIZE = 16 * 1024 * 1024;
+const PARALLEL = 4;
+const xml = new XMLParser({ parseTagValue: false, isArray: (n) => n === "Part" });
+
+/** Upload `body` as a multipart upload; resolves to the object's ETag. */
+export async function putMultipart(
+  request: S3Request,
+  key: string,
+  body: Uint8Array,
+  headers: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<{ etag: string }> {
+  const init = await request(
+    { method: "POST", key, query: { uploads: "" }, headers, signal },
+    async (r) => xml.parse(await r.text()),
+  );
+  const uploadId = String(init?.InitiateMultipartUploadResult?.UploadId ?? "");
+  if (!uploadId) throw new StoreError(`multipart upload of ${key}: no UploadId in the answer`);
+  try {
+    const count = Math.ceil(body.length / PART_SIZE);
+    const etags = new Array<string>(count);
+    await pool(count, async (i) => {
+      const part = body.subarray(i * PART_SIZE, Math.min(body.length, (i + 1) * PART_SIZE));
+      const res = await request({
+        method: "PUT",
+        key,
+        query: { partNumber: String(i + 1), uploadId },
+        body: part,
+        bodySha256: toHex(await sha256(part)),
+        signal,
+      });
+      etags[i] = res.headers.get("etag") ?? "";
+    });
+    const doc = new TextEncoder().encode(
+      "<CompleteMultipartUpload>" +
+        etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`)
+          .join("") +
+        "</CompleteMultipartUpload>",
+    );
+    const done = await request(
+      { method: "POST", key, query: { uploadId }, body: doc, signal },
+      async (r) => xml.parse(await r.text()),
+    );
+    // S3 may answer 200 with an <Error> body when completion fails late.
+    if (done?.Error) {
+      throw new StoreError(`multipart upload of ${key} failed: ${done.Error.Code}`, {
+        transient: true,
+        code: String(done.Error.Code),
+      });
+    }
+    return { etag: String(done?.CompleteMultipartUploadResult?.ETag ?? "") };
+  } catch (e) {
+    // Never leave a half-uploaded object's parts billing in the bucket.
+    await request({ method: "DELETE", key, query: { uploadId } }).catch(() => {});
+    throw e;
+  }
+}
+
+/** GET a whole object in parallel ranges (one request when it is small). */
+export async function getRanged(
+  request: S3Request,
+  key: string,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  const first = await request(
+    { method: "GET", key, headers: { range: `bytes=0-${RANGE_SIZE - 1}` }, signal },
+    async (res) => ({
+      status: res.status,
+      etag: res.headers.get("etag") ?? "",
+      range: res.headers.get("content-range") ?? "",
+      body: await readExact(res, key),
+    }),
+  );
+  const total = Number(/\/(\d+)$/.exec(first.range)?.[1]);
+  if (first.status !== 206 || !Number.isFinite(total) || total <= first.body.length) {
+    return first.body;
+  }
+  const out = new Uint8Array(total);
+  out.set(first.body);
+  const rest = Math.ceil((total - RANGE_SIZE) / RANGE_SIZE);
+  await pool(rest, async (i) => {
+    const start = (i + 1) * RANGE_SIZE;
+    const end = Math.min(total, start + RANGE_SIZE) - 1;
+    const part = await request(
+      {
+        method: "GET",
+        key,
+        // Pinned to the first answer's ETag: a replaced object fails instead of mixing.
+        headers: { range: `bytes=${start}-${end}`, "if-match": first.etag },
+        signal,
+      },
+      (res) => readExact(res, key),
+    );
+    if (part.length !== end - start + 1) {
+      throw new StoreError(`GET ${key}: range ${start}-${end} came back short`, {
+        transient: true,
+      });
+    }
+    out.set(part, start);
+  });
+  return out;
+}
+
+async function readExact(res: Response, key: string): Promise<Uint8Array> {
+  const body = new Uint8Array(await res.arrayBuffer());
+  const expected = Number(res.headers.get("content-length"));
+  if (Number.isFinite(expected) && body.length !== expected) {
+    throw new StoreError(`GET ${key}: body truncated (${body.length} of ${expected} bytes)`, {
+      transient: true,
+    });
+  }
+  return body;
+}
+
+/** Run `fn(0..count-1)` with at most PARALLEL at once; the first failure wins. */
+async function pool(count: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await fn(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, count) }, worker));
+}
