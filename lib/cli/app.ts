@@ -1,6 +1,7 @@
 /** The command tree. Help goes to stdout; parse errors become UsageError in main.ts. */
 import { Command } from "commander";
 import { VERSION } from "../version.ts";
+import { completionCommand } from "./completion.ts";
 import { deleteCommand } from "./delete.ts";
 import { getCommand } from "./get.ts";
 import { keygenCommand } from "./keygen.ts";
@@ -47,6 +48,7 @@ export function buildApp(): Command {
       deleteCommand(),
       restoreCommand(),
       keygenCommand(),
+      completionCommand(),
     ]
   ) {
     program.addCommand(

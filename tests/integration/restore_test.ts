@@ -175,3 +175,22 @@ Deno.test("get on an unrestored GLACIER stream fails up front: exit 9, restore c
     await s.close();
   }
 });
+
+Deno.test("get: chunks archived behind the manifest's back (lifecycle) fail with exit 9 too", async () => {
+  const s = await standinWith("moved", "STANDARD", "GLACIER");
+  try {
+    const r = await cli(["get", ...args(s, "moved")], { env });
+    assert.equal(r.code, ExitCode.ARCHIVED, r.stderr);
+    assert.equal(r.stdout.length, 0);
+    assert.match(
+      r.stderr,
+      /archived \(GLACIER\/DEEP_ARCHIVE\) and not restored; run 's3duct restore'/,
+    );
+    // restore HEADs every chunk regardless of the manifest's STANDARD, so it finds them.
+    const restore = await cli(["restore", ...args(s, "moved")], { env });
+    assert.equal(restore.code, 0, restore.stderr);
+    assert.equal(restoreCalls(s), 5);
+  } finally {
+    await s.close();
+  }
+});
