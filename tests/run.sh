@@ -9,11 +9,16 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export S3DUCT_CEPH_DIR=${S3DUCT_CEPH_DIR:-/tmp/s3duct-ceph}
+# Tests talk to 127.0.0.1 only: never let the credential chain probe EC2 instance metadata.
+export AWS_EC2_METADATA_DISABLED=true
 command -v deno >/dev/null || { echo "run.sh: deno not on PATH; run via: npx -y deno@2.9.6 task test" >&2; exit 3; }
 
 need_apt=()
 command -v age >/dev/null || need_apt+=(age)
-if [ "${1:-}" = bench ]; then command -v aws >/dev/null || need_apt+=(awscli); fi
+if [ "${1:-}" = bench ]; then
+  command -v aws >/dev/null || need_apt+=(awscli)
+  [ -x /usr/bin/time ] || need_apt+=(time)   # GNU time: the benchmark's CPU and peak-RSS meter
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "run.sh: installing ${need_apt[*]} (apt-get)" >&2

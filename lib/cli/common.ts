@@ -115,7 +115,12 @@ export function checkPrefix(prefix: string): void {
   if (problem) throw new UsageError(`--prefix ${problem}`);
 }
 
-export function storeOf(o: RawOptions, log: Log): Promise<Store> {
+/** The store for these options; `onThrottle` hears of retries the store asked for. */
+export function storeOf(
+  o: RawOptions,
+  log: Log,
+  onThrottle?: (message: string, code?: string) => void,
+): Promise<Store> {
   const retries = intOption(o.retries, "--retries", 0, 100);
   return openStore({
     bucket: String(o.bucket),
@@ -124,8 +129,10 @@ export function storeOf(o: RawOptions, log: Log): Promise<Store> {
     retry: {
       ...DEFAULT_RETRY,
       retries,
-      onRetry: (n, e, ms) =>
-        log.debug(`retry ${n}/${retries} in ${(ms / 1000).toFixed(1)} s: ${e.message}`),
+      onRetry: (n, e, ms) => {
+        log.debug(`retry ${n}/${retries} in ${(ms / 1000).toFixed(1)} s: ${e.message}`);
+        onThrottle?.(e.message, e.code);
+      },
     },
   });
 }
@@ -199,23 +206,4 @@ export function sizeOption(v: unknown, flag: string, min: number, max: number): 
     throw new UsageError(`${flag} '${v}' is out of range (${min} bytes to ${max} bytes)`);
   }
   return n;
-}
-
-/** `--upload-workers N|auto`: auto = as many as the memory budget allows, at most 8. */
-export function workersOption(
-  v: unknown,
-  flag: string,
-  perWorkerBytes: number,
-  memoryLimit: number,
-): number {
-  const cap = Math.max(1, Math.floor(memoryLimit / perWorkerBytes));
-  if (v === undefined || v === "auto") return Math.min(8, cap);
-  const n = intOption(v, flag, 1, 256);
-  return n;
-}
-
-/** Default memory budget: a quarter of RAM, at least 256 MiB. */
-export function defaultMemoryLimit(): number {
-  const total = Deno.systemMemoryInfo().total;
-  return Math.max(256 * 1024 ** 2, Math.floor(total / 4));
 }

@@ -9,25 +9,23 @@ import {
   addKeyOptions,
   addOutputOptions,
   addStoreOptions,
-  defaultMemoryLimit,
   keyringOf,
   layoutOf,
   makeLog,
   type RawOptions,
   storeOf,
-  workersOption,
 } from "./common.ts";
+import { addTransferOptions, concurrencyOf, isThrottle, limitedStore } from "./transfer.ts";
+import type { Concurrency } from "../pipeline/concurrency.ts";
+import { Progress, type ProgressMode } from "../ui/progress.ts";
 
 export function getCommand(): Command {
   const cmd = new Command("get").description(
     "Write a stream to stdout. Each chunk is checked (size, SHA-256, SHA3-256, chain) before any of its bytes are written.",
   );
   addStoreOptions(cmd);
-  addKeyOptions(cmd).option(
-    "--download-workers <n>",
-    "parallel chunk downloads, or 'auto' (bounded by the memory budget)",
-    "auto",
-  );
+  addKeyOptions(cmd);
+  addTransferOptions(cmd, "download");
   addOutputOptions(cmd);
   return cmd.action(runGet);
 }
@@ -36,25 +34,31 @@ async function runGet(o: RawOptions): Promise<void> {
   const log = makeLog(o);
   const layout = layoutOf(o);
   const keys = await keyringOf(o, log);
-  const store = await storeOf(o, log);
-  // Worker count is settled once the manifest tells the chunk size; start from the option.
-  const requested = o.downloadWorkers;
-  let workers = 4;
+  // The worker policy needs the chunk size, known once the manifest is read.
+  let concurrency: Concurrency | undefined;
+  const store = limitedStore(
+    await storeOf(o, log, (msg, code) => isThrottle(msg, code) && concurrency?.throttled()),
+    o,
+  );
   const outcome = await getStream({
     store,
     layout,
     keys,
     write: (bytes) => writeAll(Deno.stdout, bytes, () => new OutputClosedError()),
-    workersFor: (chunkSize) => {
-      workers = workersOption(requested, "--download-workers", 2 * chunkSize, defaultMemoryLimit());
-      return workers;
-    },
+    // In flight: the object and its plaintext (two copies for encrypted streams).
+    workersFor: (chunkSize) => (concurrency = concurrencyOf(o, "download", 2 * chunkSize + 65536)),
+    progressFor: (total) =>
+      new Progress("get", o.progress as ProgressMode, o.quiet === true, total),
     log,
     beforeChunks: archiveCheck(store, layout, o),
   });
   const summary = getSummary({
     manifest: outcome.manifest,
-    workers,
+    workers: !concurrency
+      ? "-"
+      : concurrency.adaptive
+      ? `auto (${concurrency.current})`
+      : String(concurrency.current),
     elapsedMs: outcome.elapsedMs,
     warnings: log.warnings,
   }, o.summary as SummaryFormat);

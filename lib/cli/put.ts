@@ -9,15 +9,16 @@ import {
   addOutputOptions,
   addStoreOptions,
   collect,
-  defaultMemoryLimit,
   keyringOf,
   layoutOf,
   makeLog,
   type RawOptions,
   sizeOption,
   storeOf,
-  workersOption,
 } from "./common.ts";
+import { addTransferOptions, concurrencyOf, isThrottle, limitedStore } from "./transfer.ts";
+import { Progress, type ProgressMode } from "../ui/progress.ts";
+import { withCommas } from "../format/size.ts";
 
 const MAX_CHUNK = 5 * 1024 ** 3;
 
@@ -44,14 +45,10 @@ export function putCommand(): Command {
     )
     .option("--clobber", "replace an existing stream of this name")
     .option(
-      "--upload-workers <n>",
-      "parallel chunk uploads, or 'auto' (bounded by --memory-limit)",
-      "auto",
-    )
-    .option(
-      "--memory-limit <size>",
-      "memory budget for chunks in flight (default: a quarter of RAM)",
+      "--expected-size <size>",
+      "how big the stream should be: progress total, and a warning if it ends short",
     );
+  addTransferOptions(cmd, "upload");
   addOutputOptions(cmd);
   return cmd.action(runPut);
 }
@@ -71,22 +68,11 @@ async function runPut(o: RawOptions): Promise<void> {
   const layout = layoutOf(o);
   const chunkSize = sizeOption(o.chunkSize, "--chunk-size", 1, MAX_CHUNK);
   const tags = parseTags(o.tag as string[]);
-  const memoryLimit = o.memoryLimit === undefined
-    ? defaultMemoryLimit()
-    : sizeOption(o.memoryLimit, "--memory-limit", 1, Number.MAX_SAFE_INTEGER);
-  if (memoryLimit < 2 * chunkSize) {
-    throw new UsageError(
-      `--memory-limit must be at least twice --chunk-size (one chunk in flight)`,
-    );
-  }
-  const workers = workersOption(o.uploadWorkers, "--upload-workers", 2 * chunkSize, memoryLimit);
-  if (workers * 2 * chunkSize > memoryLimit) {
-    throw new UsageError(
-      `--upload-workers ${workers} x --chunk-size needs ${
-        workers * 2 * chunkSize
-      } bytes, over --memory-limit; lower one of them`,
-    );
-  }
+  // One in-flight chunk holds its sealed copy; the plaintext is dropped once sealed.
+  const concurrency = concurrencyOf(o, "upload", chunkSize + 64 * 1024);
+  const expected = o.expectedSize === undefined
+    ? undefined
+    : sizeOption(o.expectedSize, "--expected-size", 0, Number.MAX_SAFE_INTEGER);
   const encrypt = o.encrypt !== false;
   const keys = encrypt ? await keyringOf(o, log, true) : {};
   const cipher = keys.aes ?? keys.age ?? plainCipher;
@@ -105,7 +91,17 @@ async function runPut(o: RawOptions): Promise<void> {
         "(pass --no-encrypt to silence this)",
     );
   }
-  const store = await storeOf(o, log);
+  const store = limitedStore(
+    await storeOf(o, log, (msg, code) => isThrottle(msg, code) && concurrency.throttled()),
+    o,
+  );
+  const stdinFile = regularFileSize("/dev/stdin");
+  const progress = new Progress(
+    "put",
+    o.progress as ProgressMode,
+    o.quiet === true,
+    expected ?? stdinFile,
+  );
   if (Deno.stdin.isTerminal()) log.info("reading the stream from stdin (Ctrl-D ends it)...");
   const outcome = await putStream({
     store,
@@ -118,9 +114,26 @@ async function runPut(o: RawOptions): Promise<void> {
     tags,
     storageClass: String(o.storageClass),
     clobber: o.clobber === true,
-    workers,
+    concurrency,
+    progress,
     log,
-  });
+  }).finally(() => progress.stop());
+  const total = outcome.manifest.total_bytes;
+  if (expected !== undefined && total < expected) {
+    log.warn(
+      `--expected-size was ${withCommas(expected)} bytes but the stream ended at ` +
+        `${withCommas(total)} bytes (short by ${
+          withCommas(expected - total)
+        }); it may be truncated`,
+    );
+  }
+  if (stdinFile !== undefined && stdinFile !== total) {
+    log.warn(
+      `stdin is a regular file of ${withCommas(stdinFile)} bytes but ${withCommas(total)} were ` +
+        "stored; the file may have changed during the upload",
+    );
+  }
+  for (const c of concurrency.changes) log.debug(`workers ${c}`);
   if (outcome.manifest.chunk_count === 0) log.info(`note: stdin was empty; stored an empty stream`);
   if (outcome.orphansDeleted > 0) {
     log.info(`replaced the old stream; removed ${outcome.orphansDeleted} chunks it no longer uses`);
@@ -132,9 +145,19 @@ async function runPut(o: RawOptions): Promise<void> {
     manifestKey: layout.manifestKey,
     chunksNew: outcome.chunksNew,
     chunksResumed: 0,
-    workers,
+    workers: concurrency.adaptive ? `auto (${concurrency.current})` : String(concurrency.current),
     elapsedMs: outcome.elapsedMs,
     warnings: log.warnings,
   }, o.summary as SummaryFormat);
   if (summary) o.summary === "json" ? log.always(summary) : log.info(summary);
+}
+
+/** Size of stdin when it is a regular file (`< dump.sql`), for progress and a sanity check. */
+function regularFileSize(path: string): number | undefined {
+  try {
+    const st = Deno.statSync(path);
+    return st.isFile ? st.size : undefined;
+  } catch {
+    return undefined; // a pipe, or no --allow-read for /dev/stdin: nothing to compare
+  }
 }

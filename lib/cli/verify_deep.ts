@@ -6,15 +6,8 @@
 import { IntegrityError } from "../errors.ts";
 import type { Manifest } from "../format/manifest.ts";
 import { getStream } from "../pipeline/get_stream.ts";
-import {
-  defaultMemoryLimit,
-  keyringOf,
-  layoutOf,
-  makeLog,
-  type RawOptions,
-  storeOf,
-  workersOption,
-} from "./common.ts";
+import { keyringOf, layoutOf, makeLog, type RawOptions, storeOf } from "./common.ts";
+import { concurrencyOf } from "./transfer.ts";
 import { archiveCheck } from "./restore.ts";
 
 export async function runDeepVerify(o: RawOptions): Promise<void> {
@@ -38,8 +31,7 @@ export async function runDeepVerify(o: RawOptions): Promise<void> {
         verified++;
         return Promise.resolve();
       },
-      workersFor: (chunkSize) =>
-        workersOption("auto", "--download-workers", 2 * chunkSize, defaultMemoryLimit()),
+      workersFor: (chunkSize) => concurrencyOf({}, "download", 2 * chunkSize + 65536),
       log,
       beforeChunks: async (m) => {
         manifest = m;

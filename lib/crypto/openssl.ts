@@ -67,7 +67,7 @@ let lib: Lib | null | undefined;
 export function openssl(): Lib | null {
   if (lib !== undefined) return lib;
   lib = null;
-  if (Deno.env.get("S3DUCT_NO_OPENSSL")) return lib;
+  if (envFlag("S3DUCT_NO_OPENSSL")) return lib;
   for (const path of CANDIDATES) {
     try {
       lib = Deno.dlopen(path, SYMBOLS).symbols;
@@ -77,6 +77,15 @@ export function openssl(): Lib | null {
     }
   }
   return lib;
+}
+
+/** An env flag; unreadable (no --allow-env for it) counts as unset. */
+function envFlag(name: string): boolean {
+  try {
+    return Boolean(Deno.env.get(name));
+  } catch {
+    return false;
+  }
 }
 
 function md(l: Lib, name: DigestName): Deno.PointerValue {

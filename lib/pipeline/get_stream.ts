@@ -20,6 +20,8 @@ import {
   type Sealing,
 } from "./manifest_io.ts";
 import { OrderedWindow } from "./window.ts";
+import { Concurrency } from "./concurrency.ts";
+import type { Progress } from "../ui/progress.ts";
 
 export interface GetJob {
   store: Store;
@@ -28,7 +30,9 @@ export interface GetJob {
   /** Receives verified bytes only, in stream order. */
   write: (bytes: Uint8Array) => Promise<void>;
   /** Parallel downloads for a given chunk size (decided once the manifest is read). */
-  workersFor: (chunkSize: number) => number;
+  workersFor: (chunkSize: number) => number | Concurrency;
+  /** Progress display for a stream of this many bytes. */
+  progressFor?: (totalBytes: number) => Progress;
   log: Log;
   /** Runs once the manifest is open, before any chunk is fetched (e.g. the archive check). */
   beforeChunks?: (manifest: Manifest) => Promise<void>;
@@ -54,10 +58,12 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
     job.log.info(`note: stream '${layout.name}' is not encrypted; the key given is not needed`);
   }
   const streamHash = await DualHasher.create();
-  const window = new OrderedWindow<Opened>(
-    job.workersFor(manifest.chunk_size),
-    { failFast: false },
-  );
+  const workers = job.workersFor(manifest.chunk_size);
+  const concurrency = typeof workers === "number"
+    ? new Concurrency({ fixed: workers, min: 1, max: workers })
+    : workers;
+  const window = new OrderedWindow<Opened>(() => concurrency.current, { failFast: false });
+  const progress = job.progressFor?.(manifest.total_bytes);
   // Download, open and digest run in the window (in parallel); checks and output in order.
   const fetchChunk = (r: ChunkRecord) =>
     window.add(async (signal) => {
@@ -92,10 +98,17 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
       }
       chain = chainLink(chain, d.sha256, d.sha3);
       await Promise.all([streamHash.update(plain), job.write(plain)]);
+      concurrency.completed(plain.length);
+      if (progress) {
+        progress.add(plain.length);
+        progress.inFlight = window.size;
+      }
     }
   } catch (e) {
     await window.close(e);
     throw e;
+  } finally {
+    progress?.stop();
   }
   const finalChain = chain ? toHex(chain) : "";
   if (finalChain !== manifest.final_chain) {

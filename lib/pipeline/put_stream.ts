@@ -15,6 +15,8 @@ import { VERSION } from "../version.ts";
 import { publishManifest } from "./manifest_io.ts";
 import { type ByteReader, readChunks } from "./source.ts";
 import { OrderedWindow } from "./window.ts";
+import type { Concurrency } from "./concurrency.ts";
+import type { Progress } from "../ui/progress.ts";
 
 export interface PutJob {
   store: Store;
@@ -27,7 +29,8 @@ export interface PutJob {
   tags: Record<string, string>;
   storageClass: string;
   clobber: boolean;
-  workers: number;
+  concurrency: Concurrency;
+  progress?: Progress;
   log: Log;
 }
 
@@ -53,7 +56,7 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   const created = pythonIsoUtc(new Date());
   const streamHash = await DualHasher.create();
   const records: ChunkRecord[] = [];
-  const window = new OrderedWindow<Stored>(job.workers);
+  const window = new OrderedWindow<Stored>(() => job.concurrency.current);
   let chain: Uint8Array | undefined;
   // The stream hash is sequential by nature: chunk i's update starts when i-1's is done,
   // while chunk digests, sealing and uploads of other chunks proceed alongside.
@@ -63,6 +66,8 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   const record = (s: Stored) => {
     chain = chainLink(chain, s.digest.sha256, s.digest.sha3);
     records.push(s.record);
+    job.concurrency.completed(s.record.size);
+    job.progress?.add(s.record.size);
     log.debug(`  chunk ${s.record.index} stored (${s.record.size} bytes)`);
   };
   try {
@@ -70,7 +75,8 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
       streamHashing = streamHashing.then(() => streamHash.update(chunk));
       const i = index++;
       total += chunk.length;
-      window.add((signal) => uploadChunk(job, i, chunk, signal));
+      window.add((signal) => uploadChunk(job, i, { chunk }, signal));
+      if (job.progress) job.progress.inFlight = window.size;
       while (window.full) record(await window.next());
     }
     while (window.size > 0) record(await window.next());
@@ -118,30 +124,41 @@ interface Stored {
   digest: DualDigest;
 }
 
-/** Digest, seal and upload one chunk; digesting and sealing run side by side. */
+/**
+ * Digest, seal and upload one chunk; digesting and sealing run side by side. The plaintext
+ * is let go once sealed, so an in-flight AES chunk costs one chunk of memory, not two.
+ */
 async function uploadChunk(
   job: PutJob,
   index: number,
-  chunk: Uint8Array,
+  input: { chunk?: Uint8Array },
   signal: AbortSignal,
 ): Promise<Stored> {
   const key = job.layout.chunkKey(index);
-  const [digest, body] = await Promise.all([dualDigest(chunk), job.cipher.seal(chunk)]);
+  const { size, digest, body, sealed } = await prepare(job.cipher, input);
   const { etag } = await job.store.put(job.layout.full(key), body, {
     storageClass: job.storageClass,
     // A plain chunk's SHA-256 is already known; a sealed one needs its own.
-    sha256: body === chunk ? digest.sha256 : await sha256(body),
+    sha256: sealed ? await sha256(body) : digest.sha256,
     signal,
   });
   const record = {
     index,
     s3_key: key,
-    size: chunk.length,
+    size,
     sha256: toHex(digest.sha256),
     sha3_256: toHex(digest.sha3),
     etag,
   };
   return { record, digest };
+}
+
+/** In its own frame, so nothing keeps the plaintext alive during the upload. */
+async function prepare(cipher: Cipher, input: { chunk?: Uint8Array }) {
+  const chunk = input.chunk!;
+  delete input.chunk;
+  const [digest, body] = await Promise.all([dualDigest(chunk), cipher.seal(chunk)]);
+  return { size: chunk.length, digest, body, sealed: body !== chunk };
 }
 
 /** After --clobber: remove chunks of the old stream past the new stream's last index. */

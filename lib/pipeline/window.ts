@@ -1,7 +1,7 @@
 /** A bounded set of concurrent tasks whose results are taken in submission order. */
 
 export class OrderedWindow<T> {
-  readonly capacity: number;
+  readonly #capacity: () => number;
   readonly #abort = new AbortController();
   readonly #failFast: boolean;
   #tasks: Promise<T>[] = [];
@@ -10,13 +10,18 @@ export class OrderedWindow<T> {
    * `failFast`: the first failure aborts all other tasks (put: nothing after it can be used).
    * Without it, each task's outcome surfaces in order (get: earlier chunks still get written).
    */
-  constructor(capacity: number, opts: { failFast?: boolean } = {}) {
-    this.capacity = Math.max(1, capacity);
+  constructor(capacity: number | (() => number), opts: { failFast?: boolean } = {}) {
+    this.#capacity = typeof capacity === "number" ? () => capacity : capacity;
     this.#failFast = opts.failFast ?? true;
   }
 
   get size(): number {
     return this.#tasks.length;
+  }
+
+  /** How many tasks may run at once; may change between calls (adaptive concurrency). */
+  get capacity(): number {
+    return Math.max(1, this.#capacity());
   }
 
   get full(): boolean {

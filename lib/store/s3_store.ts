@@ -1,5 +1,5 @@
 /**
- * S3 store over fetch, signed with aws4fetch (SigV4). Path-style addressing for custom
+ * S3 store over HTTP/1.1 (http1.ts), signed with aws4fetch (SigV4). Path-style addressing for custom
  * endpoints, virtual-hosted for AWS. Every PUT carries a signed x-amz-content-sha256 of its
  * body, so the server rejects a body damaged in transit instead of storing it.
  */
@@ -12,6 +12,7 @@ import { sha256 } from "../crypto/hash.ts";
 import type { CredentialProvider, Credentials } from "./credentials.ts";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "./retry.ts";
 import { errorCode, s3Error } from "./s3_errors.ts";
+import { Http1Client } from "./http1.ts";
 import { getRanged, MULTIPART_THRESHOLD, putMultipart, type S3Request } from "./s3_large.ts";
 import type {
   ByteRange,
@@ -34,6 +35,8 @@ export interface S3StoreOptions {
   /** Custom endpoint (path-style); absent = AWS (virtual-hosted). */
   endpoint?: string;
   retry?: RetryPolicy;
+  /** Reuse connections (default). Tests turn it off so no socket outlives a test. */
+  keepAlive?: boolean;
 }
 
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -60,6 +63,7 @@ export class S3Store implements Store {
   /** Signs with the credentials current at the time of the request. */
   readonly #client: Pick<AwsClient, "sign">;
   readonly #retry: RetryPolicy;
+  readonly #http: Http1Client;
 
   constructor(opts: S3StoreOptions) {
     this.#bucket = opts.bucket;
@@ -94,6 +98,7 @@ export class S3Store implements Store {
       },
     };
     this.#retry = opts.retry ?? DEFAULT_RETRY;
+    this.#http = new Http1Client(opts.keepAlive ?? true);
   }
 
   async checkBucket(): Promise<void> {
@@ -255,16 +260,23 @@ export class S3Store implements Store {
         const url = this.#url(call.key, call.query);
         let res: Response;
         try {
+          // Signed without the body: its hash is in x-amz-content-sha256 already, and the
+          // body goes to the socket straight from our buffer (http1.ts).
           const req = await this.#client.sign(url, {
             method: call.method,
-            headers: {
-              ...call.headers,
-              "x-amz-content-sha256": bodySha256,
-            },
-            body: call.body as Uint8Array<ArrayBuffer> | undefined,
-            signal: call.signal,
+            headers: { ...call.headers, "x-amz-content-sha256": bodySha256 },
           });
-          res = await fetch(req);
+          const r = await this.#http.request(
+            call.method,
+            new URL(req.url),
+            req.headers,
+            call.body,
+            call.signal,
+          );
+          res = new Response(r.body.length ? r.body as Uint8Array<ArrayBuffer> : null, {
+            status: r.status,
+            headers: r.headers,
+          });
         } catch (e) {
           if (call.signal?.aborted) throw e;
           throw new StoreError(`cannot reach ${this.#base.origin}: ${(e as Error).message}`, {

@@ -16,7 +16,8 @@ export interface PutFacts {
   manifestKey: string;
   chunksNew: number;
   chunksResumed: number;
-  workers: number;
+  /** "4", or "auto (6)" for adaptive. */
+  workers: string;
   elapsedMs: number;
   warnings: string[];
 }
@@ -41,7 +42,7 @@ export function putSummary(f: PutFacts, format: SummaryFormat): string | undefin
       encrypted: m.encrypted,
       encryption_method: m.encryption_method,
       manifest_key: f.manifestKey,
-      upload_workers: String(f.workers),
+      upload_workers: f.workers,
       warnings: f.warnings,
       bucket: f.bucket,
       prefix: f.prefix,
@@ -62,7 +63,7 @@ export function putSummary(f: PutFacts, format: SummaryFormat): string | undefin
 
 export interface GetFacts {
   manifest: Manifest;
-  workers: number;
+  workers: string;
   elapsedMs: number;
   warnings: string[];
 }
@@ -83,7 +84,7 @@ export function getSummary(f: GetFacts, format: SummaryFormat): string | undefin
       raw_mode: false,
       encrypted: m.encrypted,
       encryption_method: m.encryption_method,
-      download_workers: String(f.workers),
+      download_workers: f.workers,
       elapsed_seconds: round(f.elapsedMs / 1000),
       warnings: f.warnings,
     });

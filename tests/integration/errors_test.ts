@@ -71,7 +71,7 @@ Deno.test("an unknown access key -> exit 6", async () => {
 
 Deno.test("no credentials at all -> exit 6 saying how to provide them", async () => {
   const r = await cli(["list", ...base()], {
-    env: { HOME: env.HOME, AWS_REGION: "us-east-1" },
+    env: { HOME: env.HOME, AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true" },
   });
   assertOneLineError(r, 6, /no AWS credentials found/);
 });

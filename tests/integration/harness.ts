@@ -39,6 +39,8 @@ export function s3Env(c: Ceph = ceph()): Record<string, string> {
     AWS_ACCESS_KEY_ID: c.accessKey,
     AWS_SECRET_ACCESS_KEY: c.secretKey,
     AWS_REGION: c.region,
+    // Only 127.0.0.1 may be contacted: no instance-metadata probing.
+    AWS_EC2_METADATA_DISABLED: "true",
     HOME: Deno.makeTempDirSync({ prefix: "s3duct-home-" }),
   };
 }
@@ -55,6 +57,7 @@ export function directStore(c: Ceph = ceph()): S3Store {
     region: c.region,
     endpoint: c.endpoint,
     credentials: { accessKeyId: c.accessKey, secretAccessKey: c.secretKey },
+    keepAlive: false,
   });
 }
 

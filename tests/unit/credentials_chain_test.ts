@@ -552,6 +552,7 @@ Deno.test("S3Store signs each request with the provider's current credentials", 
       endpoint: `http://127.0.0.1:${server.addr.port}`,
       credentials: { source: "test", get: () => Promise.resolve(current) },
       retry: { retries: 0, baseMs: 1, capMs: 1 },
+      keepAlive: false,
     });
     await store.checkBucket();
     current = { accessKeyId: "AKIASECOND", secretAccessKey: "s2", sessionToken: "t" };
@@ -564,6 +565,7 @@ Deno.test("S3Store signs each request with the provider's current credentials", 
       region: "us-east-1",
       endpoint: `http://127.0.0.1:${server.addr.port}`,
       credentials: { accessKeyId: "AKIASTATIC", secretAccessKey: "s" },
+      keepAlive: false,
     });
     await fixed.checkBucket();
     assert.equal(seen.at(-1), "AKIASTATIC");

@@ -1,0 +1,100 @@
+/** Options that shape transfers: workers (fixed or adaptive), memory budget, bandwidth. */
+import type { Command } from "commander";
+import { UsageError } from "../errors.ts";
+import { Bandwidth } from "../pipeline/bandwidth.ts";
+import { Concurrency } from "../pipeline/concurrency.ts";
+import { limitBandwidth } from "../store/limited_store.ts";
+import type { Store } from "../store/store.ts";
+import { intOption, type RawOptions, sizeOption } from "./common.ts";
+
+export type Direction = "upload" | "download";
+
+export function addTransferOptions(cmd: Command, dir: Direction): Command {
+  return cmd
+    .option(
+      `--${dir}-workers <n>`,
+      `parallel chunk ${dir}s: a number, or 'auto' (adaptive)`,
+      "auto",
+    )
+    .option(`--min-${dir}-workers <n>`, "with auto: the fewest workers (default 2)")
+    .option(
+      `--max-${dir}-workers <n>`,
+      "with auto: the most workers (default 16, or what --memory-limit allows)",
+    )
+    .option("--memory-limit <size>", "memory for chunks in flight (default: a quarter of RAM)")
+    .option(
+      "--bandwidth-limit <size>",
+      "total transfer rate limit in bytes/s, e.g. 20M (all workers together)",
+    );
+}
+
+/** Default memory budget: a quarter of RAM, at least 256 MiB. */
+export function defaultMemoryLimit(): number {
+  const total = Deno.systemMemoryInfo().total;
+  return Math.max(256 * 1024 ** 2, Math.floor(total / 4));
+}
+
+/**
+ * The worker policy for chunks of `perWorkerBytes` each (the memory one in-flight chunk
+ * holds). The memory budget caps both fixed and adaptive counts.
+ */
+export function concurrencyOf(o: RawOptions, dir: Direction, perWorkerBytes: number): Concurrency {
+  const cap = (k: string) => o[k];
+  const memory = cap("memoryLimit") === undefined
+    ? defaultMemoryLimit()
+    : sizeOption(cap("memoryLimit"), "--memory-limit", 1, Number.MAX_SAFE_INTEGER);
+  const fit = Math.floor(memory / perWorkerBytes);
+  if (fit < 1) {
+    throw new UsageError(
+      `--memory-limit ${memory} bytes cannot hold one ${perWorkerBytes}-byte chunk in flight; ` +
+        "raise --memory-limit or lower --chunk-size",
+    );
+  }
+  const Dir = dir[0].toUpperCase() + dir.slice(1);
+  const workers = cap(`${dir}Workers`);
+  const minRaw = cap(`min${Dir}Workers`);
+  const maxRaw = cap(`max${Dir}Workers`);
+  if (workers !== undefined && workers !== "auto") {
+    if (minRaw !== undefined || maxRaw !== undefined) {
+      throw new UsageError(`--min/--max-${dir}-workers only apply with --${dir}-workers auto`);
+    }
+    const n = intOption(workers, `--${dir}-workers`, 1, 256);
+    if (n > fit) {
+      throw new UsageError(
+        `--${dir}-workers ${n} needs ${n * perWorkerBytes} bytes in flight, over --memory-limit ` +
+          `${memory}; use at most ${fit}, or raise --memory-limit`,
+      );
+    }
+    return new Concurrency({ fixed: n, min: n, max: n });
+  }
+  const min = minRaw === undefined ? 2 : intOption(minRaw, `--min-${dir}-workers`, 1, 256);
+  const max = maxRaw === undefined ? 16 : intOption(maxRaw, `--max-${dir}-workers`, 1, 256);
+  if (min > max) throw new UsageError(`--min-${dir}-workers must be <= --max-${dir}-workers`);
+  return new Concurrency({ min: Math.min(min, fit), max: Math.min(max, fit) });
+}
+
+/** Wrap the store with the shared bandwidth limit, if one was asked for. */
+export function limitedStore(store: Store, o: RawOptions): Store {
+  if (o.bandwidthLimit === undefined) return store;
+  const rate = sizeOption(o.bandwidthLimit, "--bandwidth-limit", 1024, Number.MAX_SAFE_INTEGER);
+  return limitBandwidth(store, new Bandwidth(rate));
+}
+
+/** Lets the retry layer, created before the worker policy, tell it about throttling. */
+export class ThrottleSignal {
+  #listener: () => void = () => {};
+  set listener(f: () => void) {
+    this.#listener = f;
+  }
+  notify(): void {
+    this.#listener();
+  }
+}
+
+const THROTTLE =
+  /SlowDown|ServiceUnavailable|RequestTimeout|Throttl|TooManyRequests|503|429|timed out/i;
+
+/** Whether a retried error means the store wants us to slow down. */
+export function isThrottle(message: string, code?: string): boolean {
+  return THROTTLE.test(code ?? "") || THROTTLE.test(message);
+}

@@ -1,0 +1,26 @@
+/** A Store that charges every transfer to a shared Bandwidth (the `--bandwidth-limit`). */
+import type { Bandwidth } from "../pipeline/bandwidth.ts";
+import type { ByteRange, PutOptions, Store } from "./store.ts";
+
+export function limitBandwidth<S extends Store>(store: S, bandwidth: Bandwidth): S {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === "put") {
+        return async (key: string, body: Uint8Array, opts?: PutOptions) => {
+          await bandwidth.take(body.length);
+          return target.put(key, body, opts);
+        };
+      }
+      if (prop === "get") {
+        return async (key: string, range?: ByteRange, signal?: AbortSignal) => {
+          const bytes = await target.get(key, range, signal);
+          // Sizes are known only after a GET: charge afterwards, which delays the next one.
+          await bandwidth.take(bytes.length);
+          return bytes;
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
