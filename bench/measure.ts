@@ -1,0 +1,111 @@
+/**
+ * Run one command under GNU time (wall, user, sys, max RSS of that process and its waited-for
+ * children only: never the S3 server), with stdin from a file and/or stdout piped through
+ * `sha256sum`, killed (whole process group) by coreutils `timeout` if it runs too long.
+ */
+
+export interface Measured {
+  ok: boolean;
+  /** Exit status of the measured command (124 = timed out). */
+  code: number;
+  wall: number;
+  user: number;
+  sys: number;
+  /** Peak RSS in KiB (GNU time %M). */
+  maxRssKiB: number;
+  /** sha256 of the command's stdout, when `hashStdout`. */
+  stdoutSha256?: string;
+  /** The command's stderr (capped). */
+  stderr: string;
+  /** Why it failed, one line. */
+  error?: string;
+}
+
+export interface RunSpec {
+  cmd: string[];
+  /** File fed as stdin (else /dev/null). */
+  stdinFile?: string;
+  /** Pipe stdout into sha256sum (else stdout goes to /dev/null). */
+  hashStdout?: boolean;
+  timeoutSeconds: number;
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Scratch dir for the time report. */
+  tmpDir: string;
+}
+
+export const GNU_TIME = "/usr/bin/time";
+
+// Exit status of the measured command survives the pipe (pipefail; sha256sum does not fail).
+// `timeout` puts itself and its children in their own process group and kills all of it.
+const SCRIPT = `set -o pipefail
+tcmd=(timeout -k 10 "$BENCH_TIMEOUT" ${GNU_TIME} -o "$BENCH_TIMEFILE" -f '%e %U %S %M' "$@")
+if [ "$BENCH_HASH" = 1 ]; then "\${tcmd[@]}" <"$BENCH_STDIN" | sha256sum
+else "\${tcmd[@]}" <"$BENCH_STDIN" >/dev/null
+fi`;
+
+export async function measure(spec: RunSpec): Promise<Measured> {
+  const timeFile = await Deno.makeTempFile({ dir: spec.tmpDir, prefix: "time-" });
+  try {
+    const out = await new Deno.Command("bash", {
+      args: ["-c", SCRIPT, "bench", ...spec.cmd],
+      cwd: spec.cwd,
+      env: {
+        ...spec.env,
+        BENCH_TIMEOUT: String(Math.ceil(spec.timeoutSeconds)),
+        BENCH_TIMEFILE: timeFile,
+        BENCH_STDIN: spec.stdinFile ?? "/dev/null",
+        BENCH_HASH: spec.hashStdout ? "1" : "0",
+      },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr).slice(-20000);
+    const report = (await Deno.readTextFile(timeFile).catch(() => "")).trim().split("\n");
+    const nums = (report.at(-1) ?? "").trim().split(/\s+/).map(Number);
+    const parsed = nums.length === 4 && nums.every(Number.isFinite);
+    const m: Measured = {
+      ok: out.code === 0 && parsed,
+      code: out.code,
+      wall: parsed ? nums[0] : NaN,
+      user: parsed ? nums[1] : NaN,
+      sys: parsed ? nums[2] : NaN,
+      maxRssKiB: parsed ? nums[3] : NaN,
+      stderr,
+    };
+    if (spec.hashStdout) {
+      m.stdoutSha256 = new TextDecoder().decode(out.stdout).trim().split(/\s+/)[0];
+    }
+    if (out.code === 124 || out.code === 137) {
+      m.error = `timed out after ${Math.ceil(spec.timeoutSeconds)} s`;
+    } else if (out.code !== 0) {
+      m.error = `exit ${out.code}: ${lastLine(stderr) || "(no stderr)"}`;
+    } else if (!parsed) {
+      m.error = `no GNU time report (${report.join(" | ")})`;
+    }
+    return m;
+  } finally {
+    await Deno.remove(timeFile).catch(() => {});
+  }
+}
+
+/** Last meaningful stderr line (skips the JSON summary and blank lines), trimmed for a table. */
+export function lastLine(s: string): string {
+  const lines = s.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("{"));
+  return (lines.at(-1) ?? "").slice(0, 160);
+}
+
+/** The last line of stderr that parses as a JSON object (s3duct's `--summary json`). */
+export function jsonSummary(stderr: string): Record<string, unknown> | undefined {
+  for (const line of stderr.split("\n").reverse()) {
+    const t = line.trim();
+    if (!t.startsWith("{")) continue;
+    try {
+      return JSON.parse(t);
+    } catch {
+      // not the summary
+    }
+  }
+  return undefined;
+}
