@@ -31,8 +31,12 @@ export async function importAesKey(raw: Uint8Array): Promise<AesKey> {
 }
 
 /** Encrypt with a fresh random nonce. */
-export async function aesSeal(key: AesKey, plaintext: Uint8Array): Promise<Uint8Array> {
-  const out = new Uint8Array(AES_OVERHEAD + plaintext.length);
+export async function aesSeal(
+  key: AesKey,
+  plaintext: Uint8Array,
+  alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+): Promise<Uint8Array> {
+  const out = alloc(AES_OVERHEAD + plaintext.length);
   const nonce = crypto.getRandomValues(out.subarray(0, NONCE_BYTES));
   const l = openssl();
   if (l) {
@@ -41,7 +45,7 @@ export async function aesSeal(key: AesKey, plaintext: Uint8Array): Promise<Uint8
     return out;
   }
   const sealed = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv: nonce },
+    { name: "AES-GCM", iv: nonce as Uint8Array<ArrayBuffer> },
     key.web,
     plaintext as Uint8Array<ArrayBuffer>,
   );
@@ -50,13 +54,17 @@ export async function aesSeal(key: AesKey, plaintext: Uint8Array): Promise<Uint8
 }
 
 /** Decrypt and authenticate; undefined when the tag does not verify (wrong key or damage). */
-export async function aesOpen(key: AesKey, object: Uint8Array): Promise<Uint8Array | undefined> {
+export async function aesOpen(
+  key: AesKey,
+  object: Uint8Array,
+  alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+): Promise<Uint8Array | undefined> {
   if (object.length < AES_OVERHEAD) return undefined;
   const nonce = object.subarray(0, NONCE_BYTES);
   const body = object.subarray(NONCE_BYTES, object.length - TAG_BYTES);
   const l = openssl();
   if (l) {
-    const out = new Uint8Array(body.length);
+    const out = alloc(body.length);
     const tag = object.slice(object.length - TAG_BYTES);
     return (await aead(l, "aes-256-gcm", false, key.raw, nonce, body, out, tag)) ? out : undefined;
   }

@@ -86,10 +86,10 @@ export function ageCipher(opts: { recipients?: string[]; identities?: string[] }
   return {
     method: "age",
     recipient: recipients.length ? recipients.join(",") : null,
-    async seal(plain) {
+    async seal(plain, alloc = (n) => new Uint8Array(n)) {
       if (recipients.length === 0) throw new KeyError("age encryption needs a recipient");
       const header = await makeHeader(recipients);
-      const out = new Uint8Array(header.fileHeader.length + payloadSize(plain.length));
+      const out = alloc(header.fileHeader.length + payloadSize(plain.length));
       out.set(header.fileHeader);
       await sealPayload(header.fileKey, plain, out.subarray(header.fileHeader.length));
       return out;

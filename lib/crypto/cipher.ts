@@ -7,9 +7,10 @@ export interface Cipher {
   readonly method: EncryptionMethod | null;
   /** As recorded in the manifest's encryption_recipient (age only). */
   readonly recipient: string | null;
-  seal(plain: Uint8Array): Promise<Uint8Array>;
+  /** `alloc` may supply the output buffer (a pool), when the method writes one in place. */
+  seal(plain: Uint8Array, alloc?: (n: number) => Uint8Array): Promise<Uint8Array>;
   /** Plaintext, or undefined when the object does not authenticate (wrong key or damage). */
-  open(sealed: Uint8Array): Promise<Uint8Array | undefined>;
+  open(sealed: Uint8Array, alloc?: (n: number) => Uint8Array): Promise<Uint8Array | undefined>;
 }
 
 /** No encryption: objects are the plaintext. */
@@ -26,7 +27,7 @@ export async function aesCipher(rawKey: Uint8Array): Promise<Cipher> {
   return {
     method: "aes-256-gcm",
     recipient: null,
-    seal: (plain) => aesSeal(key, plain),
-    open: (sealed) => aesOpen(key, sealed),
+    seal: (plain, alloc) => aesSeal(key, plain, alloc),
+    open: (sealed, alloc) => aesOpen(key, sealed, alloc),
   };
 }

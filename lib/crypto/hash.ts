@@ -70,8 +70,14 @@ export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
 }
 
 /** MD5 of some bytes as lower-case hex (S3 ETags of single-part objects). */
-export function md5Hex(bytes: Uint8Array): string {
+export async function md5Hex(bytes: Uint8Array): Promise<string> {
+  const l = openssl();
+  if (l) return toHexString(await nativeDigest(l, "md5", bytes));
   return createHash("md5").update(bytes).digest("hex");
+}
+
+function toHexString(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
 class NodeSha256 implements Incremental {

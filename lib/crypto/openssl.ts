@@ -19,6 +19,7 @@ const CANDIDATES = [
 const SYMBOLS = {
   EVP_sha256: { parameters: [], result: "pointer" },
   EVP_sha3_256: { parameters: [], result: "pointer" },
+  EVP_md5: { parameters: [], result: "pointer" },
   EVP_aes_256_gcm: { parameters: [], result: "pointer" },
   EVP_chacha20_poly1305: { parameters: [], result: "pointer" },
   EVP_MD_CTX_new: { parameters: [], result: "pointer" },
@@ -58,7 +59,7 @@ const CTRL_SET_TAG = 0x11;
 /** EVP_CipherUpdate takes an int length: feed at most this much per call. */
 const MAX_CALL = 1 << 30;
 
-export type DigestName = "sha256" | "sha3-256";
+export type DigestName = "sha256" | "sha3-256" | "md5";
 export type AeadName = "aes-256-gcm" | "chacha20-poly1305";
 
 let lib: Lib | null | undefined;
@@ -89,12 +90,12 @@ function envFlag(name: string): boolean {
 }
 
 function md(l: Lib, name: DigestName): Deno.PointerValue {
-  return name === "sha256" ? l.EVP_sha256() : l.EVP_sha3_256();
+  return name === "sha256" ? l.EVP_sha256() : name === "md5" ? l.EVP_md5() : l.EVP_sha3_256();
 }
 
 /** One-shot digest, off the JS thread. */
 export async function digest(l: Lib, name: DigestName, data: Uint8Array): Promise<Uint8Array> {
-  const out = new Uint8Array(32);
+  const out = new Uint8Array(name === "md5" ? 16 : 32);
   const ok = await l.EVP_Digest(
     data as Uint8Array<ArrayBuffer>,
     BigInt(data.length),

@@ -20,6 +20,7 @@ import {
   type Sealing,
 } from "./manifest_io.ts";
 import { OrderedWindow } from "./window.ts";
+import { buffers } from "../buffer_pool.ts";
 import { Concurrency } from "./concurrency.ts";
 import type { Progress } from "../ui/progress.ts";
 
@@ -70,7 +71,8 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
       const sealed = await getChunk(store, layout, r.index, signal);
       let plain: Uint8Array | undefined;
       try {
-        plain = await cipher.open(sealed);
+        plain = await cipher.open(sealed, (n) => buffers.take(n));
+        if (plain !== sealed) buffers.give(sealed);
       } catch (e) {
         // No identity matches this chunk: a wrong key only if nothing has proven it right yet.
         if (!(e instanceof NoMatchingIdentity && (r.index > 0 || sealing !== "plain"))) throw e;
@@ -98,6 +100,7 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
       }
       chain = chainLink(chain, d.sha256, d.sha3);
       await Promise.all([streamHash.update(plain), job.write(plain)]);
+      buffers.give(plain);
       concurrency.completed(plain.length);
       if (progress) {
         progress.add(plain.length);

@@ -15,6 +15,7 @@ import { VERSION } from "../version.ts";
 import { publishManifest } from "./manifest_io.ts";
 import { type ByteReader, readChunks } from "./source.ts";
 import { OrderedWindow } from "./window.ts";
+import { buffers } from "../buffer_pool.ts";
 import type { Concurrency } from "./concurrency.ts";
 import type { Progress } from "../ui/progress.ts";
 
@@ -72,10 +73,16 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   };
   try {
     for await (const chunk of readChunks(job.input, job.chunkSize)) {
-      streamHashing = streamHashing.then(() => streamHash.update(chunk));
+      // The chunk's buffer goes back to the pool when both the stream hash and the upload
+      // side are done with it (never on failure: an aborted write may still hold it).
+      let users = 2;
+      const release = () => {
+        if (--users === 0) buffers.give(chunk);
+      };
+      streamHashing = streamHashing.then(() => streamHash.update(chunk)).then(release);
       const i = index++;
       total += chunk.length;
-      window.add((signal) => uploadChunk(job, i, { chunk }, signal));
+      window.add((signal) => uploadChunk(job, i, { chunk }, release, signal));
       if (job.progress) job.progress.inFlight = window.size;
       while (window.full) record(await window.next());
     }
@@ -132,16 +139,20 @@ async function uploadChunk(
   job: PutJob,
   index: number,
   input: { chunk?: Uint8Array },
+  release: () => void,
   signal: AbortSignal,
 ): Promise<Stored> {
   const key = job.layout.chunkKey(index);
   const { size, digest, body, sealed } = await prepare(job.cipher, input);
+  if (sealed) release();
   const { etag } = await job.store.put(job.layout.full(key), body, {
     storageClass: job.storageClass,
     // A plain chunk's SHA-256 is already known; a sealed one needs its own.
     sha256: sealed ? await sha256(body) : digest.sha256,
     signal,
   });
+  if (sealed) buffers.give(body);
+  else release();
   const record = {
     index,
     s3_key: key,
@@ -157,7 +168,10 @@ async function uploadChunk(
 async function prepare(cipher: Cipher, input: { chunk?: Uint8Array }) {
   const chunk = input.chunk!;
   delete input.chunk;
-  const [digest, body] = await Promise.all([dualDigest(chunk), cipher.seal(chunk)]);
+  const [digest, body] = await Promise.all([
+    dualDigest(chunk),
+    cipher.seal(chunk, (n) => buffers.take(n)),
+  ]);
   return { size: chunk.length, digest, body, sealed: body !== chunk };
 }
 

@@ -1,4 +1,5 @@
 /** Fixed-size chunks from a byte source, read straight into each chunk's buffer. */
+import { buffers } from "../buffer_pool.ts";
 
 export interface ByteReader {
   read(p: Uint8Array): Promise<number | null>;
@@ -13,17 +14,21 @@ export async function* readChunks(
   chunkSize: number,
 ): AsyncGenerator<Uint8Array> {
   for (;;) {
-    const buf = new Uint8Array(chunkSize);
+    const buf = buffers.take(chunkSize);
     let n = 0;
     while (n < chunkSize) {
       const r = await reader.read(buf.subarray(n));
       if (r === null) break;
       n += r;
     }
-    if (n === 0) return;
-    // A short tail is copied so the unused part of its buffer can be freed.
-    yield n === chunkSize ? buf : buf.slice(0, n);
-    if (n < chunkSize) return;
+    if (n < chunkSize) {
+      // A short tail is copied so its big buffer can go back to the pool.
+      const tail = buf.slice(0, n);
+      buffers.give(buf);
+      if (n > 0) yield tail;
+      return;
+    }
+    yield buf;
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { ExistsError, NotFoundError, StoreError } from "../errors.ts";
 import { md5Hex } from "../crypto/hash.ts";
+import { buffers } from "../buffer_pool.ts";
 import type {
   ByteRange,
   DeleteReport,
@@ -46,6 +47,9 @@ export class FsStore implements Store {
     const dir = path.slice(0, slash);
     await Deno.mkdir(dir, { recursive: true });
     const tmp = `${dir}/${TMP_MARK}${crypto.randomUUID()}`;
+    // The ETag hash runs on another thread while the file is written.
+    const etag = md5Hex(body);
+    etag.catch(() => {}); // awaited below; a failed write must not leave it unhandled
     try {
       const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
       try {
@@ -73,13 +77,13 @@ export class FsStore implements Store {
     } finally {
       await Deno.remove(tmp).catch(() => {});
     }
-    return { etag: `"${md5Hex(body)}"` };
+    return { etag: `"${await etag}"` };
   }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     const path = this.#path(key);
     try {
-      if (!range) return await Deno.readFile(path);
+      if (!range) return await readWhole(path);
       using file = await Deno.open(path, { read: true });
       await file.seek(range.start, Deno.SeekMode.Start);
       const buf = new Uint8Array(range.end - range.start + 1);
@@ -103,7 +107,7 @@ export class FsStore implements Store {
       const st = await Deno.stat(this.#path(key));
       if (!st.isFile) return undefined;
       // A local store has no stored ETag: hashing on HEAD keeps `verify` meaningful here.
-      const etag = `"${md5Hex(await Deno.readFile(this.#path(key)))}"`;
+      const etag = `"${await md5Hex(await Deno.readFile(this.#path(key)))}"`;
       return { key, size: st.size, etag, metadata: {} };
     } catch (e) {
       if (isMissing(e)) return undefined;
@@ -164,6 +168,21 @@ export class FsStore implements Store {
     }
     return `${this.#dir}/${key}`;
   }
+}
+
+/** The whole file, read into a pooled buffer of its size. */
+async function readWhole(path: string): Promise<Uint8Array> {
+  using file = await Deno.open(path, { read: true });
+  const size = (await file.stat()).size;
+  const buf = buffers.take(size);
+  let n = 0;
+  while (n < size) {
+    const r = await file.read(buf.subarray(n));
+    if (r === null) break;
+    n += r;
+  }
+  if (n < size) throw new StoreError(`'${path}' shrank while being read`, { transient: true });
+  return buf;
 }
 
 /** Missing, or a path through a file (ENOTDIR): either way, no such object. */

@@ -13,6 +13,12 @@ export interface HttpResponse {
   body: Uint8Array;
 }
 
+/**
+ * Where a successful response's body should land, given its length: lets a caller read
+ * straight into a pooled buffer or into its slot of a larger one. undefined = a new buffer.
+ */
+export type BodySink = (length: number, headers: Headers, status: number) => Uint8Array | undefined;
+
 interface Conn {
   conn: Deno.Conn;
   /** Bytes read past the previous response (none with well-behaved servers). */
@@ -39,16 +45,17 @@ export class Http1Client {
     headers: Headers,
     body: Uint8Array | undefined,
     signal?: AbortSignal,
+    sink?: BodySink,
   ): Promise<HttpResponse> {
     const reused = this.#take(url.origin);
+    const send = async (c: Conn) =>
+      await this.#exchange(c, method, url, headers, body, signal, sink);
     try {
-      return await this.#exchange(reused ?? await connect(url), method, url, headers, body, signal);
+      return await send(reused ?? await connect(url));
     } catch (e) {
       // A kept-alive connection the server had already closed: one fresh try is safe,
       // since nothing reached the server.
-      if (reused && !signal?.aborted && isStale(e)) {
-        return await this.#exchange(await connect(url), method, url, headers, body, signal);
-      }
+      if (reused && !signal?.aborted && isStale(e)) return await send(await connect(url));
       throw e;
     }
   }
@@ -77,6 +84,7 @@ export class Http1Client {
     headers: Headers,
     body: Uint8Array | undefined,
     signal?: AbortSignal,
+    sink?: BodySink,
   ): Promise<HttpResponse> {
     const onAbort = () => c.conn.close();
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -89,7 +97,7 @@ export class Http1Client {
       head += `content-length: ${body?.length ?? 0}\r\n\r\n`;
       await writeAll(c.conn, enc.encode(head));
       if (body?.length) await writeAll(c.conn, body);
-      const res = await readResponse(c, method);
+      const res = await readResponse(c, method, sink);
       keep = res.keepAlive;
       return { status: res.status, headers: res.headers, body: res.body };
     } finally {
@@ -150,9 +158,9 @@ class Reader {
     }
   }
 
-  /** Exactly n bytes, read straight into one new buffer. */
-  async exact(n: number): Promise<Uint8Array> {
-    const out = new Uint8Array(n);
+  /** Exactly n bytes, read straight into `into` (if n long) or one new buffer. */
+  async exact(n: number, into?: Uint8Array): Promise<Uint8Array> {
+    const out = into?.length === n ? into : new Uint8Array(n);
     const have = Math.min(n, this.#buf.length);
     out.set(this.#buf.subarray(0, have));
     this.#buf = this.#buf.subarray(have);
@@ -211,6 +219,7 @@ class Reader {
 async function readResponse(
   c: Conn,
   method: string,
+  sink?: BodySink,
 ): Promise<{ status: number; headers: Headers; body: Uint8Array; keepAlive: boolean }> {
   const r = new Reader(c);
   let head = await r.head();
@@ -244,7 +253,8 @@ async function readResponse(
     }
     body = concat(parts);
   } else if (length !== null) {
-    body = await r.exact(Number(length));
+    const n = Number(length);
+    body = await r.exact(n, status >= 200 && status < 300 ? sink?.(n, headers, status) : undefined);
   } else {
     body = await r.toEnd();
     keepAlive = false;

@@ -7,19 +7,30 @@ import { XMLParser } from "fast-xml-parser";
 import { StoreError } from "../errors.ts";
 import { toHex } from "../format/chain.ts";
 import { sha256 } from "../crypto/hash.ts";
+import { buffers } from "../buffer_pool.ts";
+import type { BodySink, HttpResponse } from "./http1.ts";
+
+/** A whole S3 response. */
+export interface S3Response extends HttpResponse {
+  text(): Promise<string>;
+}
+
+/** One S3 request, as S3Store makes it. */
+export interface S3Call {
+  method: string;
+  key?: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  bodySha256?: string;
+  signal?: AbortSignal;
+  sink?: BodySink;
+}
 
 /** One signed, retried S3 request (S3Store's), as the helpers here need it. */
-export type S3Request = <T = Response>(
-  call: {
-    method: string;
-    key?: string;
-    query?: Record<string, string>;
-    headers?: Record<string, string>;
-    body?: Uint8Array;
-    bodySha256?: string;
-    signal?: AbortSignal;
-  },
-  read?: (res: Response) => Promise<T>,
+export type S3Request = <T = S3Response>(
+  call: S3Call,
+  read?: (res: S3Response) => Promise<T>,
 ) => Promise<T>;
 
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
@@ -82,60 +93,51 @@ export async function putMultipart(
   }
 }
 
-/** GET a whole object in parallel ranges (one request when it is small). */
+/**
+ * GET a whole object in parallel ranges (one request when it is small), read straight into
+ * one pooled buffer of the object's size.
+ */
 export async function getRanged(
   request: S3Request,
   key: string,
   signal?: AbortSignal,
 ): Promise<Uint8Array> {
-  const first = await request(
-    { method: "GET", key, headers: { range: `bytes=0-${RANGE_SIZE - 1}` }, signal },
-    async (res) => ({
-      status: res.status,
-      etag: res.headers.get("etag") ?? "",
-      range: res.headers.get("content-range") ?? "",
-      body: await readExact(res, key),
-    }),
-  );
-  const total = Number(/\/(\d+)$/.exec(first.range)?.[1]);
-  if (first.status !== 206 || !Number.isFinite(total) || total <= first.body.length) {
-    return first.body;
-  }
-  const out = new Uint8Array(total);
-  out.set(first.body);
+  let out: Uint8Array = new Uint8Array(0);
+  let total = 0;
+  const first = await request({
+    method: "GET",
+    key,
+    headers: { range: `bytes=0-${RANGE_SIZE - 1}` },
+    signal,
+    sink: (length, headers, status) => {
+      const whole = Number(/\/(\d+)$/.exec(headers.get("content-range") ?? "")?.[1]);
+      total = status === 206 && Number.isFinite(whole) ? whole : length;
+      out = buffers.take(total);
+      return out.subarray(0, length);
+    },
+  });
+  if (total <= first.body.length) return first.body.length === out.length ? out : first.body;
+  const etag = first.headers.get("etag") ?? "";
   const rest = Math.ceil((total - RANGE_SIZE) / RANGE_SIZE);
   await pool(rest, async (i) => {
     const start = (i + 1) * RANGE_SIZE;
     const end = Math.min(total, start + RANGE_SIZE) - 1;
-    const part = await request(
-      {
-        method: "GET",
-        key,
-        // Pinned to the first answer's ETag: a replaced object fails instead of mixing.
-        headers: { range: `bytes=${start}-${end}`, "if-match": first.etag },
-        signal,
-      },
-      (res) => readExact(res, key),
-    );
-    if (part.length !== end - start + 1) {
+    const slot = out.subarray(start, end + 1);
+    const part = await request({
+      method: "GET",
+      key,
+      // Pinned to the first answer's ETag: a replaced object fails instead of mixing.
+      headers: { range: `bytes=${start}-${end}`, "if-match": etag },
+      signal,
+      sink: () => slot,
+    });
+    if (part.body !== slot) {
       throw new StoreError(`GET ${key}: range ${start}-${end} came back short`, {
         transient: true,
       });
     }
-    out.set(part, start);
   });
   return out;
-}
-
-async function readExact(res: Response, key: string): Promise<Uint8Array> {
-  const body = new Uint8Array(await res.arrayBuffer());
-  const expected = Number(res.headers.get("content-length"));
-  if (Number.isFinite(expected) && body.length !== expected) {
-    throw new StoreError(`GET ${key}: body truncated (${body.length} of ${expected} bytes)`, {
-      transient: true,
-    });
-  }
-  return body;
 }
 
 /** Run `fn(0..count-1)` with at most PARALLEL at once; the first failure wins. */

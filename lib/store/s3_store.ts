@@ -13,7 +13,14 @@ import type { CredentialProvider, Credentials } from "./credentials.ts";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "./retry.ts";
 import { errorCode, s3Error } from "./s3_errors.ts";
 import { Http1Client } from "./http1.ts";
-import { getRanged, MULTIPART_THRESHOLD, putMultipart, type S3Request } from "./s3_large.ts";
+import {
+  getRanged,
+  MULTIPART_THRESHOLD,
+  putMultipart,
+  type S3Call,
+  type S3Request,
+  type S3Response,
+} from "./s3_large.ts";
 import type {
   ByteRange,
   DeleteReport,
@@ -45,15 +52,7 @@ const xml = new XMLParser({
   isArray: (n) => ["Contents", "CommonPrefixes", "Error", "Deleted"].includes(n),
 });
 
-interface Call {
-  method: string;
-  key?: string;
-  query?: Record<string, string>;
-  headers?: Record<string, string>;
-  body?: Uint8Array;
-  bodySha256?: string;
-  signal?: AbortSignal;
-}
+type Call = S3Call;
 
 export class S3Store implements Store {
   readonly location: string;
@@ -139,16 +138,7 @@ export class S3Store implements Store {
     if (!range) return await getRanged(this.#request, key, signal);
     const headers: Record<string, string> = {};
     if (range) headers["range"] = `bytes=${range.start}-${range.end}`;
-    return await this.#call({ method: "GET", key, headers, signal }, async (res) => {
-      const body = new Uint8Array(await res.arrayBuffer());
-      const expected = Number(res.headers.get("content-length"));
-      if (Number.isFinite(expected) && body.length !== expected) {
-        throw new StoreError(`GET ${key}: body truncated (${body.length} of ${expected} bytes)`, {
-          transient: true,
-        });
-      }
-      return body;
-    });
+    return (await this.#call({ method: "GET", key, headers, signal })).body;
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -251,14 +241,14 @@ export class S3Store implements Store {
   }
 
   /** One S3 request with retries; `read` consumes a successful response (inside the retry). */
-  async #call<T = Response>(call: Call, read?: (res: Response) => Promise<T>): Promise<T> {
+  async #call<T = S3Response>(call: Call, read?: (res: S3Response) => Promise<T>): Promise<T> {
     const what = `${call.method} ${this.location}/${call.key ?? ""}`;
     const bodySha256 = call.bodySha256 ??
       (call.body ? toHex(await sha256(call.body)) : EMPTY_SHA256);
     return await withRetry(
       async () => {
         const url = this.#url(call.key, call.query);
-        let res: Response;
+        let res: S3Response;
         try {
           // Signed without the body: its hash is in x-amz-content-sha256 already, and the
           // body goes to the socket straight from our buffer (http1.ts).
@@ -272,11 +262,9 @@ export class S3Store implements Store {
             req.headers,
             call.body,
             call.signal,
+            call.sink,
           );
-          res = new Response(r.body.length ? r.body as Uint8Array<ArrayBuffer> : null, {
-            status: r.status,
-            headers: r.headers,
-          });
+          res = { ...r, text: () => Promise.resolve(new TextDecoder().decode(r.body)) };
         } catch (e) {
           if (call.signal?.aborted) throw e;
           throw new StoreError(`cannot reach ${this.#base.origin}: ${(e as Error).message}`, {
@@ -284,12 +272,11 @@ export class S3Store implements Store {
             cause: e,
           });
         }
-        if (!res.ok && res.status !== 206) {
-          const text = call.method === "HEAD" ? "" : await res.text().catch(() => "");
-          throw s3Error(res.status, errorCode(text), what, this.#bucket);
+        if (res.status < 200 || res.status > 299) {
+          throw s3Error(res.status, errorCode(await res.text()), what, this.#bucket);
         }
         try {
-          return read ? await read(res) : (await res.body?.cancel(), res as T);
+          return read ? await read(res) : res as T;
         } catch (e) {
           if (e instanceof S3ductError || call.signal?.aborted) throw e;
           throw new StoreError(`${what}: connection lost while reading`, {

@@ -1,0 +1,74 @@
+/**
+ * Reusable chunk-sized buffers. Allocating a fresh buffer means faulting in every page when
+ * it is first written: measured on this project's VMs at ~20 µs per 4 KiB page, i.e. ~330 ms
+ * per fresh 64 MiB buffer, several times per chunk. Buffers handed back here stay mapped.
+ * Only whole buffers (not views into a larger one) of at least 1 MiB are kept, and at most
+ * `maxFreeBytes` of them: memory in flight is bounded elsewhere (the worker policy).
+ * Fresh big buffers are also madvise(MADV_HUGEPAGE)d where Linux and --allow-ffi allow:
+ * faulting them in with 2 MiB pages measured 12-16 ms per 64 MiB instead of 210-330 ms.
+ */
+
+const MIN_POOLED = 1024 * 1024;
+
+export class BufferPool {
+  readonly maxFreeBytes: number;
+  readonly #free = new Map<number, ArrayBuffer[]>();
+  #freeBytes = 0;
+
+  constructor(maxFreeBytes: number) {
+    this.maxFreeBytes = maxFreeBytes;
+  }
+
+  /** A buffer of exactly n bytes; its contents are whatever was there (callers overwrite). */
+  take(n: number): Uint8Array {
+    const ab = this.#free.get(n)?.pop();
+    if (ab) {
+      this.#freeBytes -= n;
+      return new Uint8Array(ab);
+    }
+    const fresh = new Uint8Array(n);
+    if (n >= HUGE_MIN) adviseHugePages(fresh);
+    return fresh;
+  }
+
+  /** Hand a buffer back once nothing (no pending I/O, no FFI call) can still use it. */
+  give(b: Uint8Array | undefined): void {
+    if (!b) return;
+    const ab = b.buffer;
+    if (!(ab instanceof ArrayBuffer) || b.byteOffset !== 0 || b.length !== ab.byteLength) return;
+    if (ab.byteLength < MIN_POOLED || this.#freeBytes + ab.byteLength > this.maxFreeBytes) return;
+    const list = this.#free.get(ab.byteLength) ?? [];
+    if (list.includes(ab)) return;
+    list.push(ab);
+    this.#free.set(ab.byteLength, list);
+    this.#freeBytes += ab.byteLength;
+  }
+}
+
+const HUGE_MIN = 4 * 1024 * 1024;
+const MADV_HUGEPAGE = 14;
+let madvise: ((p: Deno.PointerValue, len: bigint, advice: number) => number) | null | undefined;
+
+/** Ask Linux to back this (untouched) buffer with huge pages; silently nothing elsewhere. */
+function adviseHugePages(b: Uint8Array): void {
+  if (madvise === undefined) {
+    madvise = null;
+    try {
+      if (Deno.build.os === "linux") {
+        madvise = Deno.dlopen("libc.so.6", {
+          madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+        }).symbols.madvise;
+      }
+    } catch {
+      // no libc by that name, or no --allow-ffi: plain pages then
+    }
+  }
+  if (!madvise) return;
+  const at = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b as Uint8Array<ArrayBuffer>)));
+  const start = (at + 4095n) & ~4095n;
+  const end = (at + BigInt(b.length)) & ~4095n;
+  if (end > start) madvise(Deno.UnsafePointer.create(start), end - start, MADV_HUGEPAGE);
+}
+
+/** The process-wide pool (a CLI run moves one stream at a time). */
+export const buffers: BufferPool = new BufferPool(2 * 1024 ** 3);
