@@ -16,6 +16,8 @@ export const ExitCode = {
   STORE: 7,
   EXISTS: 8,
   ARCHIVED: 9,
+  PRODUCER: 10,
+  RESUME: 10,
   INTERRUPTED: 130,
   OUTPUT_CLOSED: 141,
 } as const;
@@ -65,19 +67,30 @@ export class AccessError extends S3ductError {
   }
 }
 
-/** The store failed; `transient` marks failures worth retrying. */
+/**
+ * The store failed; `transient` marks failures worth retrying, `retryAfterMs` the server's
+ * Retry-After (the least a retry must wait).
+ */
 export class StoreError extends S3ductError {
   readonly transient: boolean;
   readonly code?: string;
   readonly status?: number;
+  readonly retryAfterMs?: number;
   constructor(
     message: string,
-    opts: { transient?: boolean; code?: string; status?: number; cause?: unknown } = {},
+    opts: {
+      transient?: boolean;
+      code?: string;
+      status?: number;
+      cause?: unknown;
+      retryAfterMs?: number;
+    } = {},
   ) {
     super(message, ExitCode.STORE, { cause: opts.cause });
     this.transient = opts.transient ?? false;
     this.code = opts.code;
     this.status = opts.status;
+    this.retryAfterMs = opts.retryAfterMs;
   }
 }
 
@@ -92,6 +105,13 @@ export class ExistsError extends S3ductError {
 export class ArchivedError extends S3ductError {
   constructor(message: string) {
     super(message, ExitCode.ARCHIVED);
+  }
+}
+
+/** The --from-command producer exited non-zero or was killed: the stream is not published. */
+export class ProducerError extends S3ductError {
+  constructor(message: string) {
+    super(message, ExitCode.PRODUCER);
   }
 }
 

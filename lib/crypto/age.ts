@@ -5,7 +5,7 @@
  */
 import { Decrypter, Encrypter, identityToRecipient } from "age-encryption";
 import { KeyError } from "../errors.ts";
-import type { Cipher } from "./cipher.ts";
+import { type Cipher, keyFingerprint } from "./cipher.ts";
 import { openPayload, payloadSize, sealPayload, splitAgeFile } from "./age_stream.ts";
 
 const IDENTITY = /^AGE-SECRET-KEY-(PQ-)?1[02-9AC-HJ-NP-Z]+$/;
@@ -86,6 +86,7 @@ export function ageCipher(opts: { recipients?: string[]; identities?: string[] }
   return {
     method: "age",
     recipient: recipients.length ? recipients.join(",") : null,
+    fingerprint: keyFingerprint("age", { recipients }),
     async seal(plain, alloc = (n) => new Uint8Array(n)) {
       if (recipients.length === 0) throw new KeyError("age encryption needs a recipient");
       const header = await makeHeader(recipients);

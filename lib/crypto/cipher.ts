@@ -1,12 +1,15 @@
 /** How chunk and manifest objects are sealed: none, or AES-256-GCM (age plugs in here too). */
 import type { EncryptionMethod } from "../format/manifest.ts";
 import { aesOpen, aesSeal, importAesKey } from "./aes.ts";
+import { createHash, createHmac } from "node:crypto";
 
 export interface Cipher {
   /** As recorded in the manifest's encryption_method. */
   readonly method: EncryptionMethod | null;
   /** As recorded in the manifest's encryption_recipient (age only). */
   readonly recipient: string | null;
+  /** Identifies the key or recipients without revealing them (binds resume state). */
+  readonly fingerprint: string;
   /** `alloc` may supply the output buffer (a pool), when the method writes one in place. */
   seal(plain: Uint8Array, alloc?: (n: number) => Uint8Array): Promise<Uint8Array>;
   /** Plaintext, or undefined when the object does not authenticate (wrong key or damage). */
@@ -17,6 +20,7 @@ export interface Cipher {
 export const plainCipher: Cipher = {
   method: null,
   recipient: null,
+  fingerprint: "none",
   seal: (plain) => Promise.resolve(plain),
   open: (sealed) => Promise.resolve(sealed),
 };
@@ -27,7 +31,23 @@ export async function aesCipher(rawKey: Uint8Array): Promise<Cipher> {
   return {
     method: "aes-256-gcm",
     recipient: null,
+    fingerprint: keyFingerprint("aes-256-gcm", { aesKey: rawKey }),
     seal: (plain, alloc) => aesSeal(key, plain, alloc),
     open: (sealed, alloc) => aesOpen(key, sealed, alloc),
   };
+}
+
+/** Fingerprint of what encrypts a stream; resuming with anything else would mix keys. */
+export function keyFingerprint(
+  method: string | null,
+  material: { aesKey?: Uint8Array; recipients?: string[] },
+): string {
+  if (method === null) return "none";
+  if (material.aesKey) {
+    // An HMAC under the key: equal for equal keys, and reveals nothing of the key.
+    const mac = createHmac("sha256", material.aesKey).update("s3duct resume fingerprint");
+    return `aes:${mac.digest("hex").slice(0, 16)}`;
+  }
+  const r = [...(material.recipients ?? [])].sort().join("\n");
+  return `age:${createHash("sha256").update(r).digest("hex").slice(0, 16)}`;
 }

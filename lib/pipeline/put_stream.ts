@@ -5,7 +5,7 @@
 import { ExistsError } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
 import { type DualDigest, dualDigest, DualHasher, sha256 } from "../crypto/hash.ts";
-import { chainLink, toHex } from "../format/chain.ts";
+import { chainLink, fromHex, toHex } from "../format/chain.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import { type ChunkRecord, type Manifest, MANIFEST_VERSION } from "../format/manifest.ts";
 import { pythonIsoUtc } from "../format/pyjson.ts";
@@ -15,6 +15,10 @@ import { VERSION } from "../version.ts";
 import { publishManifest } from "./manifest_io.ts";
 import { type ByteReader, readChunks } from "./source.ts";
 import { OrderedWindow } from "./window.ts";
+import { loadResume, type ResumeState } from "../resume/resume.ts";
+import type { ResumeIdentity } from "../resume/resume_log.ts";
+import { fastForward } from "../resume/fast_forward.ts";
+import { encodeChunkMeta } from "../resume/chunk_meta.ts";
 import { buffers } from "../buffer_pool.ts";
 import type { Concurrency } from "./concurrency.ts";
 import type { Progress } from "../ui/progress.ts";
@@ -33,11 +37,21 @@ export interface PutJob {
   concurrency: Concurrency;
   progress?: Progress;
   log: Log;
+  /** Resume support: where logs live and what binds them; absent = no resume (tests). */
+  resume?: {
+    dir: string;
+    identity: ResumeIdentity;
+    keyFingerprint: string;
+    /** Fail if stdin ends before every stored chunk was re-read and matched. */
+    strict: boolean;
+  };
 }
 
 export interface PutOutcome {
   manifest: Manifest;
   chunksNew: number;
+  chunksResumed: number;
+  resumedFrom: ResumeState["source"];
   replaced: boolean;
   orphansDeleted: number;
   elapsedMs: number;
@@ -58,21 +72,77 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   const streamHash = await DualHasher.create();
   const records: ChunkRecord[] = [];
   const window = new OrderedWindow<Stored>(() => job.concurrency.current);
+  const resume = job.resume
+    ? await loadResume({
+      store,
+      layout,
+      identity: job.resume.identity,
+      chunkSize: job.chunkSize,
+      keyFingerprint: job.resume.keyFingerprint,
+      cipher: job.cipher,
+      dir: job.resume.dir,
+      fresh: existing !== undefined,
+    })
+    : undefined;
   let chain: Uint8Array | undefined;
+  // Chain values in stream order, as promises: chunk i's metadata needs chain_i before its
+  // upload, and chain_i needs chunk i-1's digest only (digests are fast; uploads are not).
+  let chainReady: Promise<Uint8Array | undefined> = Promise.resolve(undefined);
   // The stream hash is sequential by nature: chunk i's update starts when i-1's is done,
   // while chunk digests, sealing and uploads of other chunks proceed alongside.
   let streamHashing = Promise.resolve();
   let index = 0;
   let total = 0;
-  const record = (s: Stored) => {
-    chain = chainLink(chain, s.digest.sha256, s.digest.sha3);
-    records.push(s.record);
-    job.concurrency.completed(s.record.size);
-    job.progress?.add(s.record.size);
-    log.debug(`  chunk ${s.record.index} stored (${s.record.size} bytes)`);
-  };
+  const source = readChunks(job.input, job.chunkSize);
+  let pending: Uint8Array | undefined;
   try {
-    for await (const chunk of readChunks(job.input, job.chunkSize)) {
+    if (resume && resume.entries.length) {
+      const ff = await fastForward(resume.entries, source, streamHash, {
+        name: layout.name,
+        strict: job.resume?.strict ?? true,
+        log,
+      });
+      for (const e of ff.kept) {
+        records.push({
+          index: e.chunk,
+          s3_key: e.s3_key,
+          size: e.size,
+          sha256: e.sha256,
+          sha3_256: e.sha3_256,
+          etag: e.etag,
+        });
+        total += e.size;
+      }
+      index = ff.kept.length;
+      chain = ff.kept.length ? fromHex(ff.kept[ff.kept.length - 1].chain) : undefined;
+      chainReady = Promise.resolve(chain);
+      pending = ff.pending;
+      log.info(
+        `resuming '${layout.name}' from the ${resume.source}: ${ff.kept.length} chunks ` +
+          "already stored and re-verified against stdin",
+      );
+    }
+    const record = async (s: Stored) => {
+      chain = s.chain;
+      records.push(s.record);
+      await resume?.log.append({
+        chunk: s.record.index,
+        size: s.record.size,
+        sha256: s.record.sha256,
+        sha3_256: s.record.sha3_256,
+        chain: toHex(s.chain),
+        s3_key: s.record.s3_key,
+        etag: s.record.etag,
+      });
+      job.concurrency.completed(s.record.size);
+      job.progress?.add(s.record.size);
+      log.debug(`  chunk ${s.record.index} stored (${s.record.size} bytes)`);
+    };
+    for (;;) {
+      const next = pending ? { done: false, value: pending } : await source.next();
+      pending = undefined;
+      if (next.done) break;
+      const chunk: Uint8Array = next.value;
       // The chunk's buffer goes back to the pool when both the stream hash and the upload
       // side are done with it (never on failure: an aborted write may still hold it).
       let users = 2;
@@ -82,15 +152,25 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
       streamHashing = streamHashing.then(() => streamHash.update(chunk)).then(release);
       const i = index++;
       total += chunk.length;
-      window.add((signal) => uploadChunk(job, i, { chunk }, release, signal));
+      const digest = dualDigest(chunk);
+      const myChain = Promise.all([chainReady, digest]).then(([p, d]) =>
+        chainLink(p, d.sha256, d.sha3)
+      );
+      // Failures surface through the upload task; these only must not count as unhandled.
+      digest.catch(() => {});
+      myChain.catch(() => {});
+      chainReady = myChain;
+      window.add((signal) => uploadChunk(job, i, { chunk }, digest, myChain, release, signal));
       if (job.progress) job.progress.inFlight = window.size;
-      while (window.full) record(await window.next());
+      while (window.full) await record(await window.next());
     }
-    while (window.size > 0) record(await window.next());
+    while (window.size > 0) await record(await window.next());
     await streamHashing;
   } catch (e) {
     await window.close(e);
     await streamHashing.catch(() => {});
+    await chainReady.catch(() => {});
+    await resume?.log.close();
     throw e;
   }
   const whole = streamHash.digest();
@@ -116,10 +196,13 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   };
   await publishManifest(store, layout, manifest, job.encryptManifest ? job.cipher : undefined);
   log.debug(`manifest stored at ${layout.full(layout.manifestKey)}`);
+  await resume?.log.remove();
   const orphansDeleted = existing ? await deleteOrphans(store, layout, records.length, log) : 0;
   return {
     manifest,
-    chunksNew: records.length,
+    chunksNew: records.length - (resume ? Math.min(resume.entries.length, records.length) : 0),
+    chunksResumed: resume ? Math.min(resume.entries.length, records.length) : 0,
+    resumedFrom: resume?.source ?? "none",
     replaced: existing !== undefined,
     orphansDeleted,
     elapsedMs: performance.now() - started,
@@ -128,7 +211,7 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
 
 interface Stored {
   record: ChunkRecord;
-  digest: DualDigest;
+  chain: Uint8Array;
 }
 
 /**
@@ -139,16 +222,28 @@ async function uploadChunk(
   job: PutJob,
   index: number,
   input: { chunk?: Uint8Array },
+  digesting: Promise<DualDigest>,
+  chaining: Promise<Uint8Array>,
   release: () => void,
   signal: AbortSignal,
 ): Promise<Stored> {
   const key = job.layout.chunkKey(index);
-  const { size, digest, body, sealed } = await prepare(job.cipher, input);
+  const { size, digest, body, sealed } = await prepare(job.cipher, input, digesting);
   if (sealed) release();
+  const chain = await chaining;
+  const metadata = await encodeChunkMeta({
+    index,
+    size,
+    sha256: toHex(digest.sha256),
+    sha3_256: toHex(digest.sha3),
+    chain: toHex(chain),
+    chunk_size: job.chunkSize,
+  }, job.cipher);
   const { etag } = await job.store.put(job.layout.full(key), body, {
     storageClass: job.storageClass,
     // A plain chunk's SHA-256 is already known; a sealed one needs its own.
     sha256: sealed ? await sha256(body) : digest.sha256,
+    metadata,
     signal,
   });
   if (sealed) buffers.give(body);
@@ -161,15 +256,19 @@ async function uploadChunk(
     sha3_256: toHex(digest.sha3),
     etag,
   };
-  return { record, digest };
+  return { record, chain };
 }
 
 /** In its own frame, so nothing keeps the plaintext alive during the upload. */
-async function prepare(cipher: Cipher, input: { chunk?: Uint8Array }) {
+async function prepare(
+  cipher: Cipher,
+  input: { chunk?: Uint8Array },
+  digesting: Promise<DualDigest>,
+) {
   const chunk = input.chunk!;
   delete input.chunk;
   const [digest, body] = await Promise.all([
-    dualDigest(chunk),
+    digesting,
     cipher.seal(chunk, (n) => buffers.take(n)),
   ]);
   return { size: chunk.length, digest, body, sealed: body !== chunk };

@@ -1,0 +1,151 @@
+/**
+ * The local resume log of an interrupted `put`: one JSON line per chunk known to be stored,
+ * appended and fsync'd in stream order. Unlike s3duct 0.4 (a file per stream NAME), the log
+ * is keyed by endpoint + bucket + prefix + name, and its header binds it to the chunk size and
+ * a fingerprint of the encryption key or recipients, so a re-run with another target or key is
+ * refused instead of producing a broken stream. A torn last line (crash mid-write) is dropped.
+ */
+import { createHash } from "node:crypto";
+
+export interface ResumeIdentity {
+  endpoint: string;
+  bucket: string;
+  prefix: string;
+  name: string;
+}
+
+export interface ResumeHeader extends ResumeIdentity {
+  s3duct_resume: 1;
+  chunk_size: number;
+  /** "none", "aes:<16 hex>" or "age:<16 hex>": never the key itself. */
+  key_fingerprint: string;
+}
+
+/** One stored chunk, with the chain value after it (so the chain can continue). */
+export interface ResumeEntry {
+  chunk: number;
+  size: number;
+  sha256: string;
+  sha3_256: string;
+  chain: string;
+  s3_key: string;
+  etag: string;
+}
+
+/** Where logs live: $S3DUCT_STATE_DIR, else $XDG_STATE_HOME/s3duct, else ~/.s3duct/resume. */
+export function stateDir(env: (k: string) => string | undefined): string {
+  const explicit = env("S3DUCT_STATE_DIR");
+  if (explicit) return explicit;
+  const xdg = env("XDG_STATE_HOME");
+  if (xdg) return `${xdg}/s3duct`;
+  return `${env("HOME") ?? "."}/.s3duct/resume`;
+}
+
+/** File name: a hash of the identity (so `a/b` and `a__b` never share a log). */
+export function logPath(dir: string, id: ResumeIdentity): string {
+  const h = createHash("sha256")
+    .update(JSON.stringify([id.endpoint, id.bucket, id.prefix, id.name]))
+    .digest("hex");
+  return `${dir}/${h.slice(0, 32)}.jsonl`;
+}
+
+/** Parse a log's text: header and the contiguous, well-formed entries (torn tail dropped). */
+export function parseLog(text: string): { header?: ResumeHeader; entries: ResumeEntry[] } {
+  const lines = text.split("\n");
+  // Only newline-terminated lines are complete; the last piece may be torn.
+  lines.pop();
+  let header: ResumeHeader | undefined;
+  const entries: ResumeEntry[] = [];
+  for (const [i, line] of lines.entries()) {
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      break;
+    }
+    if (i === 0) {
+      if (!isHeader(v)) return { entries: [] };
+      header = v;
+      continue;
+    }
+    if (!isEntry(v) || v.chunk !== entries.length) break;
+    entries.push(v);
+  }
+  return { header, entries };
+}
+
+function isHeader(v: unknown): v is ResumeHeader {
+  const h = v as ResumeHeader;
+  return typeof v === "object" && v !== null && h.s3duct_resume === 1 &&
+    typeof h.chunk_size === "number" && typeof h.key_fingerprint === "string" &&
+    typeof h.name === "string" && typeof h.bucket === "string";
+}
+
+function isEntry(v: unknown): v is ResumeEntry {
+  const e = v as ResumeEntry;
+  return typeof v === "object" && v !== null && Number.isSafeInteger(e.chunk) &&
+    Number.isSafeInteger(e.size) && /^[0-9a-f]{64}$/.test(e.sha256) &&
+    /^[0-9a-f]{64}$/.test(e.sha3_256) && /^[0-9a-f]{64}$/.test(e.chain) &&
+    typeof e.s3_key === "string" && typeof e.etag === "string";
+}
+
+/** An open log being appended to. Each append is durable before it resolves. */
+export class ResumeLog {
+  readonly path: string;
+  readonly #file: Deno.FsFile;
+  #queue: Promise<void> = Promise.resolve();
+
+  private constructor(path: string, file: Deno.FsFile) {
+    this.path = path;
+    this.#file = file;
+  }
+
+  /**
+   * Start a log with this header and the entries kept from an earlier one (rewritten, so a
+   * torn tail never stays in the file).
+   */
+  static async create(path: string, header: ResumeHeader, keep: ResumeEntry[]): Promise<ResumeLog> {
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+    const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+    const text = [header, ...keep].map((l) => JSON.stringify(l) + "\n").join("");
+    await Deno.writeTextFile(tmp, text, { mode: 0o600 });
+    await Deno.rename(tmp, path);
+    const file = await Deno.open(path, { append: true });
+    await file.sync();
+    return new ResumeLog(path, file);
+  }
+
+  /** Append one entry; resolves once it is on disk. Calls are kept in order. */
+  append(e: ResumeEntry): Promise<void> {
+    const line = new TextEncoder().encode(JSON.stringify(e) + "\n");
+    this.#queue = this.#queue.then(async () => {
+      let off = 0;
+      while (off < line.length) off += await this.#file.write(line.subarray(off));
+      await this.#file.syncData();
+    });
+    return this.#queue;
+  }
+
+  async close(): Promise<void> {
+    await this.#queue.catch(() => {});
+    this.#file.close();
+  }
+
+  /** The upload is published: the log has served its purpose. */
+  async remove(): Promise<void> {
+    await this.close();
+    await Deno.remove(this.path).catch(() => {});
+  }
+}
+
+/** Read a log file; undefined when there is none. */
+export async function readLog(
+  path: string,
+): Promise<{ header?: ResumeHeader; entries: ResumeEntry[] } | undefined> {
+  try {
+    return parseLog(await Deno.readTextFile(path));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Crash-safe resume on Ceph: SIGKILL `put` at random moments, run the same pipe again, and the
+ * stream restores byte-identical; resume state is bound to bucket, key, chunk size and input.
+ */
+import assert from "node:assert/strict";
+import {
+  cleanPrefix,
+  cli,
+  equalBytes,
+  OTHER_KEY_HEX,
+  runPrefix,
+  s3Args,
+  s3Env,
+  TEST_KEY_HEX,
+  testBytes,
+} from "./harness.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const prefix = runPrefix("resume");
+const baseEnv = { ...s3Env(), K: TEST_KEY_HEX, WRONG: OTHER_KEY_HEX };
+
+function stateEnv(): Record<string, string> {
+  return { ...baseEnv, S3DUCT_STATE_DIR: Deno.makeTempDirSync({ prefix: "s3duct-state-" }) };
+}
+
+const putArgs = (name: string, chunk = "256K", key = "env:K") => [
+  "put",
+  ...s3Args(),
+  "--prefix",
+  prefix,
+  "--name",
+  name,
+  "--chunk-size",
+  chunk,
+  "--key",
+  key,
+  "--summary",
+  "json",
+  "--upload-workers",
+  "2",
+];
+
+/** Start a put and SIGKILL it after `ms`; resolves when it is gone (or finished first). */
+async function putKilledAfter(
+  args: string[],
+  data: Uint8Array,
+  env: Record<string, string>,
+  ms: number,
+) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, ...args],
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+    env: { ...env, NO_COLOR: "1" },
+  }).spawn();
+  const w = child.stdin.getWriter();
+  const feeding = w.write(data).then(() => w.close()).catch(() => {});
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  }, ms);
+  const status = await child.status;
+  clearTimeout(timer);
+  await feeding;
+  return status;
+}
+
+function summary(stderr: string): Record<string, unknown> {
+  return JSON.parse(stderr.trim().split("\n").at(-1)!);
+}
+
+async function getBytes(name: string, key = "env:K") {
+  return await cli(["get", ...s3Args(), "--prefix", prefix, "--name", name, "--key", key], {
+    env: baseEnv,
+  });
+}
+
+Deno.test("resume: 10 random SIGKILLs, each re-run completes a byte-identical stream", async () => {
+  const reuploads: number[] = [];
+  for (let it = 0; it < 10; it++) {
+    const data = testBytes(8 * 1024 * 1024 + 4321, 100 + it); // 33 chunks of 256 KiB
+    const name = `kill-${it}`;
+    const env = stateEnv();
+    const killAt = 700 + Math.floor(Math.random() * 2500);
+    const first = await putKilledAfter(putArgs(name), data, env, killAt);
+    const again = await cli(putArgs(name), { stdin: data, env });
+    if (first.success) {
+      // Finished before the kill: the second run must refuse to overwrite it.
+      assert.equal(again.code, 8, again.stderr);
+    } else {
+      assert.equal(again.code, 0, `re-run after kill at ${killAt} ms: ${again.stderr}`);
+      const s = summary(again.stderr);
+      assert.equal(s.chunks_uploaded, 33);
+      reuploads.push(s.chunks_new as number);
+    }
+    const got = await getBytes(name);
+    assert.equal(got.code, 0, got.stderr);
+    assert.ok(equalBytes(got.stdout, data), `iteration ${it}: restored bytes differ`);
+  }
+  console.log(`chunks uploaded again by the re-runs (of 33): ${reuploads.join(", ")}`);
+});
+
+Deno.test("resume: from the bucket alone after the local state is lost (another host)", async () => {
+  const data = testBytes(6 * 1024 * 1024, 7);
+  const name = "cross-host";
+  // Kill late enough that several chunks are stored, then throw the local state away.
+  let resumed = 0;
+  for (let attempt = 0; attempt < 4 && resumed === 0; attempt++) {
+    await cleanPrefix(`${prefix}/${name}`);
+    const status = await putKilledAfter(putArgs(name), data, stateEnv(), 1500 + attempt * 500);
+    if (status.success) continue;
+    const again = await cli(putArgs(name), { stdin: data, env: stateEnv() });
+    assert.equal(again.code, 0, again.stderr);
+    resumed = summary(again.stderr).chunks_resumed as number;
+    if (resumed > 0) assert.match(again.stderr, /resuming '.*' from the bucket/);
+  }
+  assert.ok(resumed > 0, "no kill ever landed after a stored chunk");
+  const got = await getBytes(name);
+  assert.ok(equalBytes(got.stdout, data));
+});
+
+/** An interrupted upload of `name` left by a put that failed at its manifest. */
+async function interrupted(name: string, data: Uint8Array, env: Record<string, string>) {
+  const status = await putKilledAfter(putArgs(name), data, env, 1800);
+  if (status.success) throw new Error("put finished before the kill; make the input bigger");
+}
+
+Deno.test("resume: a different key, chunk size or input is refused (exit 10); same input resumes", async () => {
+  const data = testBytes(16 * 1024 * 1024, 8);
+  const env = stateEnv();
+  await interrupted("refuse", data, env);
+  const key = await cli(putArgs("refuse", "256K", "env:WRONG"), { stdin: data, env });
+  assert.equal(key.code, 10, key.stderr);
+  assert.match(key.stderr, /different key/);
+  const size = await cli(putArgs("refuse", "512K"), { stdin: data, env });
+  assert.equal(size.code, 10, size.stderr);
+  assert.match(size.stderr, /--chunk-size 262144/);
+  const other = testBytes(16 * 1024 * 1024, 9);
+  const input = await cli(putArgs("refuse"), { stdin: other, env });
+  assert.equal(input.code, 10, input.stderr);
+  assert.match(input.stderr, /differs .* at chunk 0/);
+  const same = await cli(putArgs("refuse"), { stdin: data, env });
+  assert.equal(same.code, 0, same.stderr);
+  assert.ok(equalBytes((await getBytes("refuse")).stdout, data));
+});
+
+Deno.test("resume: strict refuses a shorter stdin; --no-strict-resume stores a consistent prefix", async () => {
+  const data = testBytes(16 * 1024 * 1024, 10);
+  const env = stateEnv();
+  await interrupted("short", data, env);
+  const cut = data.subarray(0, 256 * 1024); // one chunk
+  const strict = await cli(putArgs("short"), { stdin: cut, env });
+  assert.equal(strict.code, 10, strict.stderr);
+  assert.match(strict.stderr, /--no-strict-resume/);
+  const loose = await cli([...putArgs("short"), "--no-strict-resume"], { stdin: cut, env });
+  assert.equal(loose.code, 0, loose.stderr);
+  const got = await getBytes("short");
+  assert.equal(got.code, 0, got.stderr);
+  assert.ok(equalBytes(got.stdout, cut), "the manifest describes exactly what was verified");
+});
+
+Deno.test("resume: a torn last line in the local log is tolerated", async () => {
+  const data = testBytes(16 * 1024 * 1024, 11);
+  const env = stateEnv();
+  await interrupted("torn", data, env);
+  for (const f of Deno.readDirSync(env.S3DUCT_STATE_DIR)) {
+    await Deno.writeTextFile(`${env.S3DUCT_STATE_DIR}/${f.name}`, '{"chunk":99,"si', {
+      append: true,
+    });
+  }
+  const again = await cli(putArgs("torn"), { stdin: data, env });
+  assert.equal(again.code, 0, again.stderr);
+  assert.ok(equalBytes((await getBytes("torn")).stdout, data));
+});
+
+Deno.test("resume: another bucket or prefix never picks up this log", async () => {
+  const data = testBytes(16 * 1024 * 1024, 12);
+  const env = stateEnv();
+  await interrupted("elsewhere", data, env);
+  const args = putArgs("elsewhere").map((a) => (a === prefix ? `${prefix}-other` : a));
+  const r = await cli(args, { stdin: data, env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(summary(r.stderr).chunks_resumed, 0);
+  await cleanPrefix(`${prefix}-other`);
+});
+
+Deno.test("resume: clean up", () => cleanPrefix(prefix));
