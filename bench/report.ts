@@ -195,7 +195,8 @@ export function targetChecks(rows: Row[]): string[] {
     );
   }
   for (const r of rows.filter((r) => r.tool === "s3duct" && !r.error && r.rssKiB)) {
-    const w = Number(r.workers);
+    // "8", or "auto (6)" from the adaptive pipeline: the number is the workers it ended with.
+    const w = Number(/\d+/.exec(r.workers ?? "")?.[0]);
     if (!Number.isFinite(w) || !r.chunkBytes) continue;
     const limit = (w + 2) * r.chunkBytes + 80e6;
     out.push(
