@@ -8,6 +8,7 @@ import { S3ductError, StoreError, UsageError } from "../errors.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import { withCommas } from "../format/size.ts";
 import { fetchManifest, openManifest } from "../pipeline/manifest_io.ts";
+import { signatureKey } from "../pipeline/manifest_auth.ts";
 import type { Store } from "../store/store.ts";
 import {
   addKeyOptions,
@@ -57,7 +58,13 @@ async function runDelete(o: RawOptions): Promise<void> {
     const { manifest } = await openManifest(await fetchManifest(store, layout), layout, keys);
     return manifest.chunks.map((c) => layout.full(c.s3_key));
   });
-  const all = [...plan.chunkKeys, ...(plan.manifestKey ? [plan.manifestKey] : [])];
+  // The manifest's detached signature goes with the manifest, last (it means nothing alone).
+  const sigKey = signatureKey(layout);
+  const last = [
+    ...(plan.manifestKey ? [plan.manifestKey] : []),
+    ...((await store.head(sigKey)) ? [sigKey] : []),
+  ];
+  const all = [...plan.chunkKeys, ...last];
   const what = `${plan.chunkKeys.length} chunks, ${withCommas(plan.bytes)} bytes`;
   log.info(
     `Stream '${layout.name}': ${what}` +
@@ -72,8 +79,8 @@ async function runDelete(o: RawOptions): Promise<void> {
   if (!o.force) await confirm(`Delete stream '${layout.name}' (${what}) from ${store.location}?`);
   const report = await store.delete(plan.chunkKeys);
   // The manifest goes only once every chunk is gone: a re-run then still finds everything.
-  if (plan.manifestKey && report.failed.length === 0) {
-    const m = await store.delete([plan.manifestKey]);
+  if (last.length && report.failed.length === 0) {
+    const m = await store.delete(last);
     report.deleted.push(...m.deleted);
     report.failed.push(...m.failed);
   }

@@ -7,12 +7,14 @@ import {
 } from "age-encryption";
 import { ExistsError, UsageError } from "../errors.ts";
 import { toHex } from "../format/chain.ts";
+import { generateSigningKey } from "../crypto/signing.ts";
 import { writeStderr } from "../ui/log.ts";
 
 export function keygenCommand(): Command {
   return new Command("keygen")
     .description(
-      "Generate an age identity (prints its recipient) or, with --aes, a 32-byte AES key in hex.\n" +
+      "Generate an age identity (prints its recipient), with --aes a 32-byte AES key in hex, or\n" +
+        "with --sign an Ed25519 manifest signing key (prints its public key, for --verify-key).\n" +
         "Files are created with mode 0600 and never overwritten.",
     )
     .option("--pq", "post-quantum hybrid identity (ML-KEM-768 + X25519, recipient age1pq1...)")
@@ -20,12 +22,32 @@ export function keygenCommand(): Command {
       "--aes",
       "an AES-256 key (64 hex digits) for --key file:/env: instead of an age identity",
     )
+    .option(
+      "--sign",
+      "an Ed25519 manifest signing key for put --sign-key (public key for --verify-key printed)",
+    )
     .option("-o, --output <file>", "write the secret to this new file instead of stdout")
     .action(runKeygen);
 }
 
-async function runKeygen(o: { pq?: boolean; aes?: boolean; output?: string }): Promise<void> {
-  if (o.pq && o.aes) throw new UsageError("--pq and --aes cannot be combined");
+async function runKeygen(
+  o: { pq?: boolean; aes?: boolean; sign?: boolean; output?: string },
+): Promise<void> {
+  if ([o.pq, o.aes, o.sign].filter(Boolean).length > 1) {
+    throw new UsageError("--pq, --aes and --sign cannot be combined; choose one");
+  }
+  if (o.sign) {
+    const { fileText, publicText } = await generateSigningKey();
+    if (o.output) {
+      await writeNew(o.output, fileText);
+      // stdout carries only the public key, so scripts can capture it: PUB=$(s3duct keygen ...)
+      await Deno.stdout.write(new TextEncoder().encode(publicText + "\n"));
+    } else {
+      await Deno.stdout.write(new TextEncoder().encode(fileText));
+      writeStderr(`Public key: ${publicText}`);
+    }
+    return;
+  }
   if (o.aes) {
     const key = toHex(crypto.getRandomValues(new Uint8Array(32))) + "\n";
     if (o.output) {
