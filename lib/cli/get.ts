@@ -18,13 +18,14 @@ import {
 import { addTransferOptions, concurrencyOf, isThrottle, limitedStore } from "./transfer.ts";
 import type { Concurrency } from "../pipeline/concurrency.ts";
 import { Progress, type ProgressMode } from "../ui/progress.ts";
+import { addVerifyOptions, guardKeys } from "./auth.ts";
 
 export function getCommand(): Command {
   const cmd = new Command("get").description(
     "Write a stream to stdout. Each chunk is checked (size, SHA-256, SHA3-256, chain) before any of its bytes are written.",
   );
   addStoreOptions(cmd);
-  addKeyOptions(cmd);
+  addVerifyOptions(addKeyOptions(cmd));
   addTransferOptions(cmd, "download");
   addOutputOptions(cmd);
   return cmd.action(runGet);
@@ -40,6 +41,7 @@ async function runGet(o: RawOptions): Promise<void> {
     await storeOf(o, log, (msg, code) => isThrottle(msg, code) && concurrency?.throttled()),
     o,
   );
+  await guardKeys(keys, o, store, log);
   const outcome = await getStream({
     store,
     layout,

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { KeyError, UsageError } from "../errors.ts";
 import { plainCipher } from "../crypto/cipher.ts";
 import { putStream } from "../pipeline/put_stream.ts";
+import { Producer } from "../pipeline/producer.ts";
 import { putSummary, type SummaryFormat } from "../ui/summary.ts";
 import {
   addKeyOptions,
@@ -19,6 +20,8 @@ import {
 import { addTransferOptions, concurrencyOf, isThrottle, limitedStore } from "./transfer.ts";
 import { Progress, type ProgressMode } from "../ui/progress.ts";
 import { withCommas } from "../format/size.ts";
+import { stateDir } from "../resume/resume_log.ts";
+import { addSignOption, signingStoreOf } from "./auth.ts";
 
 const MAX_CHUNK = 5 * 1024 ** 3;
 
@@ -32,7 +35,7 @@ export function putCommand(): Command {
     "chunk size: bytes or 64M, 64MiB, 1G, 1.5G (binary units)",
     "512M",
   );
-  addKeyOptions(cmd, true)
+  addSignOption(addKeyOptions(cmd, true))
     .option("--no-encrypt", "store unencrypted even if a key is given, and do not warn")
     .option("--encrypt-manifest", "encrypt the manifest too (the default when encrypting)")
     .option("--no-encrypt-manifest", "keep the manifest plain JSON while encrypting chunks")
@@ -47,7 +50,16 @@ export function putCommand(): Command {
     .option(
       "--expected-size <size>",
       "how big the stream should be: progress total, and a warning if it ends short",
+    )
+    .option(
+      "--from-command <command>",
+      "run this producer (sh -c) and store its stdout instead of stdin; the stream is " +
+        "published only if it exits 0 (exit 10 otherwise)",
     );
+  cmd.option(
+    "--no-strict-resume",
+    "when resuming, accept stdin ending early: keep the stored chunks that matched and finish",
+  );
   addTransferOptions(cmd, "upload");
   addOutputOptions(cmd);
   return cmd.action(runPut);
@@ -91,22 +103,32 @@ async function runPut(o: RawOptions): Promise<void> {
         "(pass --no-encrypt to silence this)",
     );
   }
-  const store = limitedStore(
-    await storeOf(o, log, (msg, code) => isThrottle(msg, code) && concurrency.throttled()),
+  const store = await signingStoreOf(
+    limitedStore(
+      await storeOf(o, log, (msg, code) => isThrottle(msg, code) && concurrency.throttled()),
+      o,
+    ),
     o,
+    layout,
+    log,
   );
-  const stdinFile = regularFileSize("/dev/stdin");
+  const fromCommand = o.fromCommand === undefined ? undefined : String(o.fromCommand);
+  const stdinFile = fromCommand === undefined ? regularFileSize("/dev/stdin") : undefined;
   const progress = new Progress(
     "put",
     o.progress as ProgressMode,
     o.quiet === true,
     expected ?? stdinFile,
   );
-  if (Deno.stdin.isTerminal()) log.info("reading the stream from stdin (Ctrl-D ends it)...");
+  if (fromCommand === undefined && Deno.stdin.isTerminal()) {
+    log.info("reading the stream from stdin (Ctrl-D ends it)...");
+  }
+  // Started last, once every option and the store are known to be usable.
+  const producer = fromCommand === undefined ? undefined : new Producer(fromCommand);
   const outcome = await putStream({
     store,
     layout,
-    input: Deno.stdin,
+    input: producer ?? Deno.stdin,
     chunkSize,
     cipher,
     encryptManifest,
@@ -114,9 +136,23 @@ async function runPut(o: RawOptions): Promise<void> {
     tags,
     storageClass: String(o.storageClass),
     clobber: o.clobber === true,
+    resume: {
+      dir: stateDir((k) => Deno.env.get(k)),
+      identity: {
+        endpoint: String(o.endpointUrl ?? "aws"),
+        bucket: String(o.bucket),
+        prefix: layout.prefix,
+        name: layout.name,
+      },
+      keyFingerprint: cipher.fingerprint,
+      strict: o.strictResume !== false,
+    },
     concurrency,
     progress,
     log,
+  }).catch(async (e) => {
+    await producer?.stop(); // a put that failed for its own reasons stops the producer
+    throw e;
   }).finally(() => progress.stop());
   const total = outcome.manifest.total_bytes;
   if (expected !== undefined && total < expected) {
@@ -144,7 +180,7 @@ async function runPut(o: RawOptions): Promise<void> {
     prefix: layout.prefix,
     manifestKey: layout.manifestKey,
     chunksNew: outcome.chunksNew,
-    chunksResumed: 0,
+    chunksResumed: outcome.chunksResumed,
     workers: concurrency.adaptive ? `auto (${concurrency.current})` : String(concurrency.current),
     elapsedMs: outcome.elapsedMs,
     warnings: log.warnings,

@@ -5,6 +5,7 @@ import { fetchManifest, openManifest } from "../pipeline/manifest_io.ts";
 import { AES_OVERHEAD } from "../crypto/aes.ts";
 import { OrderedWindow } from "../pipeline/window.ts";
 import { runDeepVerify } from "./verify_deep.ts";
+import { addVerifyOptions, guardKeys } from "./auth.ts";
 import type { ObjectInfo } from "../store/store.ts";
 import {
   addKeyOptions,
@@ -22,7 +23,7 @@ export function verifyCommand(): Command {
     "Check that every chunk object of a stream exists with the recorded ETag and expected size (HEAD requests; no data is downloaded). --deep checks the data itself.",
   );
   addStoreOptions(cmd);
-  addKeyOptions(cmd).option(
+  addVerifyOptions(addKeyOptions(cmd)).option(
     "--deep",
     "download, decrypt and hash every chunk and check the chain and stream hashes, writing nothing (catches damage behind a matching ETag)",
   );
@@ -36,6 +37,7 @@ async function runVerify(o: RawOptions): Promise<void> {
   const layout = layoutOf(o);
   const keys = await keyringOf(o, log);
   const store = await storeOf(o, log);
+  await guardKeys(keys, o, store, log);
   const { manifest } = await openManifest(await fetchManifest(store, layout), layout, keys);
   const missing: number[] = [];
   const mismatched: number[] = [];

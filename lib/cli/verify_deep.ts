@@ -9,12 +9,14 @@ import { getStream } from "../pipeline/get_stream.ts";
 import { keyringOf, layoutOf, makeLog, type RawOptions, storeOf } from "./common.ts";
 import { concurrencyOf } from "./transfer.ts";
 import { archiveCheck } from "./restore.ts";
+import { guardKeys } from "./auth.ts";
 
 export async function runDeepVerify(o: RawOptions): Promise<void> {
   const log = makeLog(o);
   const layout = layoutOf(o);
   const keys = await keyringOf(o, log);
   const store = await storeOf(o, log);
+  await guardKeys(keys, o, store, log);
   const checkArchive = archiveCheck(store, layout, o);
   let manifest: Manifest | undefined;
   let verified = 0;

@@ -37,18 +37,53 @@ export function normalizePrefix(prefix: string | undefined): string {
   return prefix.replace(/\/+$/, "") + "/";
 }
 
+/**
+ * A chunk generation: `--clobber` writes the new stream's chunks under `{name}/g1a2b3c4d/`, so
+ * the old stream stays whole until the new manifest replaces it. s3duct 0.4 follows each
+ * record's s3_key, so it reads these streams too.
+ */
+const GENERATION = /^g[0-9a-z]{8}$/;
+
+/** A fresh generation name. */
+export function newGeneration(): string {
+  const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
+  return "g" +
+    Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => alphabet[b % 36]).join("");
+}
+
 /** Object keys of one stream. Logical keys (no prefix) go into manifests. */
 export class StreamLayout {
   readonly prefix: string;
   readonly name: string;
-  constructor(name: string, prefix?: string) {
+  /** Chunk folder below the name, after a --clobber; undefined = the standard layout. */
+  readonly generation?: string;
+  constructor(name: string, prefix?: string, generation?: string) {
     this.name = name;
     this.prefix = normalizePrefix(prefix);
+    if (generation !== undefined && !GENERATION.test(generation)) {
+      throw new RangeError(`bad chunk generation '${generation}'`);
+    }
+    this.generation = generation;
+  }
+
+  /** The same stream with its chunks in another generation. */
+  withGeneration(generation: string | undefined): StreamLayout {
+    return new StreamLayout(this.name, this.prefix, generation);
+  }
+
+  /** The generation a chunk key is in (undefined: standard layout or not a chunk key). */
+  generationOf(logicalKey: string): string | undefined {
+    const rest = logicalKey.startsWith(`${this.name}/`)
+      ? logicalKey.slice(this.name.length + 1)
+      : "";
+    const g = /^(g[0-9a-z]{8})\/chunk-\d{6,}$/.exec(rest)?.[1];
+    return g;
   }
 
   /** Logical key of chunk `index`: `{name}/chunk-000042` (wider past 999,999). */
   chunkKey(index: number): string {
-    return `${this.name}/chunk-${String(index).padStart(6, "0")}`;
+    const gen = this.generation ? `${this.generation}/` : "";
+    return `${this.name}/${gen}chunk-${String(index).padStart(6, "0")}`;
   }
 
   /** Logical key of the manifest. */

@@ -40,6 +40,9 @@ export interface Manifest {
 
 export const MANIFEST_VERSION = 1;
 const HEX64 = /^[0-9a-f]{64}$/;
+/** SHA-256 and SHA3-256 of no bytes: the stream hashes an empty stream must carry. */
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const EMPTY_SHA3_256 = "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a";
 
 /** Serialise as s3duct 0.4 does (Python json.dumps, indent 2, ASCII-only, no newline). */
 export function serializeManifest(m: Manifest): Uint8Array {
@@ -137,6 +140,10 @@ export function parseManifest(text: string): Manifest {
  * counts and the chain consistent with its own records.
  */
 export function validateManifest(m: Manifest, layout: StreamLayout): void {
+  // Every chunk lives in one generation: the standard layout, or the one the first key names.
+  const keys = m.chunks.length
+    ? layout.withGeneration(layout.generationOf(m.chunks[0].s3_key))
+    : layout;
   const fail = (field: string, what: string) => {
     throw new IntegrityError(`manifest of '${layout.name}': field '${field}' ${what}`);
   };
@@ -152,8 +159,8 @@ export function validateManifest(m: Manifest, layout: StreamLayout): void {
   m.chunks.forEach((c, i) => {
     const at = `chunks[${i}]`;
     if (c.index !== i) fail(`${at}.index`, `is ${c.index}, expected ${i}`);
-    if (c.s3_key !== layout.chunkKey(i)) {
-      fail(`${at}.s3_key`, `is '${c.s3_key}', expected '${layout.chunkKey(i)}'`);
+    if (c.s3_key !== keys.chunkKey(i)) {
+      fail(`${at}.s3_key`, `is '${c.s3_key}', expected '${keys.chunkKey(i)}'`);
     }
     const last = i === m.chunks.length - 1;
     if (last ? c.size < 1 || c.size > m.chunk_size : c.size !== m.chunk_size) {
@@ -170,6 +177,22 @@ export function validateManifest(m: Manifest, layout: StreamLayout): void {
   if (!HEX64.test(m.stream_sha3_256)) fail("stream_sha3_256", "is not a SHA3-256 hex digest");
   if (m.final_chain !== chainOfRecords(m.chunks)) {
     fail("final_chain", "does not match the chain of the chunk hashes");
+  }
+  // The stream hashes are only checked after every byte is written; where the records alone
+  // determine them (no chunk, or one), check them now, before anything is written.
+  const whole = m.chunks.length === 0
+    ? { sha256: EMPTY_SHA256, sha3_256: EMPTY_SHA3_256 }
+    : m.chunks.length === 1
+    ? m.chunks[0]
+    : undefined;
+  if (whole && m.stream_sha256 !== whole.sha256) {
+    fail("stream_sha256", `does not match the ${m.chunks.length === 0 ? "empty" : "single"} chunk`);
+  }
+  if (whole && m.stream_sha3_256 !== whole.sha3_256) {
+    fail(
+      "stream_sha3_256",
+      `does not match the ${m.chunks.length === 0 ? "empty" : "single"} chunk`,
+    );
   }
   if (m.encrypted !== (m.encryption_method !== null)) {
     fail("encrypted", `is ${m.encrypted} but encryption_method is ${m.encryption_method}`);

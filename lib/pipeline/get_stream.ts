@@ -68,7 +68,7 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
   // Download, open and digest run in the window (in parallel); checks and output in order.
   const fetchChunk = (r: ChunkRecord) =>
     window.add(async (signal) => {
-      const sealed = await getChunk(store, layout, r.index, signal);
+      const sealed = await getChunk(store, layout, r, signal);
       let plain: Uint8Array | undefined;
       try {
         plain = await cipher.open(sealed, (n) => buffers.take(n));
@@ -146,7 +146,7 @@ async function openFailure(
   if (index > 0 || sealing !== "plain") return damaged;
   const last = manifest.chunks.length - 1;
   if (last > 0) {
-    const other = await cipher.open(await getChunk(store, layout, last));
+    const other = await cipher.open(await getChunk(store, layout, manifest.chunks[last]));
     if (other) return damaged;
     return new KeyError(`the key given does not decrypt the chunks of '${layout.name}': wrong key`);
   }
@@ -159,14 +159,15 @@ async function openFailure(
 async function getChunk(
   store: Store,
   layout: StreamLayout,
-  index: number,
+  record: ChunkRecord,
   signal?: AbortSignal,
 ): Promise<Uint8Array> {
+  // record.s3_key was checked against the layout (and its generation) by validateManifest.
   try {
-    return await store.get(layout.full(layout.chunkKey(index)), undefined, signal);
+    return await store.get(layout.full(record.s3_key), undefined, signal);
   } catch (e) {
     if (!(e instanceof NotFoundError)) throw e;
-    throw new IntegrityError(`chunk ${index} of '${layout.name}' is missing from the store`);
+    throw new IntegrityError(`chunk ${record.index} of '${layout.name}' is missing from the store`);
   }
 }
 

@@ -10,7 +10,8 @@ import {
   serializeManifest,
   validateManifest,
 } from "../format/manifest.ts";
-import type { Store } from "../store/store.ts";
+import type { ManifestGuard } from "./manifest_auth.ts";
+import type { PutOptions, Store } from "../store/store.ts";
 
 export type Sealing = "plain" | "aes-256-gcm" | "age";
 
@@ -29,10 +30,12 @@ export function detectSealing(bytes: Uint8Array): Sealing {
   return "aes-256-gcm";
 }
 
-/** Ciphers the user supplied, by method. */
+/** Keys the user supplied: ciphers by method, and what authenticates a manifest. */
 export interface Keyring {
   aes?: Cipher;
   age?: Cipher;
+  /** Signature and pinning checks (lib/pipeline/manifest_auth.ts); absent: none. */
+  guard?: ManifestGuard;
 }
 
 export interface OpenedManifest {
@@ -54,14 +57,28 @@ export async function fetchManifest(store: Store, layout: StreamLayout): Promise
   }
 }
 
-/** Decrypt if needed (never guessing silently), parse and strictly validate. */
+/**
+ * Authenticate (if a guard asks), decrypt if needed (never guessing silently), parse and
+ * strictly validate. Authentication comes first: nothing unauthenticated is decrypted or parsed.
+ */
 export async function openManifest(
   bytes: Uint8Array,
   layout: StreamLayout,
   keys: Keyring,
 ): Promise<OpenedManifest> {
+  await keys.guard?.authenticate(bytes, layout);
   const opened = await decodeManifest(bytes, layout.name, keys);
   validateManifest(opened.manifest, layout);
+  // 0.4 writes `encrypted_manifest: true` only into manifests it encrypts, so a plain manifest
+  // claiming it replaced an encrypted one (a downgrade), and a sealed one denying it is odd.
+  if (opened.manifest.encrypted_manifest !== (opened.sealing !== "plain")) {
+    throw new IntegrityError(
+      `manifest of '${layout.name}': field 'encrypted_manifest' is ` +
+        `${opened.manifest.encrypted_manifest} but the manifest object is ` +
+        (opened.sealing === "plain" ? "plain JSON" : `sealed with ${opened.sealing}`),
+    );
+  }
+  keys.guard?.accept(opened.manifest, layout);
   return opened;
 }
 
@@ -132,14 +149,19 @@ export function chunkCipher(
   return cipher;
 }
 
-/** Serialise, seal if asked, and store the manifest (last step of a put). */
+/**
+ * Serialise, seal if asked, and store the manifest (last step of a put). A signed put passes a
+ * store wrapped by `signingStore` (manifest_auth.ts), which writes `.manifest.sig` over these
+ * exact bytes just before the manifest itself.
+ */
 export async function publishManifest(
   store: Store,
   layout: StreamLayout,
   manifest: Manifest,
   sealWith: Cipher | undefined,
+  opts: PutOptions = {},
 ): Promise<void> {
   const plain = serializeManifest(manifest);
   const body = sealWith ? await sealWith.seal(plain) : plain;
-  await store.put(layout.full(layout.manifestKey), body);
+  await store.put(layout.full(layout.manifestKey), body, opts);
 }

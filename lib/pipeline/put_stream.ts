@@ -6,7 +6,7 @@ import { ExistsError } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
 import { type DualDigest, dualDigest, DualHasher, sha256 } from "../crypto/hash.ts";
 import { chainLink, fromHex, toHex } from "../format/chain.ts";
-import type { StreamLayout } from "../format/layout.ts";
+import { newGeneration, type StreamLayout } from "../format/layout.ts";
 import { type ChunkRecord, type Manifest, MANIFEST_VERSION } from "../format/manifest.ts";
 import { pythonIsoUtc } from "../format/pyjson.ts";
 import type { Store } from "../store/store.ts";
@@ -68,6 +68,11 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
         "pass --clobber to replace it, or choose another --name",
     );
   }
+  // Replacing a stream writes the new chunks beside the old ones (a fresh generation), so an
+  // interrupted --clobber leaves the old stream whole; the old chunks go once the new
+  // manifest is in place.
+  const chunkLayout = existing ? layout.withGeneration(newGeneration()) : layout;
+  const upJob = { ...job, layout: chunkLayout };
   const created = pythonIsoUtc(new Date());
   const streamHash = await DualHasher.create();
   const records: ChunkRecord[] = [];
@@ -160,7 +165,7 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
       digest.catch(() => {});
       myChain.catch(() => {});
       chainReady = myChain;
-      window.add((signal) => uploadChunk(job, i, { chunk }, digest, myChain, release, signal));
+      window.add((signal) => uploadChunk(upJob, i, { chunk }, digest, myChain, release, signal));
       if (job.progress) job.progress.inFlight = window.size;
       while (window.full) await record(await window.next());
     }
@@ -194,10 +199,15 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
     stream_sha256: toHex(whole.sha256),
     stream_sha3_256: toHex(whole.sha3),
   };
-  await publishManifest(store, layout, manifest, job.encryptManifest ? job.cipher : undefined);
+  await publishManifest(store, layout, manifest, job.encryptManifest ? job.cipher : undefined, {
+    // Another put of the same name that finished meanwhile must not be overwritten.
+    ifNoneMatch: !existing,
+  });
   log.debug(`manifest stored at ${layout.full(layout.manifestKey)}`);
   await resume?.log.remove();
-  const orphansDeleted = existing ? await deleteOrphans(store, layout, records.length, log) : 0;
+  const orphansDeleted = existing
+    ? await deleteOldChunks(store, chunkLayout, new Set(records.map((r) => r.s3_key)), log)
+    : 0;
   return {
     manifest,
     chunksNew: records.length - (resume ? Math.min(resume.entries.length, records.length) : 0),
@@ -274,22 +284,31 @@ async function prepare(
   return { size: chunk.length, digest, body, sealed: body !== chunk };
 }
 
-/** After --clobber: remove chunks of the old stream past the new stream's last index. */
-async function deleteOrphans(
+/**
+ * After --clobber: remove the replaced stream's chunks (standard layout and other
+ * generations) and any left by interrupted uploads, keeping `keep` and any nested stream
+ * (a name like `{name}/g12345678` with a manifest of its own).
+ */
+async function deleteOldChunks(
   store: Store,
   layout: StreamLayout,
-  count: number,
+  keep: Set<string>,
   log: Log,
 ): Promise<number> {
   const base = layout.full(`${layout.name}/`);
-  const orphans: string[] = [];
-  for await (const e of store.list(base + "chunk-")) {
+  const old: string[] = [];
+  const nested = new Set<string>();
+  for await (const e of store.list(base)) {
     if (e.kind !== "object") continue;
-    const m = /^chunk-(\d{6,})$/.exec(e.key.slice(base.length));
-    if (m && Number(m[1]) >= count) orphans.push(e.key);
+    const rest = e.key.slice(base.length);
+    const stream = /^(g[0-9a-z]{8})\/\.manifest\.json$/.exec(rest);
+    if (stream) nested.add(stream[1]);
+    const m = /^(?:(g[0-9a-z]{8})\/)?chunk-\d{6,}$/.exec(rest);
+    if (m && !keep.has(e.key.slice(layout.prefix.length))) old.push(e.key);
   }
-  if (orphans.length === 0) return 0;
-  const report = await store.delete(orphans);
+  const doomed = old.filter((k) => !nested.has(k.slice(base.length).split("/")[0]));
+  if (doomed.length === 0) return 0;
+  const report = await store.delete(doomed);
   for (const f of report.failed) log.warn(`could not delete old chunk '${f.key}': ${f.reason}`);
   return report.deleted.length;
 }

@@ -226,3 +226,90 @@ Deno.test("parseManifest: optional fields take 0.4 defaults; unknown fields igno
   assert.equal(m.encrypted_manifest, false);
   validateManifest(m, layoutA);
 });
+
+// ---- issue 7 item 1: every field the strict validation covers, each named in the error ----
+
+Deno.test("mutation: version 0 and a far-future version are rejected, naming 'version'", () => {
+  for (const v of [0, 3, 99]) {
+    const m = fresh();
+    m.version = v;
+    assertRejected(m, "version");
+  }
+});
+
+Deno.test("mutation: chunk_size 0", () => {
+  const m = fresh();
+  m.chunk_size = 0;
+  assertRejected(m, "chunk_size");
+});
+
+Deno.test("mutation: last chunk of size 0 (an empty trailing record)", () => {
+  const m = fresh();
+  m.chunks.at(-1)!.size = m.chunk_size; // the old tail becomes a full middle chunk
+  m.chunks.push({ ...m.chunks[0], index: m.chunks.length, s3_key: "", size: 0 });
+  m.chunks.at(-1)!.s3_key = layoutA.chunkKey(m.chunks.length - 1);
+  m.chunk_count = m.chunks.length;
+  assertRejected(m, `chunks[${m.chunks.length - 1}].size`);
+});
+
+Deno.test("mutation: chunk key of the same index in another stream's directory", () => {
+  const m = fresh();
+  m.chunks[2].s3_key = new StreamLayout("other").chunkKey(2);
+  assertRejected(m, "chunks[2].s3_key");
+});
+
+Deno.test("mutation: chunk key carrying the backend prefix (keys are logical)", () => {
+  const m = fresh();
+  m.chunks[0].s3_key = new StreamLayout(base.name, "p").full(layoutA.chunkKey(0));
+  assertRejected(m, "chunks[0].s3_key");
+});
+
+Deno.test("mutation: records out of order (indices 0,2,1,...)", () => {
+  const m = fresh();
+  [m.chunks[1], m.chunks[2]] = [m.chunks[2], m.chunks[1]];
+  assertRejected(m, "chunks[1].index");
+});
+
+Deno.test("mutation: a record dropped from the middle (chunk_count and total_bytes adjusted)", () => {
+  const m = fresh();
+  const [gone] = m.chunks.splice(2, 1);
+  m.chunk_count -= 1;
+  m.total_bytes -= gone.size;
+  assertRejected(m, "chunks[2].index");
+});
+
+const single = PLAIN_MANIFESTS.find((fm) => fm.case.id === fixtureCase("e").id)!;
+
+Deno.test("single-chunk fixture: stream hashes must equal the chunk's (checked before output)", () => {
+  const layout = new StreamLayout(single.name, single.prefix || undefined);
+  const m = parseManifest(single.text);
+  assert.equal(m.chunks.length, 1);
+  validateManifest(m, layout);
+  const h = m.stream_sha256;
+  m.stream_sha256 = (h[0] === "0" ? "1" : "0") + h.slice(1);
+  assertRejected(m, "stream_sha256", layout);
+  const m2 = parseManifest(single.text);
+  m2.stream_sha3_256 = m2.chunks[0].sha256;
+  assertRejected(m2, "stream_sha3_256", layout);
+});
+
+Deno.test("empty stream: stream hashes must be those of no bytes", () => {
+  const m = fresh();
+  m.chunks = [];
+  m.chunk_count = 0;
+  m.total_bytes = 0;
+  m.final_chain = "";
+  m.stream_sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  m.stream_sha3_256 = "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a";
+  validateManifest(m, layoutA);
+  m.stream_sha256 = "0".repeat(64);
+  assertRejected(m, "stream_sha256");
+});
+
+Deno.test("empty stream: a non-empty final_chain is rejected", () => {
+  const m = fresh();
+  m.chunks = [];
+  m.chunk_count = 0;
+  m.total_bytes = 0;
+  assertRejected(m, "final_chain");
+});
