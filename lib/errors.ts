@@ -17,7 +17,7 @@ export const ExitCode = {
   EXISTS: 8,
   ARCHIVED: 9,
   PRODUCER: 10,
-  RESUME: 10,
+  RESUME: 11,
   INTERRUPTED: 130,
   OUTPUT_CLOSED: 141,
 } as const;

@@ -137,7 +137,7 @@ async function runPut(o: RawOptions): Promise<void> {
     storageClass: String(o.storageClass),
     clobber: o.clobber === true,
     resume: {
-      dir: stateDir((k) => Deno.env.get(k)),
+      dir: stateDir(readableEnv),
       identity: {
         endpoint: String(o.endpointUrl ?? "aws"),
         bucket: String(o.bucket),
@@ -195,5 +195,14 @@ function regularFileSize(path: string): number | undefined {
     return st.isFile ? st.size : undefined;
   } catch {
     return undefined; // a pipe, or no --allow-read for /dev/stdin: nothing to compare
+  }
+}
+
+/** An environment variable, or undefined when unset or not readable (no --allow-env for it). */
+function readableEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
   }
 }

@@ -89,6 +89,7 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
       fresh: existing !== undefined,
     })
     : undefined;
+  if (resume?.noLog) log.warn(`${resume.noLog}; an interrupted put resumes only from the bucket`);
   let chain: Uint8Array | undefined;
   // Chain values in stream order, as promises: chunk i's metadata needs chain_i before its
   // upload, and chain_i needs chunk i-1's digest only (digests are fast; uploads are not).
@@ -130,7 +131,7 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
     const record = async (s: Stored) => {
       chain = s.chain;
       records.push(s.record);
-      await resume?.log.append({
+      await resume?.log?.append({
         chunk: s.record.index,
         size: s.record.size,
         sha256: s.record.sha256,
@@ -175,7 +176,7 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
     await window.close(e);
     await streamHashing.catch(() => {});
     await chainReady.catch(() => {});
-    await resume?.log.close();
+    await resume?.log?.close();
     throw e;
   }
   const whole = streamHash.digest();
@@ -204,7 +205,7 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
     ifNoneMatch: !existing,
   });
   log.debug(`manifest stored at ${layout.full(layout.manifestKey)}`);
-  await resume?.log.remove();
+  await resume?.log?.remove();
   const orphansDeleted = existing
     ? await deleteOldChunks(store, chunkLayout, new Set(records.map((r) => r.s3_key)), log)
     : 0;

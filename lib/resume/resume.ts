@@ -30,7 +30,10 @@ export interface ResumeState {
   /** Chunks already stored, 0..n-1, chain verified. */
   entries: ResumeEntry[];
   source: "none" | "local log" | "bucket";
-  log: ResumeLog;
+  /** undefined when the state folder cannot be used (e.g. no --allow-write for it). */
+  log?: ResumeLog;
+  /** Why there is no local log, for a warning. */
+  noLog?: string;
 }
 
 export interface ResumeSetup {
@@ -53,7 +56,10 @@ export async function loadResume(s: ResumeSetup): Promise<ResumeState> {
     chunk_size: s.chunkSize,
     key_fingerprint: s.keyFingerprint,
   };
-  const local = s.fresh ? undefined : await readLog(path);
+  const local = s.fresh ? undefined : await readLog(path).catch((e) => {
+    if (isPermission(e)) return undefined;
+    throw e;
+  });
   let entries: ResumeEntry[] = [];
   let source: ResumeState["source"] = "none";
   if (local?.header && local.entries.length > 0) {
@@ -77,8 +83,21 @@ export async function loadResume(s: ResumeSetup): Promise<ResumeState> {
     entries = await fromBucket(s);
     if (entries.length) source = "bucket";
   }
-  const log = await ResumeLog.create(path, header, entries);
-  return { entries, source, log };
+  try {
+    return { entries, source, log: await ResumeLog.create(path, header, entries) };
+  } catch (e) {
+    if (!isPermission(e)) throw e;
+    // Still resumable from the bucket (plain and AES streams); say what is missing.
+    return {
+      entries,
+      source,
+      noLog: `cannot write the resume log in ${s.dir} (${(e as Error).message})`,
+    };
+  }
+}
+
+function isPermission(e: unknown): boolean {
+  return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied;
 }
 
 /** The longest prefix whose chain re-computes (a log edited or damaged is cut there). */

@@ -168,19 +168,19 @@ async function interrupted(name: string, data: Uint8Array, env: Record<string, s
   await putInterrupted(putArgs(name), data, env);
 }
 
-Deno.test("resume: a different key, chunk size or input is refused (exit 10); same input resumes", async () => {
+Deno.test("resume: a different key, chunk size or input is refused (exit 11); same input resumes", async () => {
   const data = testBytes(16 * 1024 * 1024, 8);
   const env = stateEnv();
   await interrupted("refuse", data, env);
   const key = await cli(putArgs("refuse", "256K", "env:WRONG"), { stdin: data, env });
-  assert.equal(key.code, 10, key.stderr);
+  assert.equal(key.code, 11, key.stderr);
   assert.match(key.stderr, /different key/);
   const size = await cli(putArgs("refuse", "512K"), { stdin: data, env });
-  assert.equal(size.code, 10, size.stderr);
+  assert.equal(size.code, 11, size.stderr);
   assert.match(size.stderr, /--chunk-size 262144/);
   const other = testBytes(16 * 1024 * 1024, 9);
   const input = await cli(putArgs("refuse"), { stdin: other, env });
-  assert.equal(input.code, 10, input.stderr);
+  assert.equal(input.code, 11, input.stderr);
   assert.match(input.stderr, /differs .* at chunk 0/);
   const same = await cli(putArgs("refuse"), { stdin: data, env });
   assert.equal(same.code, 0, same.stderr);
@@ -193,7 +193,7 @@ Deno.test("resume: strict refuses a shorter stdin; --no-strict-resume stores a c
   await interrupted("short", data, env);
   const cut = data.subarray(0, 256 * 1024); // one chunk
   const strict = await cli(putArgs("short"), { stdin: cut, env });
-  assert.equal(strict.code, 10, strict.stderr);
+  assert.equal(strict.code, 11, strict.stderr);
   assert.match(strict.stderr, /--no-strict-resume/);
   const loose = await cli([...putArgs("short"), "--no-strict-resume"], { stdin: cut, env });
   assert.equal(loose.code, 0, loose.stderr);
