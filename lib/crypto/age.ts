@@ -95,7 +95,7 @@ export function ageCipher(opts: { recipients?: string[]; identities?: string[] }
       await sealPayload(header.fileKey, plain, out.subarray(header.fileHeader.length));
       return out;
     },
-    async open(sealed) {
+    async open(sealed, alloc) {
       if (!opts.identities?.length) throw new KeyError("age decryption needs --age-identity");
       const parts = splitAgeFile(sealed);
       if (!parts) return undefined;
@@ -108,7 +108,7 @@ export function ageCipher(opts: { recipients?: string[]; identities?: string[] }
         }
         return undefined;
       }
-      return openPayload(fileKey, parts.payload);
+      return openPayload(fileKey, parts.payload, alloc);
     },
   };
 }

@@ -67,6 +67,7 @@ export async function sealPayload(
 export async function openPayload(
   fileKey: Uint8Array,
   payload: Uint8Array,
+  alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
 ): Promise<Uint8Array | undefined> {
   if (payload.length < PAYLOAD_NONCE_BYTES + TAG) return undefined;
   const key = payloadKey(fileKey, payload.subarray(0, PAYLOAD_NONCE_BYTES));
@@ -76,7 +77,7 @@ export async function openPayload(
   // A full final segment must not be followed by nothing-but-a-tag, and only a lone segment
   // may be empty (the age spec's rules against truncation and extension).
   if (plainSize < 0 || (segments > 1 && body.length % (SEGMENT + TAG) === TAG)) return undefined;
-  const out = new Uint8Array(plainSize);
+  const out = alloc(plainSize);
   const l = openssl();
   let ok = true;
   const one = async (i: number) => {
