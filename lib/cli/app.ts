@@ -1,6 +1,7 @@
 /** The command tree. Help goes to stdout; parse errors become UsageError in main.ts. */
 import { Command } from "commander";
 import { VERSION } from "../version.ts";
+import { cleanupCommand } from "./cleanup.ts";
 import { completionCommand } from "./completion.ts";
 import { deleteCommand } from "./delete.ts";
 import { getCommand } from "./get.ts";
@@ -21,6 +22,7 @@ export const EXIT_CODES_HELP = `
 Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 integrity failure,
 5 key problem (missing, wrong, wrong kind), 6 access/credentials, 7 store unreachable or failing,
 8 stream already exists, 9 archived chunks not restored (run 's3duct restore'),
+10 the put --from-command producer failed (nothing published), 11 resume refused,
 130 interrupted, 141 output closed by the reader.
 `;
 
@@ -46,6 +48,7 @@ export function buildApp(): Command {
       listCommand(),
       verifyCommand(),
       deleteCommand(),
+      cleanupCommand(),
       restoreCommand(),
       keygenCommand(),
       completionCommand(),

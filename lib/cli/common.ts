@@ -39,7 +39,12 @@ export function addStoreOptions(cmd: Command, withName = true): Command {
       "--region <region>",
       "region (default: AWS_REGION, AWS_DEFAULT_REGION, profile, us-east-1)",
     )
-    .option("--retries <n>", "retries per request after the first attempt, 0 = none", "10");
+    .option("--retries <n>", "retries per request after the first attempt, 0 = none", "10")
+    .option(
+      "--request-timeout <seconds>",
+      "give up on a request attempt (and retry it) after this long without any data moving",
+      "60",
+    );
 }
 
 export function addOutputOptions(cmd: Command, summary = true): Command {
@@ -122,7 +127,15 @@ export function storeOf(
   onThrottle?: (message: string, code?: string) => void,
 ): Promise<Store> {
   const retries = intOption(o.retries, "--retries", 0, 100);
+  const rawTimeout = String(o.requestTimeout ?? "60").trim();
+  const timeout = Number(rawTimeout);
+  if (!/^\d+(\.\d+)?$/.test(rawTimeout) || timeout < 0.1 || timeout > 3600) {
+    throw new UsageError(
+      `--request-timeout must be a number of seconds from 0.1 to 3600, got '${o.requestTimeout}'`,
+    );
+  }
   return openStore({
+    timeoutMs: timeout * 1000,
     bucket: String(o.bucket),
     endpointUrl: o.endpointUrl as string | undefined,
     region: o.region as string | undefined,

@@ -4,7 +4,7 @@
  * re-run. Without a readable manifest it deletes only with --force, by listing chunk keys.
  */
 import { Command } from "commander";
-import { S3ductError, StoreError, UsageError } from "../errors.ts";
+import { S3ductError, StoreError } from "../errors.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import { withCommas } from "../format/size.ts";
 import { fetchManifest, openManifest } from "../pipeline/manifest_io.ts";
@@ -20,6 +20,7 @@ import {
   type RawOptions,
   storeOf,
 } from "./common.ts";
+import { confirm } from "./confirm.ts";
 
 /** A chunk object directly in the stream's "directory" (not a nested stream's). */
 const CHUNK_NAME = /^chunk-\d{6,}$/;
@@ -76,7 +77,9 @@ async function runDelete(o: RawOptions): Promise<void> {
     return;
   }
   for (const k of all) log.debug(`  ${k}`);
-  if (!o.force) await confirm(`Delete stream '${layout.name}' (${what}) from ${store.location}?`);
+  if (!o.force) {
+    await confirm(`Delete stream '${layout.name}' (${what}) from ${store.location}?`, "delete");
+  }
   const report = await store.delete(plan.chunkKeys);
   // The manifest goes only once every chunk is gone: a re-run then still finds everything.
   if (last.length && report.failed.length === 0) {
@@ -158,18 +161,4 @@ function sum(xs: Iterable<number>): number {
   let t = 0;
   for (const x of xs) t += x;
   return t;
-}
-
-/** Ask on a terminal; anything but y/yes declines. Not a terminal: refuse (scripts need --force). */
-async function confirm(question: string): Promise<void> {
-  if (!Deno.stdin.isTerminal()) {
-    throw new UsageError(
-      "stdin is not a terminal, so delete cannot ask for confirmation: add --force to delete without asking (or --dry-run to see what would go)",
-    );
-  }
-  await Deno.stderr.write(new TextEncoder().encode(`${question} [y/N] `));
-  const buf = new Uint8Array(256);
-  const n = await Deno.stdin.read(buf);
-  const answer = n === null ? "" : new TextDecoder().decode(buf.subarray(0, n)).trim();
-  if (!/^y(es)?$/i.test(answer)) throw new S3ductError("not confirmed; nothing deleted");
 }

@@ -5,6 +5,11 @@
  * bodies to and from Ceph (curl: ~1). Here a body goes to the socket in one write from the
  * caller's buffer, and a response body is read straight into one buffer of its
  * Content-Length. Connections are kept alive and reused per origin.
+ *
+ * Every exchange runs under an idle watchdog: when no byte moves in either direction for
+ * `timeoutMs` (a stalled server, a black-holed connection), the socket is closed and the
+ * attempt fails with TimeoutError, which the store treats as transient and retries. An idle
+ * timer, not a total one: a slow but moving 5 GiB transfer must not be cut off.
  */
 
 export interface HttpResponse {
@@ -19,23 +24,32 @@ export interface HttpResponse {
  */
 export type BodySink = (length: number, headers: Headers, status: number) => Uint8Array | undefined;
 
-interface Conn {
-  conn: Deno.Conn;
-  /** Bytes read past the previous response (none with well-behaved servers). */
-  rest: Uint8Array;
-}
+import {
+  type Conn,
+  connect,
+  DEFAULT_TIMEOUT_MS,
+  safeClose,
+  TimeoutError,
+  Watchdog,
+} from "./http1_conn.ts";
+
+export { DEFAULT_TIMEOUT_MS, TimeoutError };
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const MAX_HEAD = 64 * 1024;
 const IDLE_PER_ORIGIN = 32;
+/** Bytes per socket write, so that the watchdog sees progress during a large body. */
+const WRITE_SLICE = 1024 * 1024;
 
 export class Http1Client {
   readonly #idle = new Map<string, Conn[]>();
   readonly #keepAlive: boolean;
+  readonly #timeoutMs: number;
 
-  constructor(keepAlive = true) {
+  constructor(keepAlive = true, timeoutMs = DEFAULT_TIMEOUT_MS) {
     this.#keepAlive = keepAlive;
+    this.#timeoutMs = timeoutMs;
   }
 
   /** Send a request with `headers` (already signed) and read the whole response. */
@@ -51,11 +65,14 @@ export class Http1Client {
     const send = async (c: Conn) =>
       await this.#exchange(c, method, url, headers, body, signal, sink);
     try {
-      return await send(reused ?? await connect(url));
+      return await send(reused ?? await connect(url, this.#timeoutMs));
     } catch (e) {
-      // A kept-alive connection the server had already closed: one fresh try is safe,
-      // since nothing reached the server.
-      if (reused && !signal?.aborted && isStale(e)) return await send(await connect(url));
+      // A kept-alive connection the server had already closed: one fresh try is safe, since
+      // the server never answered. Only if not one response byte came back: a response cut
+      // short means the request may have been processed (a retry is the store's decision).
+      if (reused && reused.received === 0 && !signal?.aborted && isStale(e)) {
+        return await send(await connect(url, this.#timeoutMs));
+      }
       throw e;
     }
   }
@@ -88,6 +105,9 @@ export class Http1Client {
   ): Promise<HttpResponse> {
     const onAbort = () => c.conn.close();
     signal?.addEventListener("abort", onAbort, { once: true });
+    const watchdog = new Watchdog(this.#timeoutMs, () => safeClose(c.conn));
+    c.touch = () => watchdog.touch();
+    c.received = 0;
     let keep = false;
     try {
       let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`;
@@ -95,33 +115,30 @@ export class Http1Client {
         if (k !== "host" && k !== "content-length") head += `${k}: ${v}\r\n`;
       });
       head += `content-length: ${body?.length ?? 0}\r\n\r\n`;
-      await writeAll(c.conn, enc.encode(head));
-      if (body?.length) await writeAll(c.conn, body);
+      await writeAll(c, enc.encode(head));
+      if (body?.length) await writeAll(c, body);
       const res = await readResponse(c, method, sink);
       keep = res.keepAlive;
       return { status: res.status, headers: res.headers, body: res.body };
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-      if (keep && this.#keepAlive && !signal?.aborted) this.#give(url.origin, c);
-      else {
-        try {
-          c.conn.close();
-        } catch {
-          // already closed (abort)
-        }
+    } catch (e) {
+      // The watchdog closed the socket under a pending read or write: say what happened.
+      if (watchdog.fired && !signal?.aborted) {
+        throw new TimeoutError(
+          `no data moved for ${this.#timeoutMs / 1000} s` +
+            (c.received > 0 ? ` after ${c.received} response bytes` : ""),
+          { cause: e },
+        );
       }
+      throw e;
+    } finally {
+      watchdog.stop();
+      c.touch = undefined;
+      signal?.removeEventListener("abort", onAbort);
+      if (keep && this.#keepAlive && !signal?.aborted && !watchdog.fired) {
+        this.#give(url.origin, c);
+      } else safeClose(c.conn);
     }
   }
-}
-
-async function connect(url: URL): Promise<Conn> {
-  const port = Number(url.port) || (url.protocol === "https:" ? 443 : 80);
-  const hostname = url.hostname.replace(/^\[|\]$/g, "");
-  const conn = url.protocol === "https:"
-    ? await Deno.connectTls({ hostname, port })
-    : await Deno.connect({ hostname, port });
-  if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-  return { conn, rest: new Uint8Array(0) };
 }
 
 function isStale(e: unknown): boolean {
@@ -130,9 +147,12 @@ function isStale(e: unknown): boolean {
     (e instanceof Error && /closed before/.test(e.message));
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+async function writeAll(c: Conn, bytes: Uint8Array): Promise<void> {
   let off = 0;
-  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+  while (off < bytes.length) {
+    off += await c.conn.write(bytes.subarray(off, off + WRITE_SLICE));
+    c.touch?.();
+  }
 }
 
 /** Buffered reads over a connection, starting with bytes left from before. */
@@ -166,7 +186,7 @@ class Reader {
     this.#buf = this.#buf.subarray(have);
     let off = have;
     while (off < n) {
-      const r = await this.c.conn.read(out.subarray(off));
+      const r = await this.#read(out.subarray(off));
       if (r === null) {
         throw new Deno.errors.UnexpectedEof(`connection closed after ${off} of ${n} body bytes`);
       }
@@ -194,7 +214,7 @@ class Reader {
     const parts = [this.#buf];
     for (;;) {
       const b = new Uint8Array(64 * 1024);
-      const r = await this.c.conn.read(b);
+      const r = await this.#read(b);
       if (r === null) break;
       parts.push(b.subarray(0, r));
     }
@@ -207,9 +227,18 @@ class Reader {
     this.c.rest = this.#buf.slice();
   }
 
+  async #read(into: Uint8Array): Promise<number | null> {
+    const r = await this.c.conn.read(into);
+    if (r !== null) {
+      this.c.received += r;
+      this.c.touch?.();
+    }
+    return r;
+  }
+
   async #more(): Promise<boolean> {
     const b = new Uint8Array(16 * 1024);
-    const r = await this.c.conn.read(b);
+    const r = await this.#read(b);
     if (r === null) return false;
     this.#buf = concat([this.#buf, b.subarray(0, r)]);
     return true;

@@ -11,6 +11,8 @@ export interface StoreOptions {
   endpointUrl?: string;
   region?: string;
   retry: RetryPolicy;
+  /** Idle timeout per request attempt (S3 only). */
+  timeoutMs?: number;
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
@@ -43,6 +45,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     credentials: aws.provider,
     endpoint: url,
     retry: opts.retry,
+    timeoutMs: opts.timeoutMs,
   });
 }
 

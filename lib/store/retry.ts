@@ -12,7 +12,10 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { retries: 10, baseMs: 250, capMs: 20_000 };
 
-/** Run `op`, retrying while it throws a transient StoreError. */
+/**
+ * Run `op`, retrying while it throws a transient StoreError. The wait is full jitter over the
+ * exponential backoff, but never less than the server's Retry-After (`e.retryAfterMs`).
+ */
 export async function withRetry<T>(
   op: (attempt: number) => Promise<T>,
   policy: RetryPolicy,
@@ -24,7 +27,8 @@ export async function withRetry<T>(
     } catch (e) {
       if (!(e instanceof StoreError) || !e.transient || attempt >= policy.retries) throw e;
       if (signal?.aborted) throw e;
-      const wait = Math.random() * Math.min(policy.capMs, policy.baseMs * 2 ** attempt);
+      const jitter = Math.random() * Math.min(policy.capMs, policy.baseMs * 2 ** attempt);
+      const wait = Math.max(jitter, e.retryAfterMs ?? 0);
       policy.onRetry?.(attempt + 1, e, wait);
       await new Promise((r) => setTimeout(r, wait));
     }

@@ -40,14 +40,36 @@ export function errorCode(body: string): string | undefined {
   return /<Code>([^<]*)<\/Code>/.exec(body)?.[1] || undefined;
 }
 
+/**
+ * Retry-After as milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3); undefined if
+ * absent or unparsable. Capped at 5 minutes: a server's hint, not a licence to hang for hours.
+ */
+export function parseRetryAfter(v: string | null, now = Date.now()): number | undefined {
+  if (!v) return undefined;
+  const t = v.trim();
+  const ms = /^\d+$/.test(t) ? Number(t) * 1000 : Date.parse(t) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(0, ms), 300_000);
+}
+
 /** Map an HTTP failure to a typed error. `what` describes the request, e.g. "GET s3://b/k". */
 export function s3Error(
   status: number,
   code: string | undefined,
   what: string,
   bucket: string,
+  retryAfterMs?: number,
 ): S3ductError {
   const c = code ?? (status === 404 ? "NotFound" : status === 403 ? "AccessDenied" : undefined);
+  // Before the 403 catch-all below: RequestTimeTooSkewed comes as a 403 but succeeds once the
+  // signing clock is corrected (S3Store does that from the response's Date header).
+  if (c === "RequestTimeTooSkewed") {
+    return new StoreError(`${what} failed: ${c} ${status} (the local clock is off)`, {
+      transient: true,
+      code: c,
+      status,
+    });
+  }
   if (c === "NoSuchBucket") {
     return new NotFoundError(`bucket '${bucket}' does not exist (${what})`);
   }
@@ -73,10 +95,12 @@ export function s3Error(
       `bucket '${bucket}' is in another region: pass the right --region (${c ?? status})`,
     );
   }
+  // Any other 4xx cannot succeed by repeating it (bad request, conflict, ...): not transient.
   const transient = status >= 500 || status === 429 || (c !== undefined && TRANSIENT_CODES.has(c));
   return new StoreError(`${what} failed: ${c ?? "HTTP"} ${status}`, {
     transient,
     code: c,
     status,
+    retryAfterMs: transient ? retryAfterMs : undefined,
   });
 }

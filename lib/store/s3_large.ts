@@ -4,8 +4,9 @@
  * the 5 GiB single-PUT limit; and parallel ranged GETs pinned to one ETag.
  */
 import { XMLParser } from "fast-xml-parser";
-import { StoreError } from "../errors.ts";
-import { toHex } from "../format/chain.ts";
+import { createHash } from "node:crypto";
+import { NotFoundError, StoreError } from "../errors.ts";
+import { fromHex, toHex } from "../format/chain.ts";
 import { sha256 } from "../crypto/hash.ts";
 import { buffers } from "../buffer_pool.ts";
 import type { BodySink, HttpResponse } from "./http1.ts";
@@ -74,10 +75,21 @@ export async function putMultipart(
           .join("") +
         "</CompleteMultipartUpload>",
     );
-    const done = await request(
-      { method: "POST", key, query: { uploadId }, body: doc, signal },
-      async (r) => xml.parse(await r.text()),
-    );
+    let done;
+    try {
+      done = await request(
+        { method: "POST", key, query: { uploadId }, body: doc, signal },
+        async (r) => xml.parse(await r.text()),
+      );
+    } catch (e) {
+      // A completion retried after its answer was lost finds the upload gone (NoSuchUpload,
+      // 404). If the object now has the ETag these parts make, the first try completed it.
+      if (!(e instanceof NotFoundError)) throw e;
+      const etag = multipartEtag(etags);
+      const there = await request({ method: "HEAD", key, signal }).catch(() => undefined);
+      if (there?.headers.get("etag")?.replace(/"/g, "") !== etag) throw e;
+      return { etag: `"${etag}"` };
+    }
     // S3 may answer 200 with an <Error> body when completion fails late.
     if (done?.Error) {
       throw new StoreError(`multipart upload of ${key} failed: ${done.Error.Code}`, {
@@ -112,7 +124,8 @@ export async function getRanged(
     sink: (length, headers, status) => {
       const whole = Number(/\/(\d+)$/.exec(headers.get("content-range") ?? "")?.[1]);
       total = status === 206 && Number.isFinite(whole) ? whole : length;
-      out = buffers.take(total);
+      // A retried first range (truncated, reset) reuses the buffer taken the first time.
+      if (out.length !== total) out = buffers.take(total);
       return out.subarray(0, length);
     },
   });
@@ -138,6 +151,13 @@ export async function getRanged(
     }
   });
   return out;
+}
+
+/** S3's ETag of a multipart object: MD5 of the parts' binary MD5s, "-" part count. */
+export function multipartEtag(partEtags: string[]): string {
+  const h = createHash("md5");
+  for (const e of partEtags) h.update(fromHex(e.replace(/"/g, "")));
+  return `${h.digest("hex")}-${partEtags.length}`;
 }
 
 /** Run `fn(0..count-1)` with at most PARALLEL at once; the first failure wins. */

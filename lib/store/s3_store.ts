@@ -3,16 +3,16 @@
  * endpoints, virtual-hosted for AWS. Every PUT carries a signed x-amz-content-sha256 of its
  * body, so the server rejects a body damaged in transit instead of storing it.
  */
-import { AwsClient } from "aws4fetch";
 import { XMLParser } from "fast-xml-parser";
 import { createHash } from "node:crypto";
-import { NotFoundError, S3ductError, StoreError } from "../errors.ts";
+import { ExistsError, NotFoundError, S3ductError, StoreError } from "../errors.ts";
 import { toHex } from "../format/chain.ts";
 import { sha256 } from "../crypto/hash.ts";
 import type { CredentialProvider, Credentials } from "./credentials.ts";
+import { S3Signer } from "./s3_signer.ts";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "./retry.ts";
-import { errorCode, s3Error } from "./s3_errors.ts";
-import { Http1Client } from "./http1.ts";
+import { errorCode, parseRetryAfter, s3Error } from "./s3_errors.ts";
+import { DEFAULT_TIMEOUT_MS, Http1Client, TimeoutError } from "./http1.ts";
 import {
   getRanged,
   MULTIPART_THRESHOLD,
@@ -44,6 +44,10 @@ export interface S3StoreOptions {
   retry?: RetryPolicy;
   /** Reuse connections (default). Tests turn it off so no socket outlives a test. */
   keepAlive?: boolean;
+  /** Abort an attempt (and retry it) when no byte moves for this long; default 60 s. */
+  timeoutMs?: number;
+  /** The local clock in ms (tests pretend it is off); default Date.now. */
+  clock?: () => number;
 }
 
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -59,8 +63,7 @@ export class S3Store implements Store {
   readonly #bucket: string;
   readonly #base: URL;
   readonly #pathStyle: boolean;
-  /** Signs with the credentials current at the time of the request. */
-  readonly #client: Pick<AwsClient, "sign">;
+  readonly #signer: S3Signer;
   readonly #retry: RetryPolicy;
   readonly #http: Http1Client;
 
@@ -73,31 +76,9 @@ export class S3Store implements Store {
         ? `https://s3.${opts.region}.amazonaws.com`
         : `https://${opts.bucket}.s3.${opts.region}.amazonaws.com`,
     );
-    const creds = opts.credentials;
-    const current = "get" in creds ? () => creds.get() : () => Promise.resolve(creds);
-    const region = opts.region;
-    let signer: { creds: Credentials; client: AwsClient } | undefined;
-    this.#client = {
-      async sign(...args: Parameters<AwsClient["sign"]>): Promise<Request> {
-        const c = await current();
-        if (signer?.creds !== c) {
-          // One client per credentials object: a refresh hands out a new object.
-          const { accessKeyId, secretAccessKey, sessionToken } = c;
-          const client = new AwsClient({
-            accessKeyId,
-            secretAccessKey,
-            sessionToken,
-            service: "s3",
-            region,
-            retries: 0,
-          });
-          signer = { creds: c, client };
-        }
-        return await signer.client.sign(...args);
-      },
-    };
+    this.#signer = new S3Signer(opts.credentials, opts.region, opts.clock);
     this.#retry = opts.retry ?? DEFAULT_RETRY;
-    this.#http = new Http1Client(opts.keepAlive ?? true);
+    this.#http = new Http1Client(opts.keepAlive ?? true, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   }
 
   async checkBucket(): Promise<void> {
@@ -120,15 +101,26 @@ export class S3Store implements Store {
     if (body.length > MULTIPART_THRESHOLD && !opts.ifNoneMatch) {
       return await putMultipart(this.#request, key, body, headers, opts.signal);
     }
-    const res = await this.#call({
-      method: "PUT",
-      key,
-      headers,
-      body,
-      bodySha256: toHex(opts.sha256 ?? await sha256(body)),
-      signal: opts.signal,
-    });
-    return { etag: res.headers.get("etag") ?? "" };
+    try {
+      const res = await this.#call({
+        method: "PUT",
+        key,
+        headers,
+        body,
+        bodySha256: toHex(opts.sha256 ?? await sha256(body)),
+        signal: opts.signal,
+      });
+      return { etag: res.headers.get("etag") ?? "" };
+    } catch (e) {
+      // A conditional PUT retried after its answer was lost (reset, timeout) finds its own
+      // first write and gets 412. If the object there holds exactly our bytes (ETag = MD5 of
+      // a single-part upload), the write did happen: success, not "already exists".
+      if (!(e instanceof ExistsError) || !opts.ifNoneMatch) throw e;
+      const there = await this.head(key);
+      const md5 = createHash("md5").update(body).digest("hex");
+      if (there?.etag.replace(/"/g, "") !== md5) throw e;
+      return { etag: there.etag };
+    }
   }
 
   /** #call, bound, for the large-object helpers. */
@@ -252,9 +244,9 @@ export class S3Store implements Store {
         try {
           // Signed without the body: its hash is in x-amz-content-sha256 already, and the
           // body goes to the socket straight from our buffer (http1.ts).
-          const req = await this.#client.sign(url, {
-            method: call.method,
-            headers: { ...call.headers, "x-amz-content-sha256": bodySha256 },
+          const req = await this.#signer.sign(url, call.method, {
+            ...call.headers,
+            "x-amz-content-sha256": bodySha256,
           });
           const r = await this.#http.request(
             call.method,
@@ -267,13 +259,23 @@ export class S3Store implements Store {
           res = { ...r, text: () => Promise.resolve(new TextDecoder().decode(r.body)) };
         } catch (e) {
           if (call.signal?.aborted) throw e;
-          throw new StoreError(`cannot reach ${this.#base.origin}: ${(e as Error).message}`, {
-            transient: true,
-            cause: e,
-          });
+          // "timed out" also tells the adaptive worker count to back off (transfer.ts).
+          throw new StoreError(
+            e instanceof TimeoutError
+              ? `${what} timed out: ${e.message}`
+              : `cannot reach ${this.#base.origin}: ${(e as Error).message}`,
+            { transient: true, cause: e },
+          );
         }
         if (res.status < 200 || res.status > 299) {
-          throw s3Error(res.status, errorCode(await res.text()), what, this.#bucket);
+          let code = errorCode(await res.text());
+          // A HEAD's 403 has no body to name the cause: a Date header far from our clock does.
+          if (code === undefined && res.status === 403 && this.#signer.skewed(res.headers)) {
+            code = "RequestTimeTooSkewed";
+          }
+          if (code === "RequestTimeTooSkewed") this.#signer.learnSkew(res.headers, res.body);
+          const retryAfter = parseRetryAfter(res.headers.get("retry-after"));
+          throw s3Error(res.status, code, what, this.#bucket, retryAfter);
         }
         try {
           return read ? await read(res) : res as T;

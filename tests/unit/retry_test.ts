@@ -89,3 +89,30 @@ Deno.test("withRetry: an aborted signal stops retrying", async () => {
   );
   assert.equal(attempts, 1);
 });
+
+Deno.test("withRetry: the server's Retry-After is the least wait", async () => {
+  const waits: number[] = [];
+  let attempts = 0;
+  const started = performance.now();
+  const v = await withRetry(() => {
+    attempts++;
+    return attempts === 1
+      ? Promise.reject(new StoreError("slow", { transient: true, retryAfterMs: 300 }))
+      : Promise.resolve("ok");
+  }, policy(3, (_n, _e, ms) => waits.push(ms)));
+  assert.equal(v, "ok");
+  assert.deepEqual(waits, [300], "backoff alone would be at most 1 ms");
+  assert.ok(performance.now() - started >= 290);
+});
+
+Deno.test("withRetry: retries 0 means one attempt, even for transient failures", async () => {
+  let attempts = 0;
+  await assert.rejects(
+    withRetry(() => {
+      attempts++;
+      return Promise.reject(transient());
+    }, policy(0)),
+    StoreError,
+  );
+  assert.equal(attempts, 1);
+});

@@ -7,7 +7,7 @@ import {
   StoreError,
   UsageError,
 } from "../../lib/errors.ts";
-import { errorCode, s3Error } from "../../lib/store/s3_errors.ts";
+import { errorCode, parseRetryAfter, s3Error } from "../../lib/store/s3_errors.ts";
 
 const WHAT = "GET s3://bkt/some/key";
 
@@ -91,4 +91,28 @@ Deno.test("errorCode: parses <Code> from an S3 XML error body", () => {
   assert.equal(errorCode("<Error><Code></Code></Error>"), undefined);
   assert.equal(errorCode(""), undefined);
   assert.equal(errorCode("<html>Bad Gateway</html>"), undefined);
+});
+
+Deno.test("s3Error: RequestTimeTooSkewed (a 403) is transient, not an access error", () => {
+  const e = check(403, "RequestTimeTooSkewed", StoreError, 7);
+  assert.equal(e.transient, true);
+  assert.equal(e.code, "RequestTimeTooSkewed");
+});
+
+Deno.test("s3Error: Retry-After kept on transient errors only", () => {
+  const slow = s3Error(503, "SlowDown", WHAT, "bkt", 2000) as StoreError;
+  assert.equal(slow.retryAfterMs, 2000);
+  const bad = s3Error(400, "InvalidArgument", WHAT, "bkt", 2000) as StoreError;
+  assert.equal(bad.retryAfterMs, undefined);
+});
+
+Deno.test("parseRetryAfter: seconds, HTTP date, junk; capped at 5 minutes", () => {
+  const now = Date.parse("Wed, 21 Oct 2015 07:28:00 GMT");
+  assert.equal(parseRetryAfter("3", now), 3000);
+  assert.equal(parseRetryAfter(" 0 ", now), 0);
+  assert.equal(parseRetryAfter("Wed, 21 Oct 2015 07:28:07 GMT", now), 7000);
+  assert.equal(parseRetryAfter("Wed, 21 Oct 2015 07:27:00 GMT", now), 0, "a past date: no wait");
+  assert.equal(parseRetryAfter("86400", now), 300_000);
+  assert.equal(parseRetryAfter("soon", now), undefined);
+  assert.equal(parseRetryAfter(null, now), undefined);
 });

@@ -1,0 +1,104 @@
+/**
+ * cleanup on Ceph: chunks of an interrupted stream (no manifest), chunks past a manifest's
+ * end and an unused chunk generation are found and removed; complete streams are untouched;
+ * --dry-run deletes nothing; encrypted manifests are only checked with their key.
+ */
+import assert from "node:assert/strict";
+import { ExitCode } from "../../lib/errors.ts";
+import { ownersOf } from "../../lib/cli/cleanup.ts";
+import {
+  cleanPrefix,
+  cli,
+  directStore,
+  equalBytes,
+  runPrefix,
+  s3Args,
+  s3Env,
+  TEST_KEY_HEX,
+  testBytes,
+} from "./harness.ts";
+
+const prefix = runPrefix("cleanup");
+const env = { ...s3Env(), K: TEST_KEY_HEX };
+const store = directStore();
+const chunk = (name: string, i: number) => `${prefix}/${name}/chunk-${String(i).padStart(6, "0")}`;
+const dec = new TextDecoder();
+
+async function allKeys(): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of store.list(`${prefix}/`)) if (e.kind === "object") out.push(e.key);
+  return out;
+}
+
+const cleanup = (...more: string[]) =>
+  cli(["cleanup", ...s3Args(), "--prefix", prefix, ...more], { env });
+const lines = (b: Uint8Array) => dec.decode(b).split("\n").filter((l) => l);
+
+Deno.test("cleanup: ownersOf: plain chunks, generations, not chunks", () => {
+  assert.deepEqual(ownersOf("p/db/chunk-000001"), ["p/db"]);
+  assert.deepEqual(ownersOf("p/db/g0a1b2c3d/chunk-1234567"), ["p/db/g0a1b2c3d", "p/db"]);
+  assert.deepEqual(ownersOf("p/db/.manifest.json"), []);
+  assert.deepEqual(ownersOf("p/db/chunk-12"), []);
+  assert.deepEqual(ownersOf("chunk-000001"), []);
+});
+
+Deno.test("cleanup: finds orphans, --dry-run keeps them, --force removes only them", async () => {
+  const data = testBytes(2500, 3);
+  const streams: [string, string[]][] = [["done", ["--key", "env:K"]], ["plain", ["--no-encrypt"]]];
+  for (const [name, extra] of streams) {
+    const r = await cli(
+      ["put", ...s3Args(), "--prefix", prefix, "--name", name, "--chunk-size", "1000", ...extra],
+      { stdin: data, env },
+    );
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const complete = await allKeys();
+  // An interrupted upload (no manifest); chunks past two manifests' end; a stale generation.
+  const cut = [chunk("cut", 0), chunk("cut", 1), chunk("cut/inner", 0)];
+  const pastEnd = [chunk("done", 3), chunk("plain", 3)];
+  const staleGen = [`${prefix}/done/g0a1b2c3d/chunk-000000`];
+  for (const k of [...cut, ...pastEnd, ...staleGen]) await store.put(k, new Uint8Array(100));
+
+  // Without the key, the encrypted manifest of 'done' cannot be read: its chunks are skipped.
+  const noKey = await cli(["cleanup", ...s3Args(), "--prefix", prefix, "--dry-run"], {
+    env: s3Env(),
+  });
+  assert.equal(noKey.code, 0, noKey.stderr);
+  assert.deepEqual(lines(noKey.stdout), [...cut, chunk("plain", 3)].sort());
+  assert.match(noKey.stderr, /1 stream\(s\) not checked.*'done' \(encrypted: pass its --key/);
+
+  const dry = await cleanup("--key", "env:K", "--dry-run");
+  assert.equal(dry.code, 0, dry.stderr);
+  const orphans = [...cut, ...pastEnd, ...staleGen].sort();
+  assert.deepEqual(lines(dry.stdout), orphans);
+  assert.match(dry.stderr, /Found 6 orphan chunks \(600 bytes\) of 4 stream\(s\)/);
+  assert.equal((await allKeys()).length, complete.length + 6, "dry run deleted nothing");
+
+  const scoped = await cleanup("--key", "env:K", "--dry-run", "--name", "cut");
+  assert.deepEqual(lines(scoped.stdout), [chunk("cut", 0), chunk("cut", 1)]);
+
+  const refused = await cleanup("--key", "env:K");
+  assert.equal(refused.code, ExitCode.USAGE, refused.stderr);
+  assert.match(refused.stderr, /not a terminal, so cleanup cannot ask.*--force/);
+  assert.equal((await allKeys()).length, complete.length + 6);
+
+  const done = await cleanup("--key", "env:K", "--force");
+  assert.equal(done.code, 0, done.stderr);
+  assert.deepEqual(lines(done.stdout), orphans);
+  assert.match(done.stderr, /Deleted 6 orphan chunks/);
+  assert.deepEqual(await allKeys(), complete, "exactly the orphans are gone");
+  for (const name of ["done", "plain"]) {
+    const g = await cli(
+      ["get", ...s3Args(), "--prefix", prefix, "--name", name, "--key", "env:K"],
+      { env },
+    );
+    assert.equal(g.code, 0, g.stderr);
+    assert.ok(equalBytes(g.stdout, data), `${name} still restores`);
+  }
+  const again = await cleanup("--key", "env:K", "--force");
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(lines(again.stdout).length, 0);
+  assert.match(again.stderr, /no orphan chunks/);
+});
+
+Deno.test("cleanup: clean up", () => cleanPrefix(prefix));
