@@ -4,10 +4,12 @@
  * and put/get through the CLI at a 10 % fault rate until over 1000 requests have gone through.
  */
 import assert from "node:assert/strict";
-import { AccessError, ExitCode, StoreError } from "../../lib/errors.ts";
+import { AccessError, ExistsError, ExitCode, StoreError } from "../../lib/errors.ts";
 import { aesCipher } from "../../lib/crypto/cipher.ts";
 import { decodeManifest } from "../../lib/pipeline/manifest_io.ts";
 import { S3Store } from "../../lib/store/s3_store.ts";
+import { multipartEtag, PART_SIZE } from "../../lib/store/s3_large.ts";
+import { createHash } from "node:crypto";
 import { FAULT_KINDS, FaultProxy, type FaultProxyOptions } from "../servers/fault_proxy.ts";
 import {
   ceph,
@@ -82,6 +84,41 @@ Deno.test("store: each fault kind in turn on PUT, GET and a ranged GET, then suc
     }
   }
   assert.ok(equalBytes(await direct.get(`${prefix}/kinds/object`), body), "stored intact");
+});
+
+Deno.test("store: a lost answer to a multipart completion or a conditional PUT is not a failure", async () => {
+  // 65 MiB: init, 5 parts, then the completion, whose answer the proxy cuts off. Ceph answers
+  // the repeated completion 200; a server answering NoSuchUpload is met by an ETag check, whose
+  // formula is checked against Ceph's ETag below.
+  const big = testBytes(65 * MiB, 9);
+  const p = proxy({ plan: ["none", "none", "none", "none", "none", "none", "reset-response"] });
+  try {
+    const { store, retries } = storeVia(p);
+    await store.put(`${prefix}/mpu`, big);
+    assert.equal(p.methods.POST, 3, "init, completion, completion again");
+    assert.equal(retries.length, 1);
+    assert.ok(equalBytes(await direct.get(`${prefix}/mpu`), big));
+    const parts = [0, 1, 2, 3, 4].map((i) =>
+      createHash("md5").update(big.subarray(i * PART_SIZE, (i + 1) * PART_SIZE)).digest("hex")
+    );
+    assert.equal((await direct.head(`${prefix}/mpu`))?.etag, `"${multipartEtag(parts)}"`);
+  } finally {
+    await p.close();
+  }
+  // If-None-Match: * whose 200 was lost: the retry gets 412 from our own write.
+  const q = proxy({ plan: ["reset-response"] });
+  try {
+    const { store } = storeVia(q);
+    await store.put(`${prefix}/once`, testBytes(1000, 4), { ifNoneMatch: true });
+    assert.equal(q.requests, 3, "PUT, PUT (412), HEAD");
+    await assert.rejects(
+      store.put(`${prefix}/once`, testBytes(1000, 5), { ifNoneMatch: true }),
+      (e) => e instanceof ExistsError,
+      "other bytes there: still 'already exists'",
+    );
+  } finally {
+    await q.close();
+  }
 });
 
 Deno.test("store: Retry-After is the least wait before the retry", async () => {
