@@ -11,12 +11,30 @@
 const MIN_POOLED = 1024 * 1024;
 
 export class BufferPool {
-  readonly maxFreeBytes: number;
+  #maxFreeBytes: number;
   readonly #free = new Map<number, ArrayBuffer[]>();
   #freeBytes = 0;
 
   constructor(maxFreeBytes: number) {
-    this.maxFreeBytes = maxFreeBytes;
+    this.#maxFreeBytes = maxFreeBytes;
+  }
+
+  /**
+   * Keep at most this many free bytes (a couple of chunks: enough to recycle, while memory
+   * in flight stays what the worker policy allows). Drops any excess now.
+   */
+  set maxFreeBytes(n: number) {
+    this.#maxFreeBytes = n;
+    for (const [size, list] of this.#free) {
+      while (list.length && this.#freeBytes > n) {
+        list.pop();
+        this.#freeBytes -= size;
+      }
+    }
+  }
+
+  get maxFreeBytes(): number {
+    return this.#maxFreeBytes;
   }
 
   /** A buffer of exactly n bytes; its contents are whatever was there (callers overwrite). */
@@ -36,7 +54,7 @@ export class BufferPool {
     if (!b) return;
     const ab = b.buffer;
     if (!(ab instanceof ArrayBuffer) || b.byteOffset !== 0 || b.length !== ab.byteLength) return;
-    if (ab.byteLength < MIN_POOLED || this.#freeBytes + ab.byteLength > this.maxFreeBytes) return;
+    if (ab.byteLength < MIN_POOLED || this.#freeBytes + ab.byteLength > this.#maxFreeBytes) return;
     const list = this.#free.get(ab.byteLength) ?? [];
     if (list.includes(ab)) return;
     list.push(ab);

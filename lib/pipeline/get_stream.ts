@@ -59,6 +59,8 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
     job.log.info(`note: stream '${layout.name}' is not encrypted; the key given is not needed`);
   }
   const streamHash = await DualHasher.create();
+  // One spare chunk buffer recycles (downloads, plaintexts) without holding memory idle.
+  buffers.maxFreeBytes = manifest.chunk_size + 65536;
   const workers = job.workersFor(manifest.chunk_size);
   const concurrency = typeof workers === "number"
     ? new Concurrency({ fixed: workers, min: 1, max: workers })

@@ -73,6 +73,8 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   // manifest is in place.
   const chunkLayout = existing ? layout.withGeneration(newGeneration()) : layout;
   const upJob = { ...job, layout: chunkLayout };
+  // One spare chunk buffer recycles (reads, seals) without holding memory idle.
+  buffers.maxFreeBytes = job.chunkSize + 65536;
   const created = pythonIsoUtc(new Date());
   const streamHash = await DualHasher.create();
   const records: ChunkRecord[] = [];
