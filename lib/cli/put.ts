@@ -1,5 +1,5 @@
 /** `s3duct put`: store stdin as a stream. */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { KeyError, UsageError } from "../errors.ts";
 import { plainCipher } from "../crypto/cipher.ts";
 import { putStream } from "../pipeline/put_stream.ts";
@@ -56,6 +56,12 @@ export function putCommand(): Command {
       "run this producer (sh -c) and store its stdout instead of stdin; the stream is " +
         "published only if it exits 0 (exit 10 otherwise)",
     );
+  cmd.addOption(
+    new Option(
+      "--format <n>",
+      "manifest format: 1 (readable by s3duct 0.4) or 2 (AES only: per-stream subkeys, keyed chain, chunks bound to their position; see README)",
+    ).choices(["1", "2"]).default("1"),
+  );
   cmd.option(
     "--no-strict-resume",
     "when resuming, accept stdin ending early: keep the stored chunks that matched and finish",
@@ -103,6 +109,15 @@ async function runPut(o: RawOptions): Promise<void> {
         "(pass --no-encrypt to silence this)",
     );
   }
+  const format = Number(o.format ?? 1);
+  if (format === 2 && cipher.method !== "aes-256-gcm") {
+    throw new UsageError(
+      "--format 2 needs --key (AES); age streams are authenticated with --sign-key instead",
+    );
+  }
+  if (format === 2) {
+    log.info("note: --format 2 uploads cannot be resumed yet; s3duct 0.4 cannot read them");
+  }
   const store = await signingStoreOf(
     limitedStore(
       await storeOf(o, log, (msg, code) => isThrottle(msg, code) && concurrency.throttled()),
@@ -136,7 +151,8 @@ async function runPut(o: RawOptions): Promise<void> {
     tags,
     storageClass: String(o.storageClass),
     clobber: o.clobber === true,
-    resume: {
+    format: format === 2 ? 2 : 1,
+    resume: format === 2 ? undefined : {
       dir: stateDir(readableEnv),
       identity: {
         endpoint: String(o.endpointUrl ?? "aws"),

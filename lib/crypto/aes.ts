@@ -35,17 +35,28 @@ export async function aesSeal(
   key: AesKey,
   plaintext: Uint8Array,
   alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+  aad?: Uint8Array,
 ): Promise<Uint8Array> {
   const out = alloc(AES_OVERHEAD + plaintext.length);
   const nonce = crypto.getRandomValues(out.subarray(0, NONCE_BYTES));
   const l = openssl();
   if (l) {
     const tag = out.subarray(NONCE_BYTES + plaintext.length);
-    await aead(l, "aes-256-gcm", true, key.raw, nonce, plaintext, out.subarray(NONCE_BYTES), tag);
+    await aead(
+      l,
+      "aes-256-gcm",
+      true,
+      key.raw,
+      nonce,
+      plaintext,
+      out.subarray(NONCE_BYTES),
+      tag,
+      aad,
+    );
     return out;
   }
   const sealed = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv: nonce as Uint8Array<ArrayBuffer> },
+    { name: "AES-GCM", iv: nonce as Uint8Array<ArrayBuffer>, ...aadParam(aad) },
     key.web,
     plaintext as Uint8Array<ArrayBuffer>,
   );
@@ -58,6 +69,7 @@ export async function aesOpen(
   key: AesKey,
   object: Uint8Array,
   alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+  aad?: Uint8Array,
 ): Promise<Uint8Array | undefined> {
   if (object.length < AES_OVERHEAD) return undefined;
   const nonce = object.subarray(0, NONCE_BYTES);
@@ -66,12 +78,14 @@ export async function aesOpen(
   if (l) {
     const out = alloc(body.length);
     const tag = object.slice(object.length - TAG_BYTES);
-    return (await aead(l, "aes-256-gcm", false, key.raw, nonce, body, out, tag)) ? out : undefined;
+    return (await aead(l, "aes-256-gcm", false, key.raw, nonce, body, out, tag, aad))
+      ? out
+      : undefined;
   }
   try {
     return new Uint8Array(
       await crypto.subtle.decrypt(
-        { name: "AES-GCM", iv: nonce as Uint8Array<ArrayBuffer> },
+        { name: "AES-GCM", iv: nonce as Uint8Array<ArrayBuffer>, ...aadParam(aad) },
         key.web,
         object.subarray(NONCE_BYTES) as Uint8Array<ArrayBuffer>,
       ),
@@ -79,4 +93,8 @@ export async function aesOpen(
   } catch {
     return undefined;
   }
+}
+
+function aadParam(aad?: Uint8Array): { additionalData?: Uint8Array<ArrayBuffer> } {
+  return aad?.length ? { additionalData: aad as Uint8Array<ArrayBuffer> } : {};
 }

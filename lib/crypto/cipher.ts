@@ -1,6 +1,7 @@
 /** How chunk and manifest objects are sealed: none, or AES-256-GCM (age plugs in here too). */
 import type { EncryptionMethod } from "../format/manifest.ts";
 import { aesOpen, aesSeal, importAesKey } from "./aes.ts";
+import { chunkAad, type ChunkPosition, deriveV2Keys, type V2Params } from "./v2.ts";
 import { createHash, createHmac } from "node:crypto";
 
 export interface Cipher {
@@ -10,10 +11,23 @@ export interface Cipher {
   readonly recipient: string | null;
   /** Identifies the key or recipients without revealing them (binds resume state). */
   readonly fingerprint: string;
-  /** `alloc` may supply the output buffer (a pool), when the method writes one in place. */
-  seal(plain: Uint8Array, alloc?: (n: number) => Uint8Array): Promise<Uint8Array>;
+  /**
+   * `alloc` may supply the output buffer (a pool), when the method writes one in place.
+   * `at` is the chunk's position, which format 2 binds in (others ignore it).
+   */
+  seal(
+    plain: Uint8Array,
+    alloc?: (n: number) => Uint8Array,
+    at?: ChunkPosition,
+  ): Promise<Uint8Array>;
   /** Plaintext, or undefined when the object does not authenticate (wrong key or damage). */
-  open(sealed: Uint8Array, alloc?: (n: number) => Uint8Array): Promise<Uint8Array | undefined>;
+  open(
+    sealed: Uint8Array,
+    alloc?: (n: number) => Uint8Array,
+    at?: ChunkPosition,
+  ): Promise<Uint8Array | undefined>;
+  /** Format 2 subkeys of this key (AES only): a chunk cipher bound to the stream, and the MAC key. */
+  formatV2?(params: V2Params): { chunks: Cipher; mac: Uint8Array };
 }
 
 /** No encryption: objects are the plaintext. */
@@ -25,15 +39,32 @@ export const plainCipher: Cipher = {
   open: (sealed) => Promise.resolve(sealed),
 };
 
-/** AES-256-GCM with one key, as s3duct v1 does. */
+/** AES-256-GCM with one key, as s3duct v1 does; `formatV2` derives the per-stream keys. */
 export async function aesCipher(rawKey: Uint8Array): Promise<Cipher> {
   const key = await importAesKey(rawKey);
+  const fingerprint = keyFingerprint("aes-256-gcm", { aesKey: rawKey });
   return {
     method: "aes-256-gcm",
     recipient: null,
-    fingerprint: keyFingerprint("aes-256-gcm", { aesKey: rawKey }),
+    fingerprint,
     seal: (plain, alloc) => aesSeal(key, plain, alloc),
     open: (sealed, alloc) => aesOpen(key, sealed, alloc),
+    formatV2(params) {
+      const sub = deriveV2Keys(rawKey, params.salt);
+      const enc = importAesKey(sub.enc);
+      const need = (at?: ChunkPosition) => {
+        if (!at) throw new Error("format 2 chunks need their position");
+        return chunkAad(params.streamId, at);
+      };
+      const chunks: Cipher = {
+        method: "aes-256-gcm",
+        recipient: null,
+        fingerprint,
+        seal: async (plain, alloc, at) => aesSeal(await enc, plain, alloc, need(at)),
+        open: async (sealed, alloc, at) => aesOpen(await enc, sealed, alloc, need(at)),
+      };
+      return { chunks, mac: sub.mac };
+    },
   };
 }
 

@@ -49,6 +49,12 @@ const SYMBOLS = {
     nonblocking: true,
   },
   EVP_CipherFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
+  /** The same function, called synchronously with a null output: feeds AAD. */
+  EVP_CipherUpdate_aad: {
+    name: "EVP_CipherUpdate",
+    parameters: ["pointer", "pointer", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
 } as const;
 
 type Lib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -167,6 +173,7 @@ export async function aead(
   input: Uint8Array,
   output: Uint8Array,
   tag: Uint8Array,
+  aad?: Uint8Array,
 ): Promise<boolean> {
   const ctx = l.EVP_CIPHER_CTX_new();
   const enc = encrypt ? 1 : 0;
@@ -184,6 +191,12 @@ export async function aead(
       l.EVP_CIPHER_CTX_ctrl(ctx, CTRL_SET_TAG, tag.length, tag as Uint8Array<ArrayBuffer>) !== 1
     ) {
       return fail(name);
+    }
+    if (aad?.length) {
+      const a = aad as Uint8Array<ArrayBuffer>;
+      if (l.EVP_CipherUpdate_aad(ctx, null, new Uint8Array(outl.buffer), a, a.length) !== 1) {
+        return fail(name);
+      }
     }
     for (let off = 0; off < input.length; off += MAX_CALL) {
       const len = Math.min(MAX_CALL, input.length - off);

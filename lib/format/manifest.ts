@@ -36,9 +36,14 @@ export interface Manifest {
   final_chain: string;
   stream_sha256: string;
   stream_sha3_256: string;
+  /** Format 2 only (lib/crypto/v2.ts): HKDF salt (64 hex) and stream id (32 hex). */
+  format_salt?: string;
+  stream_id?: string;
 }
 
 export const MANIFEST_VERSION = 1;
+/** Opt-in format with keyed chain and position-bound chunks (lib/crypto/v2.ts). */
+export const MANIFEST_VERSION_2 = 2;
 const HEX64 = /^[0-9a-f]{64}$/;
 /** SHA-256 and SHA3-256 of no bytes: the stream hashes an empty stream must carry. */
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -73,6 +78,10 @@ export function serializeManifest(m: Manifest): Uint8Array {
     stream_sha256: m.stream_sha256,
     stream_sha3_256: m.stream_sha3_256,
   };
+  if (m.version === MANIFEST_VERSION_2) {
+    ordered.format_salt = m.format_salt;
+    ordered.stream_id = m.stream_id;
+  }
   return new TextEncoder().encode(pythonJsonDumps(ordered));
 }
 
@@ -131,6 +140,12 @@ export function parseManifest(text: string): Manifest {
     final_chain: f.get("final_chain", "string", "") as string,
     stream_sha256: f.get("stream_sha256", "string", undefined) as string,
     stream_sha3_256: f.get("stream_sha3_256", "string", undefined) as string,
+    ...(raw.version === MANIFEST_VERSION_2
+      ? {
+        format_salt: f.get("format_salt", "string", undefined) as string,
+        stream_id: f.get("stream_id", "string", undefined) as string,
+      }
+      : {}),
   };
 }
 
@@ -147,8 +162,16 @@ export function validateManifest(m: Manifest, layout: StreamLayout): void {
   const fail = (field: string, what: string) => {
     throw new IntegrityError(`manifest of '${layout.name}': field '${field}' ${what}`);
   };
-  if (m.version !== MANIFEST_VERSION) {
-    fail("version", `is ${m.version}; this s3duct reads version ${MANIFEST_VERSION}`);
+  const v2 = m.version === MANIFEST_VERSION_2;
+  if (m.version !== MANIFEST_VERSION && !v2) {
+    fail("version", `is ${m.version}; this s3duct reads versions 1 and 2`);
+  }
+  if (v2) {
+    if (!HEX64.test(m.format_salt ?? "")) fail("format_salt", "is not 32 bytes of hex");
+    if (!/^[0-9a-f]{32}$/.test(m.stream_id ?? "")) fail("stream_id", "is not 16 bytes of hex");
+    if (m.encryption_method !== "aes-256-gcm") {
+      fail("encryption_method", "must be aes-256-gcm in format 2");
+    }
   }
   if (m.name !== layout.name) fail("name", `is '${m.name}', not the stream asked for`);
   if (m.chunk_size < 1) fail("chunk_size", `is ${m.chunk_size}`);
@@ -175,7 +198,8 @@ export function validateManifest(m: Manifest, layout: StreamLayout): void {
   }
   if (!HEX64.test(m.stream_sha256)) fail("stream_sha256", "is not a SHA-256 hex digest");
   if (!HEX64.test(m.stream_sha3_256)) fail("stream_sha3_256", "is not a SHA3-256 hex digest");
-  if (m.final_chain !== chainOfRecords(m.chunks)) {
+  // Format 2's chain is keyed: get checks it with the key (chainOfRecordsV2) before output.
+  if (!v2 && m.final_chain !== chainOfRecords(m.chunks)) {
     fail("final_chain", "does not match the chain of the chunk hashes");
   }
   // The stream hashes are only checked after every byte is written; where the records alone

@@ -7,9 +7,10 @@ import { IntegrityError, KeyError, NotFoundError } from "../errors.ts";
 import { type Cipher, plainCipher } from "../crypto/cipher.ts";
 import { type DualDigest, dualDigest, DualHasher } from "../crypto/hash.ts";
 import { NoMatchingIdentity } from "../crypto/age.ts";
-import { chainLink, toHex } from "../format/chain.ts";
+import { chainLink, fromHex, toHex } from "../format/chain.ts";
+import { chainLinkV2, chainOfRecordsV2 } from "../crypto/v2.ts";
 import type { StreamLayout } from "../format/layout.ts";
-import type { ChunkRecord, Manifest } from "../format/manifest.ts";
+import { type ChunkRecord, type Manifest, MANIFEST_VERSION_2 } from "../format/manifest.ts";
 import type { Store } from "../store/store.ts";
 import type { Log } from "../ui/log.ts";
 import {
@@ -54,7 +55,10 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
     job.keys,
   );
   await job.beforeChunks?.(manifest);
-  const cipher = chunkCipher(manifest.encryption_method, layout.name, job.keys, plainCipher);
+  const base = chunkCipher(manifest.encryption_method, layout.name, job.keys, plainCipher);
+  const v2 = formatV2(manifest, base, layout.name);
+  const cipher = v2?.chunks ?? base;
+  const last = manifest.chunks.length - 1;
   if (manifest.encryption_method === null && (job.keys.aes || job.keys.age)) {
     job.log.info(`note: stream '${layout.name}' is not encrypted; the key given is not needed`);
   }
@@ -73,7 +77,10 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
       const sealed = await getChunk(store, layout, r, signal);
       let plain: Uint8Array | undefined;
       try {
-        plain = await cipher.open(sealed, (n) => buffers.take(n));
+        plain = await cipher.open(sealed, (n) => buffers.take(n), {
+          index: r.index,
+          last: r.index === last,
+        });
         if (plain !== sealed) buffers.give(sealed);
       } catch (e) {
         // No identity matches this chunk: a wrong key only if nothing has proven it right yet.
@@ -100,7 +107,9 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
           `chunk ${record.index} of '${layout.name}' is corrupt: ${problems.join(", ")}`,
         );
       }
-      chain = chainLink(chain, d.sha256, d.sha3);
+      chain = v2
+        ? chainLinkV2(v2.mac, chain ?? v2.streamId, record.index, d.sha256, d.sha3)
+        : chainLink(chain, d.sha256, d.sha3);
       await Promise.all([streamHash.update(plain), job.write(plain)]);
       buffers.give(plain);
       concurrency.completed(plain.length);
@@ -131,6 +140,23 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
 }
 
 /**
+ * Format 2: the per-stream chunk cipher and MAC key, after checking the keyed chain of the
+ * records against the manifest (before anything is fetched or written).
+ */
+function formatV2(manifest: Manifest, base: Cipher, name: string) {
+  if (manifest.version !== MANIFEST_VERSION_2) return undefined;
+  if (!base.formatV2) throw new KeyError(`stream '${name}' is format 2: pass its --key`);
+  const streamId = fromHex(manifest.stream_id!);
+  const { chunks, mac } = base.formatV2({ salt: fromHex(manifest.format_salt!), streamId });
+  if (chainOfRecordsV2(mac, streamId, manifest.chunks) !== manifest.final_chain) {
+    throw new IntegrityError(
+      `manifest of '${name}': field 'final_chain' does not match the keyed chain of its records`,
+    );
+  }
+  return { chunks, mac, streamId };
+}
+
+/**
  * A chunk did not authenticate. Wrong key and damaged chunk look the same to GCM, so decide
  * from what else we know: a manifest or earlier chunk that opened proves the key right.
  */
@@ -148,7 +174,11 @@ async function openFailure(
   if (index > 0 || sealing !== "plain") return damaged;
   const last = manifest.chunks.length - 1;
   if (last > 0) {
-    const other = await cipher.open(await getChunk(store, layout, manifest.chunks[last]));
+    const other = await cipher.open(
+      await getChunk(store, layout, manifest.chunks[last]),
+      undefined,
+      { index: last, last: true },
+    );
     if (other) return damaged;
     return new KeyError(`the key given does not decrypt the chunks of '${layout.name}': wrong key`);
   }

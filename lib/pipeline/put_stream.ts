@@ -2,12 +2,18 @@
  * put: stdin -> fixed-size chunks -> hash -> chain -> seal -> upload window -> manifest (last).
  * Chunks are recorded strictly in order, whatever order their uploads finish in.
  */
-import { ExistsError } from "../errors.ts";
+import { ExistsError, KeyError } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
 import { type DualDigest, dualDigest, DualHasher, sha256 } from "../crypto/hash.ts";
 import { chainLink, fromHex, toHex } from "../format/chain.ts";
 import { newGeneration, type StreamLayout } from "../format/layout.ts";
-import { type ChunkRecord, type Manifest, MANIFEST_VERSION } from "../format/manifest.ts";
+import {
+  type ChunkRecord,
+  type Manifest,
+  MANIFEST_VERSION,
+  MANIFEST_VERSION_2,
+} from "../format/manifest.ts";
+import { chainLinkV2, newV2Params } from "../crypto/v2.ts";
 import { pythonIsoUtc } from "../format/pyjson.ts";
 import type { Store } from "../store/store.ts";
 import type { Log } from "../ui/log.ts";
@@ -37,6 +43,8 @@ export interface PutJob {
   concurrency: Concurrency;
   progress?: Progress;
   log: Log;
+  /** Manifest format: 1 (s3duct 0.4 compatible, default) or 2 (keyed chain, bound chunks). */
+  format?: 1 | 2;
   /** Resume support: where logs live and what binds them; absent = no resume (tests). */
   resume?: {
     dir: string;
@@ -72,7 +80,11 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   // interrupted --clobber leaves the old stream whole; the old chunks go once the new
   // manifest is in place.
   const chunkLayout = existing ? layout.withGeneration(newGeneration()) : layout;
-  const upJob = { ...job, layout: chunkLayout };
+  // Format 2: chunks sealed with per-stream subkeys, bound to their position; keyed chain.
+  const params = job.format === 2 ? newV2Params() : undefined;
+  const v2 = params && job.cipher.formatV2?.(params);
+  if (params && !v2) throw new KeyError("--format 2 needs an AES --key");
+  const upJob: ChunkJob = { ...job, layout: chunkLayout, sealer: v2?.chunks ?? job.cipher };
   // One spare chunk buffer recycles (reads, seals) without holding memory idle.
   buffers.maxFreeBytes = job.chunkSize + 65536;
   const created = pythonIsoUtc(new Date());
@@ -151,6 +163,13 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
       pending = undefined;
       if (next.done) break;
       const chunk: Uint8Array = next.value;
+      // Format 2 seals "last" into the final chunk: look one chunk ahead to know it.
+      let last = false;
+      if (v2) {
+        const peek = await source.next();
+        if (peek.done) last = true;
+        else pending = peek.value;
+      }
       // The chunk's buffer goes back to the pool when both the stream hash and the upload
       // side are done with it (never on failure: an aborted write may still hold it).
       let users = 2;
@@ -162,13 +181,16 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
       total += chunk.length;
       const digest = dualDigest(chunk);
       const myChain = Promise.all([chainReady, digest]).then(([p, d]) =>
-        chainLink(p, d.sha256, d.sha3)
+        v2 && params
+          ? chainLinkV2(v2.mac, p ?? params.streamId, i, d.sha256, d.sha3)
+          : chainLink(p, d.sha256, d.sha3)
       );
       // Failures surface through the upload task; these only must not count as unhandled.
       digest.catch(() => {});
       myChain.catch(() => {});
       chainReady = myChain;
-      window.add((signal) => uploadChunk(upJob, i, { chunk }, digest, myChain, release, signal));
+      const c = { index: i, last, input: { chunk }, digesting: digest, chaining: myChain, release };
+      window.add((signal) => uploadChunk(upJob, c, signal));
       if (job.progress) job.progress.inFlight = window.size;
       while (window.full) await record(await window.next());
     }
@@ -183,7 +205,7 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   }
   const whole = streamHash.digest();
   const manifest: Manifest = {
-    version: MANIFEST_VERSION,
+    version: params ? MANIFEST_VERSION_2 : MANIFEST_VERSION,
     name: layout.name,
     description: job.description,
     created,
@@ -201,6 +223,7 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
     final_chain: chain ? toHex(chain) : "",
     stream_sha256: toHex(whole.sha256),
     stream_sha3_256: toHex(whole.sha3),
+    ...(params ? { format_salt: toHex(params.salt), stream_id: toHex(params.streamId) } : {}),
   };
   await publishManifest(store, layout, manifest, job.encryptManifest ? job.cipher : undefined, {
     // Another put of the same name that finished meanwhile must not be overwritten.
@@ -231,20 +254,28 @@ interface Stored {
  * Digest, seal and upload one chunk; digesting and sealing run side by side. The plaintext
  * is let go once sealed, so an in-flight AES chunk costs one chunk of memory, not two.
  */
-async function uploadChunk(
-  job: PutJob,
-  index: number,
-  input: { chunk?: Uint8Array },
-  digesting: Promise<DualDigest>,
-  chaining: Promise<Uint8Array>,
-  release: () => void,
-  signal: AbortSignal,
-): Promise<Stored> {
+interface ChunkJob extends PutJob {
+  /** What seals chunks: the stream cipher, or format 2's per-stream one. */
+  sealer: Cipher;
+}
+
+interface ChunkTask {
+  index: number;
+  last: boolean;
+  input: { chunk?: Uint8Array };
+  digesting: Promise<DualDigest>;
+  chaining: Promise<Uint8Array>;
+  release: () => void;
+}
+
+async function uploadChunk(job: ChunkJob, c: ChunkTask, signal: AbortSignal): Promise<Stored> {
+  const index = c.index;
   const key = job.layout.chunkKey(index);
-  const { size, digest, body, sealed } = await prepare(job.cipher, input, digesting);
-  if (sealed) release();
-  const chain = await chaining;
-  const metadata = await encodeChunkMeta({
+  const { size, digest, body, sealed } = await prepare(job.sealer, c);
+  if (sealed) c.release();
+  const chain = await c.chaining;
+  // Bucket records serve resume, which format 2 uploads do not offer yet.
+  const metadata = job.format === 2 ? {} : await encodeChunkMeta({
     index,
     size,
     sha256: toHex(digest.sha256),
@@ -260,7 +291,7 @@ async function uploadChunk(
     signal,
   });
   if (sealed) buffers.give(body);
-  else release();
+  else c.release();
   const record = {
     index,
     s3_key: key,
@@ -273,16 +304,12 @@ async function uploadChunk(
 }
 
 /** In its own frame, so nothing keeps the plaintext alive during the upload. */
-async function prepare(
-  cipher: Cipher,
-  input: { chunk?: Uint8Array },
-  digesting: Promise<DualDigest>,
-) {
-  const chunk = input.chunk!;
-  delete input.chunk;
+async function prepare(cipher: Cipher, c: ChunkTask) {
+  const chunk = c.input.chunk!;
+  delete c.input.chunk;
   const [digest, body] = await Promise.all([
-    digesting,
-    cipher.seal(chunk, (n) => buffers.take(n)),
+    c.digesting,
+    cipher.seal(chunk, (n) => buffers.take(n), { index: c.index, last: c.last }),
   ]);
   return { size: chunk.length, digest, body, sealed: body !== chunk };
 }

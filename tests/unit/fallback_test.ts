@@ -11,7 +11,7 @@ Deno.test("OpenSSL is in use in this run (else the fallback test below proves no
   assert.ok(openssl(), "libcrypto.so.3 not loadable: install libssl3");
 });
 
-Deno.test("hash, AES and age unit tests pass on the portable fallbacks too", async () => {
+Deno.test("hash, AES, age and format 2 unit tests pass on the portable fallbacks too", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "test",
@@ -20,6 +20,7 @@ Deno.test("hash, AES and age unit tests pass on the portable fallbacks too", asy
       `${here}hash_test.ts`,
       `${here}aes_test.ts`,
       `${here}age_test.ts`,
+      `${here}v2_test.ts`,
     ],
     env: { S3DUCT_NO_OPENSSL: "1", NO_COLOR: "1" },
     stdout: "piped",

@@ -1,0 +1,132 @@
+/**
+ * Format 2 attacks on Ceph: someone with write access to the bucket (but not the key) swaps,
+ * drops or transplants chunks and rewrites a plain manifest consistently. Each fails closed
+ * with exit 4 and nothing on stdout.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { serializeManifest } from "../../lib/format/manifest.ts";
+import {
+  cleanPrefix,
+  cli,
+  directStore,
+  equalBytes,
+  runPrefix,
+  s3Args,
+  s3Env,
+  TEST_KEY_HEX,
+  testBytes,
+} from "./harness.ts";
+
+const prefix = runPrefix("v2");
+const env = { ...s3Env(), K: TEST_KEY_HEX };
+const store = directStore();
+const CHUNK = 4096;
+let n = 0;
+
+async function put(data: Uint8Array, plainManifest = true): Promise<string> {
+  const name = `v2-${n++}`;
+  const r = await cli([
+    "put",
+    ...s3Args(),
+    "--prefix",
+    prefix,
+    "--name",
+    name,
+    "--chunk-size",
+    String(CHUNK),
+    "--key",
+    "env:K",
+    "--format",
+    "2",
+    ...(plainManifest ? ["--no-encrypt-manifest"] : []),
+  ], { stdin: data, env });
+  assert.equal(r.code, 0, r.stderr);
+  return name;
+}
+
+const get = (name: string) =>
+  cli(["get", ...s3Args(), "--prefix", prefix, "--name", name, "--key", "env:K"], { env });
+const chunkKey = (name: string, i: number) =>
+  `${prefix}/${name}/chunk-${String(i).padStart(6, "0")}`;
+
+function assertRefused(r: { code: number; stdout: Uint8Array; stderr: string }, mention: RegExp) {
+  assert.equal(r.code, 4, r.stderr);
+  assert.equal(r.stdout.length, 0, "no unverified bytes");
+  assert.match(r.stderr, mention);
+}
+
+Deno.test("format 2: round trips with plain and encrypted manifests; the manifest says version 2", async () => {
+  for (const plain of [true, false]) {
+    const data = testBytes(5 * CHUNK + 77, plain ? 1 : 2);
+    const name = await put(data, plain);
+    const r = await get(name);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(equalBytes(r.stdout, data));
+    if (plain) {
+      const m = JSON.parse(
+        new TextDecoder().decode(await store.get(`${prefix}/${name}/.manifest.json`)),
+      );
+      assert.equal(m.version, 2);
+      assert.match(m.format_salt, /^[0-9a-f]{64}$/);
+      assert.match(m.stream_id, /^[0-9a-f]{32}$/);
+    }
+  }
+});
+
+Deno.test("format 2: two chunks swapped -> exit 4; only the genuine chunk 0 is written", async () => {
+  const name = await put(testBytes(5 * CHUNK, 3));
+  const [a, b] = [await store.get(chunkKey(name, 1)), await store.get(chunkKey(name, 2))];
+  await store.put(chunkKey(name, 1), b);
+  await store.put(chunkKey(name, 2), a);
+  // Chunk 0 is fine and written; chunk 1 no longer opens at position 1.
+  const r = await get(name);
+  assert.equal(r.code, 4, r.stderr);
+  assert.equal(r.stdout.length, CHUNK, "only chunk 0, which is genuine");
+  assert.match(r.stderr, /chunk 1/);
+});
+
+Deno.test("format 2: last chunk dropped, plain manifest rewritten consistently -> exit 4", async () => {
+  const data = testBytes(5 * CHUNK, 4);
+  const name = await put(data);
+  const key = `${prefix}/${name}/.manifest.json`;
+  const m = JSON.parse(new TextDecoder().decode(await store.get(key)));
+  // Everything an attacker can recompute without the key: counts, sizes, stream hashes.
+  m.chunks.pop();
+  m.chunk_count = m.chunks.length;
+  m.total_bytes = 4 * CHUNK;
+  const kept = data.subarray(0, 4 * CHUNK);
+  m.stream_sha256 = createHash("sha256").update(kept).digest("hex");
+  m.stream_sha3_256 = createHash("sha3-256").update(kept).digest("hex");
+  await store.delete([chunkKey(name, 4)]);
+  for (const chain of [m.final_chain, "0".repeat(64)]) {
+    m.final_chain = chain;
+    await store.put(key, serializeManifest(m));
+    assertRefused(await get(name), /final_chain/);
+  }
+});
+
+Deno.test("format 2: a chunk moved in from another v2 stream under the same key -> exit 4", async () => {
+  const victim = await put(testBytes(3 * CHUNK, 5));
+  const donor = await put(testBytes(3 * CHUNK, 6));
+  await store.put(chunkKey(victim, 0), await store.get(chunkKey(donor, 0)));
+  assertRefused(await get(victim), /chunk 0/);
+});
+
+Deno.test("format 2: needs an AES key; age and plain are refused with a usage error", async () => {
+  const r = await cli([
+    "put",
+    ...s3Args(),
+    "--prefix",
+    prefix,
+    "--name",
+    "no-v2",
+    "--no-encrypt",
+    "--format",
+    "2",
+  ], { stdin: testBytes(10), env });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--format 2 needs --key/);
+});
+
+Deno.test("format 2: clean up", () => cleanPrefix(prefix));
