@@ -19,6 +19,7 @@ import type { Store } from "../store/store.ts";
 import type { Log } from "../ui/log.ts";
 import { VERSION } from "../version.ts";
 import { publishManifest } from "./manifest_io.ts";
+import { deleteOldChunks } from "./generations.ts";
 import { type ByteReader, readChunks } from "./source.ts";
 import { OrderedWindow } from "./window.ts";
 import { loadResume, type ResumeState } from "../resume/resume.ts";
@@ -312,33 +313,4 @@ async function prepare(cipher: Cipher, c: ChunkTask) {
     cipher.seal(chunk, (n) => buffers.take(n), { index: c.index, last: c.last }),
   ]);
   return { size: chunk.length, digest, body, sealed: body !== chunk };
-}
-
-/**
- * After --clobber: remove the replaced stream's chunks (standard layout and other
- * generations) and any left by interrupted uploads, keeping `keep` and any nested stream
- * (a name like `{name}/g12345678` with a manifest of its own).
- */
-async function deleteOldChunks(
-  store: Store,
-  layout: StreamLayout,
-  keep: Set<string>,
-  log: Log,
-): Promise<number> {
-  const base = layout.full(`${layout.name}/`);
-  const old: string[] = [];
-  const nested = new Set<string>();
-  for await (const e of store.list(base)) {
-    if (e.kind !== "object") continue;
-    const rest = e.key.slice(base.length);
-    const stream = /^(g[0-9a-z]{8})\/\.manifest\.json$/.exec(rest);
-    if (stream) nested.add(stream[1]);
-    const m = /^(?:(g[0-9a-z]{8})\/)?chunk-\d{6,}$/.exec(rest);
-    if (m && !keep.has(e.key.slice(layout.prefix.length))) old.push(e.key);
-  }
-  const doomed = old.filter((k) => !nested.has(k.slice(base.length).split("/")[0]));
-  if (doomed.length === 0) return 0;
-  const report = await store.delete(doomed);
-  for (const f of report.failed) log.warn(`could not delete old chunk '${f.key}': ${f.reason}`);
-  return report.deleted.length;
 }
