@@ -137,9 +137,15 @@ Deno.test("mutation: a chunk hash changed (chain no longer matches)", () => {
   assertRejected(m, "final_chain");
 });
 
-Deno.test("mutation: version 2", () => {
+Deno.test("mutation: version 2 without its format 2 fields", () => {
   const m = fresh();
   m.version = 2;
+  assertRejected(m, "format_salt");
+});
+
+Deno.test("mutation: version 3 (unknown)", () => {
+  const m = fresh();
+  m.version = 3;
   assertRejected(m, "version");
 });
 
