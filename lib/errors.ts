@@ -22,6 +22,11 @@ export const ExitCode = {
   OUTPUT_CLOSED: 141,
 } as const;
 
+/** A Deno permission refusal: these reach main.ts untouched (it names the missing flag). */
+export function isPermissionError(e: unknown): boolean {
+  return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied;
+}
+
 /** Base class: a message fit for one line on stderr, and the exit code it maps to. */
 export class S3ductError extends Error {
   readonly exitCode: number;

@@ -1,6 +1,7 @@
 /** The command tree. Help goes to stdout; parse errors become UsageError in main.ts. */
 import { Command } from "commander";
 import { VERSION } from "../version.ts";
+import { writeText } from "../ui/log.ts";
 import { cleanupCommand } from "./cleanup.ts";
 import { completionCommand } from "./completion.ts";
 import { deleteCommand } from "./delete.ts";
@@ -11,12 +12,7 @@ import { putCommand } from "./put.ts";
 import { restoreCommand } from "./restore.ts";
 import { verifyCommand } from "./verify.ts";
 
-const enc = new TextEncoder();
-const write = (f: { writeSync(p: Uint8Array): number }) => (s: string) => {
-  const b = enc.encode(s);
-  let off = 0;
-  while (off < b.length) off += f.writeSync(b.subarray(off));
-};
+const write = (f: { writeSync(p: Uint8Array): number }) => (s: string) => writeText(f, s);
 
 export const EXIT_CODES_HELP = `
 Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 integrity failure,

@@ -56,11 +56,7 @@ async function runGet(o: RawOptions): Promise<void> {
   });
   const summary = getSummary({
     manifest: outcome.manifest,
-    workers: !concurrency
-      ? "-"
-      : concurrency.adaptive
-      ? `auto (${concurrency.current})`
-      : String(concurrency.current),
+    workers: concurrency?.label ?? "-",
     elapsedMs: outcome.elapsedMs,
     warnings: log.warnings,
   }, o.summary as SummaryFormat);

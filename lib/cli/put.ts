@@ -197,7 +197,7 @@ async function runPut(o: RawOptions): Promise<void> {
     manifestKey: layout.manifestKey,
     chunksNew: outcome.chunksNew,
     chunksResumed: outcome.chunksResumed,
-    workers: concurrency.adaptive ? `auto (${concurrency.current})` : String(concurrency.current),
+    workers: concurrency.label,
     elapsedMs: outcome.elapsedMs,
     warnings: log.warnings,
   }, o.summary as SummaryFormat);

@@ -7,6 +7,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { createSHA3, type IHasher } from "hash-wasm";
 import { digest as nativeDigest, NativeDigest, openssl } from "./openssl.ts";
+import { toHex } from "../format/chain.ts";
 
 /** Both digests of some bytes, raw. */
 export interface DualDigest {
@@ -72,12 +73,8 @@ export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
 /** MD5 of some bytes as lower-case hex (S3 ETags of single-part objects). */
 export async function md5Hex(bytes: Uint8Array): Promise<string> {
   const l = openssl();
-  if (l) return toHexString(await nativeDigest(l, "md5", bytes));
+  if (l) return toHex(await nativeDigest(l, "md5", bytes));
   return createHash("md5").update(bytes).digest("hex");
-}
-
-function toHexString(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
 class NodeSha256 implements Incremental {

@@ -33,6 +33,11 @@ export class Concurrency {
     return this.#current;
   }
 
+  /** For summaries, as s3duct 0.4 wrote it: "4", or "auto (6)". */
+  get label(): string {
+    return this.adaptive ? `auto (${this.#current})` : String(this.#current);
+  }
+
   /** A transfer finished; every `current` completions, compare throughput with the last round. */
   completed(bytes: number): void {
     if (!this.adaptive) return;

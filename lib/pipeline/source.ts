@@ -1,9 +1,8 @@
 /** Fixed-size chunks from a byte source, read straight into each chunk's buffer. */
 import { buffers } from "../buffer_pool.ts";
+import { type ByteReader, readFull } from "../read_full.ts";
 
-export interface ByteReader {
-  read(p: Uint8Array): Promise<number | null>;
-}
+export type { ByteReader };
 
 /**
  * Yields chunks of exactly `chunkSize` bytes; the last may be shorter; nothing for empty input.
@@ -15,12 +14,7 @@ export async function* readChunks(
 ): AsyncGenerator<Uint8Array> {
   for (;;) {
     const buf = buffers.take(chunkSize);
-    let n = 0;
-    while (n < chunkSize) {
-      const r = await reader.read(buf.subarray(n));
-      if (r === null) break;
-      n += r;
-    }
+    const n = await readFull(reader, buf);
     if (n < chunkSize) {
       // A short tail is copied so its big buffer can go back to the pool.
       const tail = buf.slice(0, n);

@@ -3,8 +3,7 @@
  * the chunk objects' own metadata in the bucket (cross-host resume). Either way the chain is
  * re-verified from chunk 0, and the result is bound to chunk size and key.
  */
-import { S3ductError } from "../errors.ts";
-import { ExitCode } from "../errors.ts";
+import { ExitCode, isPermissionError, S3ductError } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
 import { chainLink, fromHex, toHex } from "../format/chain.ts";
 import type { StreamLayout } from "../format/layout.ts";
@@ -57,7 +56,7 @@ export async function loadResume(s: ResumeSetup): Promise<ResumeState> {
     key_fingerprint: s.keyFingerprint,
   };
   const local = s.fresh ? undefined : await readLog(path).catch((e) => {
-    if (isPermission(e)) return undefined;
+    if (isPermissionError(e)) return undefined;
     throw e;
   });
   let entries: ResumeEntry[] = [];
@@ -86,7 +85,7 @@ export async function loadResume(s: ResumeSetup): Promise<ResumeState> {
   try {
     return { entries, source, log: await ResumeLog.create(path, header, entries) };
   } catch (e) {
-    if (!isPermission(e)) throw e;
+    if (!isPermissionError(e)) throw e;
     // Still resumable from the bucket (plain and AES streams); say what is missing.
     return {
       entries,
@@ -94,10 +93,6 @@ export async function loadResume(s: ResumeSetup): Promise<ResumeState> {
       noLog: `cannot write the resume log in ${s.dir} (${(e as Error).message})`,
     };
   }
-}
-
-function isPermission(e: unknown): boolean {
-  return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied;
 }
 
 /** The longest prefix whose chain re-computes (a log edited or damaged is cut there). */

@@ -6,6 +6,8 @@
 import { ExistsError, NotFoundError, StoreError } from "../errors.ts";
 import { md5Hex } from "../crypto/hash.ts";
 import { buffers } from "../buffer_pool.ts";
+import { readFull } from "../read_full.ts";
+import { compareKeys } from "./store.ts";
 import type {
   ByteRange,
   DeleteReport,
@@ -87,13 +89,7 @@ export class FsStore implements Store {
       using file = await Deno.open(path, { read: true });
       await file.seek(range.start, Deno.SeekMode.Start);
       const buf = new Uint8Array(range.end - range.start + 1);
-      let n = 0;
-      while (n < buf.length) {
-        const r = await file.read(buf.subarray(n));
-        if (r === null) break;
-        n += r;
-      }
-      return buf.subarray(0, n);
+      return buf.subarray(0, await readFull(file, buf));
     } catch (e) {
       if (isMissing(e) || e instanceof Deno.errors.IsADirectory) {
         throw new NotFoundError(`object '${key}' does not exist in ${this.location}`);
@@ -175,13 +171,9 @@ async function readWhole(path: string): Promise<Uint8Array> {
   using file = await Deno.open(path, { read: true });
   const size = (await file.stat()).size;
   const buf = buffers.take(size);
-  let n = 0;
-  while (n < size) {
-    const r = await file.read(buf.subarray(n));
-    if (r === null) break;
-    n += r;
+  if (await readFull(file, buf) < size) {
+    throw new StoreError(`'${path}' shrank while being read`, { transient: true });
   }
-  if (n < size) throw new StoreError(`'${path}' shrank while being read`, { transient: true });
   return buf;
 }
 
@@ -211,16 +203,6 @@ async function walk(base: string, rel: string, out: { key: string; size: number 
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) throw e;
   }
-}
-
-/** S3 lists keys in UTF-8 byte order; UTF-16 order differs above the BMP. */
-function compareKeys(a: string, b: string): number {
-  const ea = new TextEncoder().encode(a);
-  const eb = new TextEncoder().encode(b);
-  for (let i = 0; i < Math.min(ea.length, eb.length); i++) {
-    if (ea[i] !== eb[i]) return ea[i] - eb[i];
-  }
-  return ea.length - eb.length;
 }
 
 function wrapFsError(e: unknown, key: string): unknown {

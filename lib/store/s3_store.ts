@@ -4,6 +4,7 @@
  * body, so the server rejects a body damaged in transit instead of storing it.
  */
 import { XMLParser } from "fast-xml-parser";
+import { compareKeys } from "./store.ts";
 import { createHash } from "node:crypto";
 import { ExistsError, NotFoundError, S3ductError, StoreError } from "../errors.ts";
 import { toHex } from "../format/chain.ts";
@@ -179,7 +180,7 @@ export class S3Store implements Store {
         page.push({ kind: "prefix", prefix: String(p.Prefix) });
       }
       // S3 sends keys and prefixes as two lists; merged in key order, a caller can stop at a key.
-      if (result.CommonPrefixes?.length) page.sort((a, b) => compareUtf8(entryKey(a), entryKey(b)));
+      if (result.CommonPrefixes?.length) page.sort((a, b) => compareKeys(entryKey(a), entryKey(b)));
       yield* page;
       token = result.IsTruncated === "true" ? String(result.NextContinuationToken) : undefined;
     } while (token);
@@ -323,16 +324,6 @@ export function parseRestoreHeader(v: string | null): RestoreStatus | undefined 
 
 function entryKey(e: ListEntry): string {
   return e.kind === "object" ? e.key : e.prefix;
-}
-
-/** S3's listing order: UTF-8 bytes, which differs from UTF-16 order above the BMP. */
-function compareUtf8(a: string, b: string): number {
-  const ea = new TextEncoder().encode(a);
-  const eb = new TextEncoder().encode(b);
-  for (let i = 0; i < Math.min(ea.length, eb.length); i++) {
-    if (ea[i] !== eb[i]) return ea[i] - eb[i];
-  }
-  return ea.length - eb.length;
 }
 
 function escapeXml(s: string): string {

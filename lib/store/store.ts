@@ -73,3 +73,13 @@ export interface Store {
   /** Ask for a temporary readable copy of an archived object (S3 RestoreObject). */
   restore(key: string, days: number, tier: RestoreTier): Promise<RestoreRequestResult>;
 }
+
+/** S3's listing order: UTF-8 bytes, which differs from UTF-16 order above the BMP. */
+export function compareKeys(a: string, b: string): number {
+  const ea = new TextEncoder().encode(a);
+  const eb = new TextEncoder().encode(b);
+  for (let i = 0; i < Math.min(ea.length, eb.length); i++) {
+    if (ea[i] !== eb[i]) return ea[i] - eb[i];
+  }
+  return ea.length - eb.length;
+}

@@ -35,8 +35,14 @@ export class Log {
 }
 
 const enc = new TextEncoder();
-export function writeStderr(line: string): void {
-  const bytes = enc.encode(line + "\n");
+
+/** Write all of `text` to a synchronous stream (stderr, or stdout for help text). */
+export function writeText(to: { writeSync(p: Uint8Array): number }, text: string): void {
+  const bytes = enc.encode(text);
   let off = 0;
-  while (off < bytes.length) off += Deno.stderr.writeSync(bytes.subarray(off));
+  while (off < bytes.length) off += to.writeSync(bytes.subarray(off));
+}
+
+export function writeStderr(line: string): void {
+  writeText(Deno.stderr, line + "\n");
 }

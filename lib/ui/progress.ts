@@ -3,6 +3,7 @@
  * with `--progress plain` a line every 10 s for logs. Off with --quiet or --progress none.
  */
 import { humanSize } from "../format/size.ts";
+import { writeText } from "./log.ts";
 
 export type ProgressMode = "auto" | "rich" | "plain" | "none";
 
@@ -36,7 +37,7 @@ export class Progress {
   /** Stop and clear the line, so what follows starts clean. */
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    if (this.#tty && this.#drawn) write("\r\x1b[K");
+    if (this.#tty && this.#drawn) writeText(Deno.stderr, "\r\x1b[K");
   }
 
   #draw(): void {
@@ -50,7 +51,7 @@ export class Progress {
       if (eta !== undefined) line += `, ETA ${formatDuration(eta)}`;
     }
     line += `, ${humanSize(Math.round(rate))}/s, ${this.#inFlight} in flight`;
-    write(this.#tty ? `\r\x1b[K${line}` : `${line}\n`);
+    writeText(Deno.stderr, this.#tty ? `\r\x1b[K${line}` : `${line}\n`);
     this.#drawn = true;
   }
 }
@@ -60,11 +61,4 @@ function formatDuration(s: number): string {
   const m = Math.floor((s % 3600) / 60);
   const sec = Math.floor(s % 60);
   return h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : `${m}m${String(sec).padStart(2, "0")}s`;
-}
-
-const enc = new TextEncoder();
-function write(s: string): void {
-  const b = enc.encode(s);
-  let off = 0;
-  while (off < b.length) off += Deno.stderr.writeSync(b.subarray(off));
 }

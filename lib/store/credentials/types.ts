@@ -88,10 +88,7 @@ export function str(v: unknown): string | undefined {
   return typeof v === "string" && v.trim() !== "" ? v.trim() : undefined;
 }
 
-/** Deno permission errors must reach main.ts untouched (it names the missing flag). */
-export function isPermissionError(e: unknown): boolean {
-  return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied;
-}
+export { isPermissionError } from "../../errors.ts";
 
 /** A short, secret-free description of a failed request, e.g. for an unreachable endpoint. */
 export function reason(e: unknown): string {
