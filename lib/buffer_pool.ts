@@ -2,8 +2,9 @@
  * Reusable chunk-sized buffers. Allocating a fresh buffer means faulting in every page when
  * it is first written: measured on this project's VMs at ~20 µs per 4 KiB page, i.e. ~330 ms
  * per fresh 64 MiB buffer, several times per chunk. Buffers handed back here stay mapped.
- * Only whole buffers (not views into a larger one) of at least 1 MiB are kept, and at most
- * `maxFreeBytes` of them: memory in flight is bounded elsewhere (the worker policy).
+ * Buffers of at least 1 MiB are kept, at most `maxFreeBytes` of them. Pipelines set that to
+ * their whole budget: a buffer dropped instead of kept is freed only when V8 gets round to it,
+ * and a fresh one faulted in meanwhile, so dropping raises peak RSS rather than lowering it.
  * Fresh big buffers are also madvise(MADV_HUGEPAGE)d where Linux and --allow-ffi allow:
  * faulting them in with 2 MiB pages measured 12-16 ms per 64 MiB instead of 210-330 ms.
  */
@@ -49,11 +50,15 @@ export class BufferPool {
     return fresh;
   }
 
-  /** Hand a buffer back once nothing (no pending I/O, no FFI call) can still use it. */
+  /**
+   * Hand a buffer back once nothing (no pending I/O, no FFI call, no other view) can still use
+   * it. A view hands back its whole underlying buffer (e.g. the plaintext inside a sealed
+   * object opened in place).
+   */
   give(b: Uint8Array | undefined): void {
     if (!b) return;
     const ab = b.buffer;
-    if (!(ab instanceof ArrayBuffer) || b.byteOffset !== 0 || b.length !== ab.byteLength) return;
+    if (!(ab instanceof ArrayBuffer)) return;
     if (ab.byteLength < MIN_POOLED || this.#freeBytes + ab.byteLength > this.#maxFreeBytes) return;
     const list = this.#free.get(ab.byteLength) ?? [];
     if (list.includes(ab)) return;

@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { KeyError, UsageError } from "../errors.ts";
 import { plainCipher } from "../crypto/cipher.ts";
 import { putStream } from "../pipeline/put_stream.ts";
+import { maxObjectSize } from "../pipeline/chunk_upload.ts";
 import { Producer } from "../pipeline/producer.ts";
 import { putSummary, type SummaryFormat } from "../ui/summary.ts";
 import {
@@ -17,7 +18,14 @@ import {
   sizeOption,
   storeOf,
 } from "./common.ts";
-import { addTransferOptions, concurrencyOf, isThrottle, limitedStore } from "./transfer.ts";
+import {
+  addSpillOptions,
+  addTransferOptions,
+  concurrencyOf,
+  isThrottle,
+  limitedStore,
+  spillOf,
+} from "./transfer.ts";
 import { Progress, type ProgressMode } from "../ui/progress.ts";
 import { withCommas } from "../format/size.ts";
 import { stateDir } from "../resume/resume_log.ts";
@@ -67,6 +75,7 @@ export function putCommand(): Command {
     "when resuming, accept stdin ending early: keep the stored chunks that matched and finish",
   );
   addTransferOptions(cmd, "upload");
+  addSpillOptions(cmd);
   addOutputOptions(cmd);
   return cmd.action(runPut);
 }
@@ -88,6 +97,7 @@ async function runPut(o: RawOptions): Promise<void> {
   const tags = parseTags(o.tag as string[]);
   // One in-flight chunk holds its sealed copy; the plaintext is dropped once sealed.
   const concurrency = concurrencyOf(o, "upload", chunkSize + 64 * 1024);
+  const spill = spillOf(o, maxObjectSize(chunkSize), readableEnv("HOME"));
   const expected = o.expectedSize === undefined
     ? undefined
     : sizeOption(o.expectedSize, "--expected-size", 0, Number.MAX_SAFE_INTEGER);
@@ -164,6 +174,7 @@ async function runPut(o: RawOptions): Promise<void> {
       strict: o.strictResume !== false,
     },
     concurrency,
+    spill,
     progress,
     log,
   }).catch(async (e) => {
@@ -187,6 +198,9 @@ async function runPut(o: RawOptions): Promise<void> {
   }
   for (const c of concurrency.changes) log.debug(`workers ${c}`);
   if (outcome.manifest.chunk_count === 0) log.info(`note: stdin was empty; stored an empty stream`);
+  if (outcome.chunksSpilled > 0) {
+    log.info(`${outcome.chunksSpilled} chunks waited in the scratch spill while uploads were busy`);
+  }
   if (outcome.orphansDeleted > 0) {
     log.info(`replaced the old stream; removed ${outcome.orphansDeleted} chunks it no longer uses`);
   }

@@ -5,6 +5,7 @@ import { Bandwidth } from "../pipeline/bandwidth.ts";
 import { Concurrency } from "../pipeline/concurrency.ts";
 import { limitBandwidth } from "../store/limited_store.ts";
 import type { Store } from "../store/store.ts";
+import type { SpillLimits } from "../pipeline/spill.ts";
 import { intOption, type RawOptions, sizeOption } from "./common.ts";
 
 export type Direction = "upload" | "download";
@@ -26,6 +27,54 @@ export function addTransferOptions(cmd: Command, dir: Direction): Command {
       "--bandwidth-limit <size>",
       "total transfer rate limit in bytes/s, e.g. 20M (all workers together)",
     );
+}
+
+/** put's scratch spill: chunks wait on disk while every upload worker is busy. */
+export function addSpillOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      "--scratch-dir <dir>",
+      "spill sealed chunks here (a private subfolder, removed at exit) while uploads are busy, " +
+        "so stdin keeps flowing; default ~/.s3duct/scratch once --buffer-chunks or " +
+        "--diskspace-limit asks for spilling",
+    )
+    .option("--buffer-chunks <n>", "with spilling: most chunks waiting on disk (default 8)")
+    .option(
+      "--diskspace-limit <size>",
+      "with spilling: most bytes waiting on disk (default --buffer-chunks chunks)",
+    );
+}
+
+/**
+ * The spill asked for by --scratch-dir / --buffer-chunks / --diskspace-limit, or undefined
+ * (none given: chunks wait in memory only). `span` is the most one chunk object takes.
+ */
+export function spillOf(
+  o: RawOptions,
+  span: number,
+  home: string | undefined,
+): SpillLimits | undefined {
+  if (
+    o.scratchDir === undefined && o.bufferChunks === undefined && o.diskspaceLimit === undefined
+  ) {
+    return undefined;
+  }
+  const dir = o.scratchDir === undefined
+    ? `${home ?? "/var/tmp"}/.s3duct/scratch`
+    : String(o.scratchDir);
+  const limit = o.diskspaceLimit === undefined
+    ? undefined
+    : sizeOption(o.diskspaceLimit, "--diskspace-limit", 0, Number.MAX_SAFE_INTEGER);
+  if (limit !== undefined && limit < span) {
+    throw new UsageError(
+      `--diskspace-limit (${o.diskspaceLimit}) must be >= --chunk-size (${o.chunkSize}) ` +
+        `plus sealing overhead (${span} bytes in all)`,
+    );
+  }
+  const chunks = o.bufferChunks === undefined
+    ? (limit === undefined ? 8 : Math.floor(limit / span))
+    : intOption(o.bufferChunks, "--buffer-chunks", 1, 1_000_000);
+  return { dir, maxChunks: chunks, maxBytes: limit ?? chunks * span };
 }
 
 /** Default memory budget: a quarter of RAM, at least 256 MiB. */

@@ -34,6 +34,7 @@ export async function runDeepVerify(o: RawOptions): Promise<void> {
         return Promise.resolve();
       },
       workersFor: (chunkSize) => concurrencyOf({}, "download", 2 * chunkSize + 65536),
+      streamSha3: true,
       log,
       beforeChunks: async (m) => {
         manifest = m;

@@ -1,6 +1,6 @@
 /** How chunk and manifest objects are sealed: none, or AES-256-GCM (age plugs in here too). */
 import type { EncryptionMethod } from "../format/manifest.ts";
-import { aesOpen, aesSeal, importAesKey } from "./aes.ts";
+import { aesOpen, aesSeal, importAesKey, NONCE_BYTES, TAG_BYTES } from "./aes.ts";
 import { chunkAad, type ChunkPosition, deriveV2Keys, type V2Params } from "./v2.ts";
 import { createHash, createHmac } from "node:crypto";
 
@@ -26,6 +26,13 @@ export interface Cipher {
     alloc?: (n: number) => Uint8Array,
     at?: ChunkPosition,
   ): Promise<Uint8Array | undefined>;
+  /**
+   * Set when the object is exactly `head` bytes, the plaintext transformed in place, then `tail`
+   * bytes (AES-GCM: nonce, ciphertext, tag). Then `alloc` may return memory that overlaps the
+   * input exactly: for seal, the plaintext's own buffer widened by head and tail; for open, the
+   * object's middle. A chunk then costs one buffer instead of two.
+   */
+  readonly inPlace?: { head: number; tail: number };
   /** Format 2 subkeys of this key (AES only): a chunk cipher bound to the stream, and the MAC key. */
   formatV2?(params: V2Params): { chunks: Cipher; mac: Uint8Array };
 }
@@ -39,6 +46,8 @@ export const plainCipher: Cipher = {
   open: (sealed) => Promise.resolve(sealed),
 };
 
+const AES_IN_PLACE = { head: NONCE_BYTES, tail: TAG_BYTES };
+
 /** AES-256-GCM with one key, as s3duct v1 does; `formatV2` derives the per-stream keys. */
 export async function aesCipher(rawKey: Uint8Array): Promise<Cipher> {
   const key = await importAesKey(rawKey);
@@ -47,6 +56,7 @@ export async function aesCipher(rawKey: Uint8Array): Promise<Cipher> {
     method: "aes-256-gcm",
     recipient: null,
     fingerprint,
+    inPlace: AES_IN_PLACE,
     seal: (plain, alloc) => aesSeal(key, plain, alloc),
     open: (sealed, alloc) => aesOpen(key, sealed, alloc),
     formatV2(params) {
@@ -60,6 +70,7 @@ export async function aesCipher(rawKey: Uint8Array): Promise<Cipher> {
         method: "aes-256-gcm",
         recipient: null,
         fingerprint,
+        inPlace: AES_IN_PLACE,
         seal: async (plain, alloc, at) => aesSeal(await enc, plain, alloc, need(at)),
         open: async (sealed, alloc, at) => aesOpen(await enc, sealed, alloc, need(at)),
       };

@@ -15,7 +15,7 @@ export interface DualDigest {
   sha3: Uint8Array;
 }
 
-interface Incremental {
+export interface Incremental {
   update(bytes: Uint8Array): Promise<void>;
   digest(): Uint8Array;
 }
@@ -43,6 +43,12 @@ export class DualHasher {
   digest(): DualDigest {
     return { sha256: this.#a.digest(), sha3: this.#b.digest() };
   }
+}
+
+/** Incremental SHA-256 alone (what `get` recomputes over the whole stream). */
+export function sha256Hasher(): Incremental {
+  const l = openssl();
+  return l ? new NativeDigest(l, "sha256") : new NodeSha256();
 }
 
 let sha3Fallback: Promise<IHasher> | undefined;

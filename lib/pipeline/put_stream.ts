@@ -4,7 +4,7 @@
  */
 import { ExistsError, KeyError } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
-import { type DualDigest, dualDigest, DualHasher, sha256 } from "../crypto/hash.ts";
+import { dualDigest, DualHasher } from "../crypto/hash.ts";
 import { chainLink, fromHex, toHex } from "../format/chain.ts";
 import { newGeneration, type StreamLayout } from "../format/layout.ts";
 import {
@@ -21,11 +21,21 @@ import { VERSION } from "../version.ts";
 import { publishManifest } from "./manifest_io.ts";
 import { deleteOldChunks } from "./generations.ts";
 import { type ByteReader, readChunks } from "./source.ts";
+import {
+  type ChunkJob,
+  type ChunkTask,
+  maxObjectSize,
+  prepare,
+  type Prepared,
+  type Stored,
+  uploadChunk,
+  uploadPrepared,
+} from "./chunk_upload.ts";
+import { Spill, type SpillLimits } from "./spill.ts";
 import { OrderedWindow } from "./window.ts";
 import { loadResume, type ResumeState } from "../resume/resume.ts";
 import type { ResumeIdentity } from "../resume/resume_log.ts";
 import { fastForward } from "../resume/fast_forward.ts";
-import { encodeChunkMeta } from "../resume/chunk_meta.ts";
 import { buffers } from "../buffer_pool.ts";
 import type { Concurrency } from "./concurrency.ts";
 import type { Progress } from "../ui/progress.ts";
@@ -46,6 +56,8 @@ export interface PutJob {
   log: Log;
   /** Manifest format: 1 (s3duct 0.4 compatible, default) or 2 (keyed chain, bound chunks). */
   format?: 1 | 2;
+  /** Scratch spill: where and how much; absent = chunks wait in memory only. */
+  spill?: SpillLimits;
   /** Resume support: where logs live and what binds them; absent = no resume (tests). */
   resume?: {
     dir: string;
@@ -63,6 +75,8 @@ export interface PutOutcome {
   resumedFrom: ResumeState["source"];
   replaced: boolean;
   orphansDeleted: number;
+  /** Chunks that waited in the scratch spill. */
+  chunksSpilled: number;
   elapsedMs: number;
 }
 
@@ -85,13 +99,25 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   const params = job.format === 2 ? newV2Params() : undefined;
   const v2 = params && job.cipher.formatV2?.(params);
   if (params && !v2) throw new KeyError("--format 2 needs an AES --key");
-  const upJob: ChunkJob = { ...job, layout: chunkLayout, sealer: v2?.chunks ?? job.cipher };
-  // One spare chunk buffer recycles (reads, seals) without holding memory idle.
-  buffers.maxFreeBytes = job.chunkSize + 65536;
+  const upJob: ChunkJob = {
+    store,
+    layout: chunkLayout,
+    chunkSize: job.chunkSize,
+    cipher: job.cipher,
+    sealer: v2?.chunks ?? job.cipher,
+    storageClass: job.storageClass,
+    format: job.format,
+  };
+  // Buffers recycle within the memory the worker policy allows (see buffer_pool.ts).
+  const room = upJob.sealer.inPlace ?? { head: 0, tail: 0 };
+  const span = room.head + job.chunkSize + room.tail;
+  buffers.maxFreeBytes = (job.concurrency.max + 2) * (span + 65536);
   const created = pythonIsoUtc(new Date());
   const streamHash = await DualHasher.create();
   const records: ChunkRecord[] = [];
   const window = new OrderedWindow<Stored>(() => job.concurrency.current);
+  // Sealed chunks waiting for a worker, oldest first (on disk when spilled).
+  const waiting: Prepared[] = [];
   const resume = job.resume
     ? await loadResume({
       store,
@@ -109,13 +135,13 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   // Chain values in stream order, as promises: chunk i's metadata needs chain_i before its
   // upload, and chain_i needs chunk i-1's digest only (digests are fast; uploads are not).
   let chainReady: Promise<Uint8Array | undefined> = Promise.resolve(undefined);
-  // The stream hash is sequential by nature: chunk i's update starts when i-1's is done,
-  // while chunk digests, sealing and uploads of other chunks proceed alongside.
   let streamHashing = Promise.resolve();
   let index = 0;
   let total = 0;
-  const source = readChunks(job.input, job.chunkSize);
+  const source = readChunks(job.input, job.chunkSize, room);
   let pending: Uint8Array | undefined;
+  const spill = job.spill ? await Spill.open(job.spill, log) : undefined;
+  const submit = (p: Prepared) => window.add((signal) => uploadPrepared(upJob, p, spill, signal));
   try {
     if (resume && resume.entries.length) {
       const ff = await fastForward(resume.entries, source, streamHash, {
@@ -171,13 +197,10 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
         if (peek.done) last = true;
         else pending = peek.value;
       }
-      // The chunk's buffer goes back to the pool when both the stream hash and the upload
-      // side are done with it (never on failure: an aborted write may still hold it).
-      let users = 2;
-      const release = () => {
-        if (--users === 0) buffers.give(chunk);
-      };
-      streamHashing = streamHashing.then(() => streamHash.update(chunk)).then(release);
+      // The stream hash is sequential by nature: chunk i's update starts when i-1's is done,
+      // while chunk digests, sealing and uploads of other chunks proceed alongside.
+      const hashed = streamHashing.then(() => streamHash.update(chunk));
+      streamHashing = hashed;
       const i = index++;
       total += chunk.length;
       const digest = dualDigest(chunk);
@@ -187,15 +210,30 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
           : chainLink(p, d.sha256, d.sha3)
       );
       // Failures surface through the upload task; these only must not count as unhandled.
-      digest.catch(() => {});
-      myChain.catch(() => {});
+      for (const p of [hashed, digest, myChain]) p.catch(() => {});
       chainReady = myChain;
-      const c = { index: i, last, input: { chunk }, digesting: digest, chaining: myChain, release };
-      window.add((signal) => uploadChunk(upJob, c, signal));
-      if (job.progress) job.progress.inFlight = window.size;
-      while (window.full) await record(await window.next());
+      const c = { index: i, last, chunk, digesting: digest, hashed, chaining: myChain };
+      // In index order: chunks waiting on disk go to free workers first; a new chunk goes to
+      // a worker if one is free and nothing waits, else to disk if there is room, else we
+      // wait for an upload to finish (reading pauses: memory stays within its budget).
+      for (;;) {
+        while (waiting.length && !window.full) submit(waiting.shift()!);
+        if (!waiting.length && !window.full) {
+          window.add((signal) => uploadChunk(upJob, c, signal));
+          break;
+        }
+        if (spill?.hasRoom(maxObjectSize(job.chunkSize))) {
+          waiting.push(await spillChunk(upJob, c, spill));
+          break;
+        }
+        await record(await window.next());
+      }
+      if (job.progress) job.progress.inFlight = window.size + waiting.length;
     }
-    while (window.size > 0) await record(await window.next());
+    while (waiting.length || window.size > 0) {
+      while (waiting.length && !window.full) submit(waiting.shift()!);
+      await record(await window.next());
+    }
     await streamHashing;
   } catch (e) {
     await window.close(e);
@@ -203,6 +241,8 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
     await chainReady.catch(() => {});
     await resume?.log?.close();
     throw e;
+  } finally {
+    await spill?.close();
   }
   const whole = streamHash.digest();
   const manifest: Manifest = {
@@ -242,75 +282,16 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
     resumedFrom: resume?.source ?? "none",
     replaced: existing !== undefined,
     orphansDeleted,
+    chunksSpilled: spill?.written ?? 0,
     elapsedMs: performance.now() - started,
   };
 }
 
-interface Stored {
-  record: ChunkRecord;
-  chain: Uint8Array;
-}
-
-/**
- * Digest, seal and upload one chunk; digesting and sealing run side by side. The plaintext
- * is let go once sealed, so an in-flight AES chunk costs one chunk of memory, not two.
- */
-interface ChunkJob extends PutJob {
-  /** What seals chunks: the stream cipher, or format 2's per-stream one. */
-  sealer: Cipher;
-}
-
-interface ChunkTask {
-  index: number;
-  last: boolean;
-  input: { chunk?: Uint8Array };
-  digesting: Promise<DualDigest>;
-  chaining: Promise<Uint8Array>;
-  release: () => void;
-}
-
-async function uploadChunk(job: ChunkJob, c: ChunkTask, signal: AbortSignal): Promise<Stored> {
-  const index = c.index;
-  const key = job.layout.chunkKey(index);
-  const { size, digest, body, sealed } = await prepare(job.sealer, c);
-  if (sealed) c.release();
-  const chain = await c.chaining;
-  // Bucket records serve resume, which format 2 uploads do not offer yet.
-  const metadata = job.format === 2 ? {} : await encodeChunkMeta({
-    index,
-    size,
-    sha256: toHex(digest.sha256),
-    sha3_256: toHex(digest.sha3),
-    chain: toHex(chain),
-    chunk_size: job.chunkSize,
-  }, job.cipher);
-  const { etag } = await job.store.put(job.layout.full(key), body, {
-    storageClass: job.storageClass,
-    // A plain chunk's SHA-256 is already known; a sealed one needs its own.
-    sha256: sealed ? await sha256(body) : digest.sha256,
-    metadata,
-    signal,
-  });
-  if (sealed) buffers.give(body);
-  else c.release();
-  const record = {
-    index,
-    s3_key: key,
-    size,
-    sha256: toHex(digest.sha256),
-    sha3_256: toHex(digest.sha3),
-    etag,
-  };
-  return { record, chain };
-}
-
-/** In its own frame, so nothing keeps the plaintext alive during the upload. */
-async function prepare(cipher: Cipher, c: ChunkTask) {
-  const chunk = c.input.chunk!;
-  delete c.input.chunk;
-  const [digest, body] = await Promise.all([
-    c.digesting,
-    cipher.seal(chunk, (n) => buffers.take(n), { index: c.index, last: c.last }),
-  ]);
-  return { size: chunk.length, digest, body, sealed: body !== chunk };
+/** Seal a chunk now and park it on disk; in memory if the disk turned out to be full. */
+async function spillChunk(job: ChunkJob, c: ChunkTask, spill: Spill): Promise<Prepared> {
+  const p = await prepare(job, c);
+  const spilled = await spill.write(p.index, p.body!);
+  if (!spilled) return p;
+  buffers.give(p.body);
+  return { ...p, body: undefined, spilled };
 }

@@ -7,23 +7,42 @@ export type { ByteReader };
 /**
  * Yields chunks of exactly `chunkSize` bytes; the last may be shorter; nothing for empty input.
  * Each chunk gets its own buffer, filled in place by the reader: no intermediate copies.
+ * `room` leaves spare bytes around each chunk inside its buffer, so a cipher that works in
+ * place (AES-GCM: nonce before, tag after) needs no second buffer: see `frameOf`.
  */
 export async function* readChunks(
   reader: ByteReader,
   chunkSize: number,
+  room: Room = { head: 0, tail: 0 },
 ): AsyncGenerator<Uint8Array> {
+  const span = room.head + chunkSize + room.tail;
   for (;;) {
-    const buf = buffers.take(chunkSize);
-    const n = await readFull(reader, buf);
+    const buf = buffers.take(span);
+    const n = await readFull(reader, buf.subarray(room.head, room.head + chunkSize));
     if (n < chunkSize) {
       // A short tail is copied so its big buffer can go back to the pool.
-      const tail = buf.slice(0, n);
+      const tail = buf.slice(0, room.head + n + room.tail);
       buffers.give(buf);
-      if (n > 0) yield tail;
+      if (n > 0) yield tail.subarray(room.head, room.head + n);
       return;
     }
-    yield buf;
+    yield buf.subarray(room.head, room.head + chunkSize);
   }
+}
+
+/** Spare bytes before and after a chunk in its buffer. */
+export interface Room {
+  head: number;
+  tail: number;
+}
+
+/** A chunk from `readChunks` widened by the room it was read with. */
+export function frameOf(chunk: Uint8Array, room: Room): Uint8Array {
+  return new Uint8Array(
+    chunk.buffer as ArrayBuffer,
+    chunk.byteOffset - room.head,
+    room.head + chunk.length + room.tail,
+  );
 }
 
 /** Write all bytes, turning a closed pipe into `onClosed()`'s error. */

@@ -135,6 +135,34 @@ Deno.test("tamper (plain): last chunk record dropped -> exit 4, nothing written"
   assertFailed(await get(s.name, []), 4, 0, /chunk_count|total_bytes|final_chain/);
 });
 
+Deno.test("tamper (plain): manifest stream_sha256 edited -> get exit 4 once the bytes are hashed", async () => {
+  const s = await fresh("plain");
+  await editPlainManifest(s.name, (m) => {
+    m.stream_sha256 = "0".repeat(64);
+  });
+  const r = await get(s.name, []);
+  assert.equal(r.code, 4, r.stderr);
+  // Every chunk passed its own checks, so the bytes written are right; the manifest is not.
+  assert.ok(equalBytes(r.stdout, data));
+  assert.match(r.stderr, /stream hash .* does not match/);
+});
+
+Deno.test("tamper (plain): manifest stream_sha3_256 edited -> get 0, verify --deep 4", async () => {
+  const s = await fresh("plain");
+  await editPlainManifest(s.name, (m) => {
+    m.stream_sha3_256 = "0".repeat(64);
+  });
+  const r = await get(s.name, []);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(equalBytes(r.stdout, data));
+  const v = await cli(
+    ["verify", "--deep", ...s3Args(), "--prefix", prefix, "--name", s.name],
+    { env },
+  );
+  assert.equal(v.code, 4, v.stderr);
+  assert.match(v.stdout + v.stderr, /stream hash/);
+});
+
 Deno.test("tamper: manifest of another stream swapped in -> exit 4 (name check)", async () => {
   const a = await fresh("plain");
   const b = await fresh("plain");

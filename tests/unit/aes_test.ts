@@ -72,6 +72,36 @@ Deno.test("aesSeal: layout is nonce(12) || ciphertext || tag(16), checked by nod
   assert.ok(bytesEqual(out, plain));
 });
 
+Deno.test("aesCipher in place: sealed over its own plaintext, opened over its own object", async () => {
+  const raw = randomBytes(32);
+  const cipher = await aesCipher(raw);
+  const room = cipher.inPlace!;
+  assert.deepEqual(room, { head: 12, tail: 16 });
+  const plain = pseudoRandom(300_000, "in-place");
+  // The plaintext sits inside a bigger buffer with room for nonce and tag around it.
+  const frame = new Uint8Array(room.head + plain.length + room.tail);
+  const view = frame.subarray(room.head, room.head + plain.length);
+  view.set(plain);
+  const sealed = await cipher.seal(view, () => frame);
+  assert.equal(sealed.buffer, frame.buffer, "sealed into the same memory");
+  assert.ok(!bytesEqual(view, plain), "the plaintext was overwritten");
+  // Anything that opens ordinary AES objects opens it: node:crypto here.
+  const d = createDecipheriv("aes-256-gcm", raw, sealed.subarray(0, 12));
+  d.setAuthTag(sealed.subarray(sealed.length - 16));
+  const out = Buffer.concat([d.update(sealed.subarray(12, sealed.length - 16)), d.final()]);
+  assert.ok(bytesEqual(out, plain));
+  // Opening in place hands back the object's middle, now plaintext.
+  const opened = await cipher.open(
+    sealed,
+    () => sealed.subarray(room.head, sealed.length - room.tail),
+  );
+  assert.ok(opened && bytesEqual(opened, plain));
+  // A damaged object opened in place is refused (its buffer then holds garbage, never used).
+  const again = await cipher.seal(plain);
+  again[500] ^= 1;
+  assert.equal(await cipher.open(again, () => again.subarray(12, again.length - 16)), undefined);
+});
+
 Deno.test("aesOpen: opens an object sealed by node:crypto", async () => {
   const raw = randomBytes(32);
   const nonce = randomBytes(12);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ByteReader, readChunks, writeAll } from "../../lib/pipeline/source.ts";
+import { type ByteReader, frameOf, readChunks, writeAll } from "../../lib/pipeline/source.ts";
 import { bytesEqual, pseudoRandom } from "../helpers.ts";
 
 /** A reader that hands out `data` in short, odd-sized reads, then null forever. */
@@ -74,6 +74,22 @@ Deno.test("readChunks: chunks are independent buffers", async () => {
   chunks[0].fill(0);
   assert.ok(bytesEqual(chunks[1], data.subarray(1000, 2000)));
   assert.ok(bytesEqual(chunks[2], data.subarray(2000, 3000)));
+});
+
+Deno.test("readChunks with room: chunks sit at head offset with tail spare, tail chunk too", async () => {
+  const data = pseudoRandom(2 * 5000 + 123, "room");
+  const room = { head: 12, tail: 16 };
+  const { reader } = shortReader(data);
+  const out: Uint8Array[] = [];
+  for await (const c of readChunks(reader, 5000, room)) out.push(c);
+  assert.deepEqual(out.map((c) => c.length), [5000, 5000, 123]);
+  for (const [i, c] of out.entries()) {
+    assert.ok(bytesEqual(c, data.subarray(i * 5000, i * 5000 + c.length)));
+    assert.equal(c.byteOffset, 12);
+    const f = frameOf(c, room);
+    assert.equal(f.length, 12 + c.length + 16);
+    assert.equal(f.byteOffset + f.length, c.buffer.byteLength, "tail room ends the buffer");
+  }
 });
 
 Deno.test("writeAll: loops over partial writes; broken pipe -> onClosed()", async () => {

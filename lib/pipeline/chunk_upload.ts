@@ -1,0 +1,146 @@
+/**
+ * One chunk's way to the store: digest and seal (prepare), then upload with its record.
+ * A prepared chunk's sealed bytes are in memory, or in a scratch file (spill.ts) while every
+ * upload worker is busy.
+ */
+import type { Cipher } from "../crypto/cipher.ts";
+import { type DualDigest, sha256 } from "../crypto/hash.ts";
+import { toHex } from "../format/chain.ts";
+import type { StreamLayout } from "../format/layout.ts";
+import type { ChunkRecord } from "../format/manifest.ts";
+import type { Store } from "../store/store.ts";
+import { encodeChunkMeta } from "../resume/chunk_meta.ts";
+import { buffers } from "../buffer_pool.ts";
+import { frameOf } from "./source.ts";
+import type { Spill, Spilled } from "./spill.ts";
+
+/**
+ * The most bytes a sealed chunk object can take: AES adds 28, age 16 per 64 KiB segment plus
+ * its header (a few KiB even with post-quantum recipients).
+ */
+export function maxObjectSize(chunkSize: number): number {
+  return chunkSize + Math.ceil(chunkSize / 65536) * 16 + 64 * 1024;
+}
+
+/** What every chunk of one put shares. */
+export interface ChunkJob {
+  store: Store;
+  /** Where chunks go (the stream's layout, or a fresh generation of it). */
+  layout: StreamLayout;
+  chunkSize: number;
+  /** The stream's cipher (seals the bucket records for resume). */
+  cipher: Cipher;
+  /** What seals chunks: the stream cipher, or format 2's per-stream one. */
+  sealer: Cipher;
+  storageClass: string;
+  format?: 1 | 2;
+}
+
+/** A chunk as read, its hashes under way. */
+export interface ChunkTask {
+  index: number;
+  last: boolean;
+  /** Plaintext; a view with the sealer's in-place room around it in its buffer. */
+  chunk: Uint8Array;
+  digesting: Promise<DualDigest>;
+  /** The stream hash is done with this chunk. */
+  hashed: Promise<void>;
+  chaining: Promise<Uint8Array>;
+}
+
+/** A chunk sealed and ready to upload: bytes in memory (`body`) or on disk (`spilled`). */
+export interface Prepared {
+  index: number;
+  size: number;
+  digest: DualDigest;
+  /** SHA-256 of the object as uploaded (signs the request). */
+  objectSha256: Uint8Array;
+  chaining: Promise<Uint8Array>;
+  body?: Uint8Array;
+  spilled?: Spilled;
+}
+
+export interface Stored {
+  record: ChunkRecord;
+  chain: Uint8Array;
+}
+
+/**
+ * Seal a chunk and wait until both hashes are done with its plaintext. Its buffer then holds
+ * the object (sealed in place) or is back in the pool (sealed into another one).
+ */
+export async function prepare(job: ChunkJob, c: ChunkTask): Promise<Prepared> {
+  const { sealer } = job;
+  const at = { index: c.index, last: c.last };
+  let digest: DualDigest;
+  let body: Uint8Array;
+  if (sealer.method === null) {
+    [digest] = await Promise.all([c.digesting, c.hashed]);
+    body = c.chunk;
+  } else if (sealer.inPlace) {
+    // In place (AES) overwrites the plaintext, so the hashes must have read it first.
+    const room = sealer.inPlace;
+    [digest] = await Promise.all([c.digesting, c.hashed]);
+    body = await sealer.seal(c.chunk, () => frameOf(c.chunk, room), at);
+  } else {
+    // Into a second buffer (age), beside the hashing.
+    [digest, body] = await Promise.all([
+      c.digesting,
+      sealer.seal(c.chunk, (n) => buffers.take(n), at),
+    ]);
+    await c.hashed;
+    buffers.give(c.chunk);
+  }
+  // A plain chunk's SHA-256 is already known; a sealed one needs its own.
+  const objectSha256 = body === c.chunk ? digest.sha256 : await sha256(body);
+  return { index: c.index, size: c.chunk.length, digest, objectSha256, chaining: c.chaining, body };
+}
+
+/** Prepare and upload a chunk that has a worker now. */
+export async function uploadChunk(
+  job: ChunkJob,
+  c: ChunkTask,
+  signal: AbortSignal,
+): Promise<Stored> {
+  return await uploadPrepared(job, await prepare(job, c), undefined, signal);
+}
+
+/**
+ * Upload a prepared chunk (reading it back from the spill first if it is there). Its memory
+ * goes back to the pool afterwards, never on failure: an aborted write may still hold it.
+ */
+export async function uploadPrepared(
+  job: ChunkJob,
+  p: Prepared,
+  spill: Spill | undefined,
+  signal: AbortSignal,
+): Promise<Stored> {
+  const key = job.layout.chunkKey(p.index);
+  const body = p.body ?? await spill!.read(p.spilled!);
+  const chain = await p.chaining;
+  const record = {
+    index: p.index,
+    s3_key: key,
+    size: p.size,
+    sha256: toHex(p.digest.sha256),
+    sha3_256: toHex(p.digest.sha3),
+  };
+  // Bucket records serve resume, which format 2 uploads do not offer yet.
+  const metadata = job.format === 2 ? {} : await encodeChunkMeta({
+    index: p.index,
+    size: p.size,
+    sha256: record.sha256,
+    sha3_256: record.sha3_256,
+    chain: toHex(chain),
+    chunk_size: job.chunkSize,
+  }, job.cipher);
+  const { etag } = await job.store.put(job.layout.full(key), body, {
+    storageClass: job.storageClass,
+    sha256: p.objectSha256,
+    metadata,
+    signal,
+  });
+  buffers.give(body);
+  if (p.spilled) await spill!.remove(p.spilled);
+  return { record: { ...record, etag }, chain };
+}
