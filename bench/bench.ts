@@ -305,10 +305,23 @@ async function cephDelete(ceph: Ceph, prefix: string): Promise<void> {
   ]);
 }
 
+/** PIDs of the throwaway Ceph's daemons (tests/servers/ceph.sh keeps pid files), if any. */
+function cephPids(): number[] | undefined {
+  const dir = `${Deno.env.get("S3DUCT_CEPH_DIR") ?? "/tmp/s3duct-ceph"}/run`;
+  try {
+    const pids = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".pid"))
+      .map((e) => Number(Deno.readTextFileSync(`${dir}/${e.name}`).trim()));
+    return pids.length && pids.every(Number.isInteger) ? pids : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function fromMeasured(row: Row, m: Measured): Row {
   row.seconds = Number.isFinite(m.wall) ? m.wall : undefined;
   row.cpu = Number.isFinite(m.user + m.sys) ? m.user + m.sys : undefined;
   row.rssKiB = Number.isFinite(m.maxRssKiB) ? m.maxRssKiB : undefined;
+  row.serverCpu = m.serverCpu;
   if (!m.ok) row.error = m.error ?? "failed";
   return row;
 }
@@ -437,6 +450,7 @@ async function main(): Promise<number> {
               timeoutSeconds: timeout,
               env: ceph.env,
               tmpDir: tmp,
+              serverPids: cephPids(),
             });
             fromMeasured(row, m);
             if (m.ok && op === "get" && m.stdoutSha256 !== input.sha256) {
@@ -517,6 +531,7 @@ async function main(): Promise<number> {
                   timeoutSeconds: timeout,
                   env: baseEnv,
                   tmpDir: tmp,
+                  serverPids: storeName === "ceph" ? cephPids() : undefined,
                 });
                 fromMeasured(row, m);
                 const summary = jsonSummary(m.stderr);
@@ -572,7 +587,9 @@ async function main(): Promise<number> {
     resultsTable([...rows, ...oldToolRows()]),
     "",
     "Seconds, CPU (user+sys) and peak RSS are GNU time's for the measured client process only " +
-    "(never Ceph). MB/s = 10^6 bytes/s of plaintext. put reads stdin from a file of random " +
+    "(never Ceph); server CPU is what Ceph's daemons (mon, osd, radosgw) used meanwhile, read " +
+    "from /proc: client + server CPU over 2 cores bounds the wall time from below. " +
+    "MB/s = 10^6 bytes/s of plaintext. put reads stdin from a file of random " +
     "bytes; get writes to `sha256sum` and every get is checked against the input's sha256. " +
     "vs aws s3 cp / vs 0.4: throughput ratio (>1 = faster) against `aws s3 cp -` in this run " +
     "(same size, same op) and against the old tool's numbers quoted in issue 4 (Ceph 1G/64M); " +

@@ -19,6 +19,8 @@ export interface Measured {
   stderr: string;
   /** Why it failed, one line. */
   error?: string;
+  /** CPU seconds the `serverPids` processes used meanwhile (the S3 server's share). */
+  serverCpu?: number;
 }
 
 export interface RunSpec {
@@ -32,6 +34,24 @@ export interface RunSpec {
   cwd?: string;
   /** Scratch dir for the time report. */
   tmpDir: string;
+  /** Processes whose CPU time is sampled around the run (Ceph's daemons). */
+  serverPids?: number[];
+}
+
+/** user + system CPU seconds of these processes so far (Linux /proc; CLK_TCK 100). */
+export function cpuSecondsOf(pids: number[]): number | undefined {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      // Fields after the command name (which may contain spaces) start after ")".
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      return undefined;
+    }
+  }
+  return ticks / 100;
 }
 
 export const GNU_TIME = "/usr/bin/time";
@@ -46,6 +66,7 @@ fi`;
 
 export async function measure(spec: RunSpec): Promise<Measured> {
   const timeFile = await Deno.makeTempFile({ dir: spec.tmpDir, prefix: "time-" });
+  const server0 = spec.serverPids ? cpuSecondsOf(spec.serverPids) : undefined;
   try {
     const out = await new Deno.Command("bash", {
       args: ["-c", SCRIPT, "bench", ...spec.cmd],
@@ -74,6 +95,8 @@ export async function measure(spec: RunSpec): Promise<Measured> {
       maxRssKiB: parsed ? nums[3] : NaN,
       stderr,
     };
+    const server1 = spec.serverPids ? cpuSecondsOf(spec.serverPids) : undefined;
+    if (server0 !== undefined && server1 !== undefined) m.serverCpu = server1 - server0;
     if (spec.hashStdout) {
       m.stdoutSha256 = new TextDecoder().decode(out.stdout).trim().split(/\s+/)[0];
     }

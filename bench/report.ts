@@ -19,6 +19,8 @@ export interface Row {
   seconds?: number;
   /** user + sys seconds of the measured process. */
   cpu?: number;
+  /** CPU seconds the S3 server (Ceph's daemons) used during the run. */
+  serverCpu?: number;
   rssKiB?: number;
   /** upload_workers / download_workers from s3duct's JSON summary. */
   workers?: string;
@@ -78,6 +80,7 @@ export function resultsTable(rows: Row[]): string {
     "seconds",
     "MB/s (10^6 B)",
     "CPU s/GiB",
+    "server CPU s/GiB",
     "peak RSS MiB",
     "workers",
     "vs aws s3 cp",
@@ -103,6 +106,7 @@ export function resultsTable(rows: Row[]): string {
           f(r.seconds, 2),
           f(mbps(r)),
           f(r.cpu === undefined ? undefined : r.cpu / gib, 2),
+          f(r.serverCpu === undefined ? undefined : r.serverCpu / gib, 2),
           f(r.rssKiB === undefined ? undefined : r.rssKiB / 1024, 0),
           r.workers ?? "–",
           x(r.vsAws),
@@ -133,9 +137,12 @@ export function pureTable(pure1?: PureTimes, pureN?: PureTimes, threads = 1): st
   add("AES-256-GCM (WebCrypto, 64 MiB calls)", (t) => t["aes-256-gcm"]);
   add("AES-256-GCM (node:crypto, 64 MiB calls)", (t) => t["aes-256-gcm-node"]);
   add("ChaCha20-Poly1305 (node:crypto, 64 KiB segments)", (t) => t["chacha20-poly1305"]);
-  add("**plain** = SHA-256 + SHA3-256", (t) => modeSeconds(t, "plain"));
+  add("SHA-256 (OpenSSL libcrypto, FFI)", (t) => t["sha256-openssl"]);
+  add("SHA3-256 (OpenSSL libcrypto, FFI)", (t) => t["sha3-256-openssl"]);
+  add("AES-256-GCM (OpenSSL libcrypto, FFI, 64 MiB calls)", (t) => t["aes-256-gcm-openssl"]);
+  add("**plain** = SHA-256 + SHA3-256 (fastest of each)", (t) => modeSeconds(t, "plain"));
   add(
-    "**aes** = SHA-256 + SHA3-256 + AES-256-GCM (faster of the two)",
+    "**aes** = SHA-256 + SHA3-256 + AES-256-GCM (fastest of each)",
     (t) => modeSeconds(t, "aes"),
   );
   add("**age** = SHA-256 + SHA3-256 + ChaCha20-Poly1305", (t) => modeSeconds(t, "age"));

@@ -27,6 +27,9 @@ export function getCommand(): Command {
   addStoreOptions(cmd);
   addVerifyOptions(addKeyOptions(cmd));
   addTransferOptions(cmd, "download");
+  // s3duct 0.4 downloaded through scratch files; we verify in memory and write stdout in
+  // order, so the option is accepted (old command lines keep working) and unused.
+  cmd.option("--scratch-dir <dir>", "accepted for s3duct 0.4 command lines; get uses no scratch");
   addOutputOptions(cmd);
   return cmd.action(runGet);
 }

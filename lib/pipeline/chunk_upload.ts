@@ -4,7 +4,7 @@
  * upload worker is busy.
  */
 import type { Cipher } from "../crypto/cipher.ts";
-import { type DualDigest, sha256 } from "../crypto/hash.ts";
+import type { DualDigest } from "../crypto/hash.ts";
 import { toHex } from "../format/chain.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import type { ChunkRecord } from "../format/manifest.ts";
@@ -53,8 +53,11 @@ export interface Prepared {
   index: number;
   size: number;
   digest: DualDigest;
-  /** SHA-256 of the object as uploaded (signs the request). */
-  objectSha256: Uint8Array;
+  /**
+   * SHA-256 of the object as uploaded, when already known (plain chunks); a store that signs
+   * payloads (S3) hashes sealed ones itself, one that does not (local) is spared the pass.
+   */
+  objectSha256?: Uint8Array;
   chaining: Promise<Uint8Array>;
   body?: Uint8Array;
   spilled?: Spilled;
@@ -91,18 +94,8 @@ export async function prepare(job: ChunkJob, c: ChunkTask): Promise<Prepared> {
     await c.hashed;
     buffers.give(c.chunk);
   }
-  // A plain chunk's SHA-256 is already known; a sealed one needs its own.
-  const objectSha256 = body === c.chunk ? digest.sha256 : await sha256(body);
+  const objectSha256 = body === c.chunk ? digest.sha256 : undefined;
   return { index: c.index, size: c.chunk.length, digest, objectSha256, chaining: c.chaining, body };
-}
-
-/** Prepare and upload a chunk that has a worker now. */
-export async function uploadChunk(
-  job: ChunkJob,
-  c: ChunkTask,
-  signal: AbortSignal,
-): Promise<Stored> {
-  return await uploadPrepared(job, await prepare(job, c), undefined, signal);
 }
 
 /**

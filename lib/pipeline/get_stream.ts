@@ -79,6 +79,7 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
   // opened by age needs a second buffer.
   const perChunk = (cipher.inPlace || !manifest.encrypted ? 1 : 2) * (manifest.chunk_size + 65536);
   buffers.maxFreeBytes = (concurrency.max + 2) * perChunk;
+  let opening: Promise<unknown> = Promise.resolve();
   const window = new OrderedWindow<Opened>(() => concurrency.current, { failFast: false });
   const progress = job.progressFor?.(manifest.total_bytes);
   // Download, open and digest run in the window (in parallel); checks and output in order.
@@ -92,7 +93,15 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
         const alloc = room
           ? () => sealed.subarray(room.head, sealed.length - room.tail)
           : (n: number) => buffers.take(n);
-        plain = await cipher.open(sealed, alloc, { index: r.index, last: r.index === last });
+        const at = { index: r.index, last: r.index === last };
+        if (room) plain = await cipher.open(sealed, alloc, at);
+        else {
+          // Into a second buffer (age): one chunk at a time, so downloads that finish
+          // together do not each hold two buffers at once (opening is fast; downloads are not).
+          const turn = opening.then(() => cipher.open(sealed, alloc, at));
+          opening = turn.catch(() => undefined);
+          plain = await turn;
+        }
         if (plain && plain.buffer !== sealed.buffer) buffers.give(sealed);
       } catch (e) {
         // No identity matches this chunk: a wrong key only if nothing has proven it right yet.

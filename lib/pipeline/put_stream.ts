@@ -28,7 +28,6 @@ import {
   prepare,
   type Prepared,
   type Stored,
-  uploadChunk,
   uploadPrepared,
 } from "./chunk_upload.ts";
 import { Spill, type SpillLimits } from "./spill.ts";
@@ -185,7 +184,13 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
       job.progress?.add(s.record.size);
       log.debug(`  chunk ${s.record.index} stored (${s.record.size} bytes)`);
     };
+    // A cipher that seals into a second buffer (age) holds the plaintext until sealed and
+    // hashed: reading waits for the chunk before last to get there, so no more than two
+    // plaintexts are alive beside the sealed chunks in flight.
+    const twoBuffers = upJob.sealer.method !== null && !upJob.sealer.inPlace;
+    const sealing: Promise<unknown>[] = [];
     for (;;) {
+      if (twoBuffers && sealing.length > 1) await sealing.shift();
       const next = pending ? { done: false, value: pending } : await source.next();
       pending = undefined;
       if (next.done) break;
@@ -219,7 +224,9 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
       for (;;) {
         while (waiting.length && !window.full) submit(waiting.shift()!);
         if (!waiting.length && !window.full) {
-          window.add((signal) => uploadChunk(upJob, c, signal));
+          const p = prepare(upJob, c);
+          sealing.push(p.catch(() => {}));
+          window.add((signal) => p.then((p) => uploadPrepared(upJob, p, undefined, signal)));
           break;
         }
         if (spill?.hasRoom(maxObjectSize(job.chunkSize))) {
