@@ -92,7 +92,8 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
         const room = cipher.inPlace;
         const alloc = room
           ? () => sealed.subarray(room.head, sealed.length - room.tail)
-          : (n: number) => buffers.take(n);
+          // The object's size, not n: one size of buffer recycles for downloads and plaintexts.
+          : (n: number) => buffers.take(Math.max(n, sealed.length)).subarray(0, n);
         const at = { index: r.index, last: r.index === last };
         if (room) plain = await cipher.open(sealed, alloc, at);
         else {
