@@ -1,7 +1,10 @@
 /**
- * How many transfers run at once. Fixed, or adaptive (AIMD): one more worker while measured
- * throughput keeps improving, half as many on a throttle signal (SlowDown, 503, timeouts seen
- * by the retry layer), always within [min, max] and the memory budget that set max.
+ * How many transfers run at once. Fixed, or adaptive (AIMD): probe one more worker and keep it
+ * only if throughput then beats the rate before the probe by 10 %, else go back and hold for a
+ * while; half as many on a throttle signal (SlowDown, 503, timeouts seen by the retry layer);
+ * always within [min, max] and the memory budget that set max. Comparing with the rate before
+ * the probe, not the last round, is what stops noise from ratcheting the count (and memory)
+ * up over a long stream: s3duct 0.4's scaler climbed that way (spec §6.7).
  */
 
 export interface ConcurrencyOptions {
@@ -9,15 +12,23 @@ export interface ConcurrencyOptions {
   fixed?: number;
   min: number;
   max: number;
+  /** Clock in ms (tests). */
+  now?: () => number;
 }
+
+/** A probe must beat the rate before it by this much to be kept. */
+const GAIN = 1.1;
 
 export class Concurrency {
   readonly adaptive: boolean;
   readonly min: number;
   readonly max: number;
   #current: number;
-  #window = { started: performance.now(), bytes: 0, done: 0 };
-  #lastRate = 0;
+  readonly #now: () => number;
+  #window: { started: number; bytes: number; done: number };
+  /** Throughput at the current count before the probe under way (0: none measured yet). */
+  #baseline = 0;
+  #probing = false;
   #cooldown = 0;
   /** Changes, for -v: "4 -> 5 (throughput up)". */
   readonly changes: string[] = [];
@@ -27,6 +38,8 @@ export class Concurrency {
     this.min = Math.max(1, Math.min(opts.min, opts.max));
     this.max = Math.max(this.min, opts.max);
     this.#current = opts.fixed ?? Math.min(this.max, Math.max(this.min, 4));
+    this.#now = opts.now ?? (() => performance.now());
+    this.#window = { started: this.#now(), bytes: 0, done: 0 };
   }
 
   get current(): number {
@@ -38,27 +51,40 @@ export class Concurrency {
     return this.adaptive ? `auto (${this.#current})` : String(this.#current);
   }
 
-  /** A transfer finished; every `current` completions, compare throughput with the last round. */
+  /** A transfer finished; every `current` completions make a round whose rate is judged. */
   completed(bytes: number): void {
     if (!this.adaptive) return;
     this.#window.bytes += bytes;
     this.#window.done++;
     if (this.#cooldown > 0) this.#cooldown--;
     if (this.#window.done < this.#current) return;
-    const secs = (performance.now() - this.#window.started) / 1000;
+    const secs = (this.#now() - this.#window.started) / 1000;
     const rate = secs > 0 ? this.#window.bytes / secs : 0;
-    // Additive increase only while the last step paid off by at least 5 %.
-    if (this.#cooldown === 0 && this.#current < this.max && rate > this.#lastRate * 1.05) {
-      this.#set(this.#current + 1, "throughput up");
+    this.#window = { started: this.#now(), bytes: 0, done: 0 };
+    if (this.#probing) {
+      this.#probing = false;
+      if (rate > this.#baseline * GAIN) {
+        this.#baseline = rate; // the extra worker paid off: keep it
+      } else {
+        this.#set(this.#current - 1, "no gain from the last one");
+        this.#cooldown = 8 * this.#current;
+        return;
+      }
+    } else {
+      // Smoothed, so one unlucky round does not make the next probe look like a gain.
+      this.#baseline = this.#baseline ? (this.#baseline + rate) / 2 : rate;
     }
-    this.#lastRate = rate;
-    this.#window = { started: performance.now(), bytes: 0, done: 0 };
+    if (this.#cooldown === 0 && this.#current < this.max) {
+      this.#set(this.#current + 1, "probing");
+      this.#probing = true;
+    }
   }
 
   /** The store pushed back: multiplicative decrease, then hold for a few rounds. */
   throttled(): void {
     if (!this.adaptive) return;
     this.#cooldown = 3 * this.#current;
+    this.#probing = false;
     if (this.#current > this.min) {
       this.#set(Math.max(this.min, Math.floor(this.#current / 2)), "store throttling");
     }
