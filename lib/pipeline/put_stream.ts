@@ -140,7 +140,12 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   const source = readChunks(job.input, job.chunkSize, room);
   let pending: Uint8Array | undefined;
   const spill = job.spill ? await Spill.open(job.spill, log) : undefined;
-  const submit = (p: Prepared) => window.add((signal) => uploadPrepared(upJob, p, spill, signal));
+  const submit = (p: Prepared | Promise<Prepared>) =>
+    window.add(async (signal) => uploadPrepared(upJob, await p, spill, signal));
+  // Chunks waiting on disk go to free workers first, in index order.
+  const drain = () => {
+    while (waiting.length && !window.full) submit(waiting.shift()!);
+  };
   try {
     if (resume && resume.entries.length) {
       const ff = await fastForward(resume.entries, source, streamHash, {
@@ -218,15 +223,15 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
       for (const p of [hashed, digest, myChain]) p.catch(() => {});
       chainReady = myChain;
       const c = { index: i, last, chunk, digesting: digest, hashed, chaining: myChain };
-      // In index order: chunks waiting on disk go to free workers first; a new chunk goes to
-      // a worker if one is free and nothing waits, else to disk if there is room, else we
-      // wait for an upload to finish (reading pauses: memory stays within its budget).
+      // In index order: a new chunk goes to a worker if one is free and nothing waits, else
+      // to disk if there is room, else we wait for an upload to finish (reading pauses:
+      // memory stays within its budget).
       for (;;) {
-        while (waiting.length && !window.full) submit(waiting.shift()!);
+        drain();
         if (!waiting.length && !window.full) {
           const p = prepare(upJob, c);
           sealing.push(p.catch(() => {}));
-          window.add((signal) => p.then((p) => uploadPrepared(upJob, p, undefined, signal)));
+          submit(p);
           break;
         }
         if (spill?.hasRoom(maxObjectSize(job.chunkSize))) {
@@ -238,7 +243,7 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
       if (job.progress) job.progress.inFlight = window.size + waiting.length;
     }
     while (waiting.length || window.size > 0) {
-      while (waiting.length && !window.full) submit(waiting.shift()!);
+      drain();
       await record(await window.next());
     }
     await streamHashing;
