@@ -537,6 +537,8 @@ async function main(): Promise<number> {
                 const summary = jsonSummary(m.stderr);
                 const w = summary?.[op === "put" ? "upload_workers" : "download_workers"];
                 if (w !== undefined) row.workers = String(w);
+                const peak = summary?.[`${op === "put" ? "upload" : "download"}_workers_peak`];
+                if (typeof peak === "number") row.peakWorkers = peak;
                 if (m.ok && op === "put") {
                   const got = summary?.stream_sha256;
                   if (typeof got === "string" && got !== input.sha256) {

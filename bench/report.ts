@@ -24,6 +24,8 @@ export interface Row {
   rssKiB?: number;
   /** upload_workers / download_workers from s3duct's JSON summary. */
   workers?: string;
+  /** upload_workers_peak / download_workers_peak: the most in flight at once. */
+  peakWorkers?: number;
   error?: string;
   vsAws?: number;
   vsOld?: number;
@@ -108,7 +110,12 @@ export function resultsTable(rows: Row[]): string {
           f(r.cpu === undefined ? undefined : r.cpu / gib, 2),
           f(r.serverCpu === undefined ? undefined : r.serverCpu / gib, 2),
           f(r.rssKiB === undefined ? undefined : r.rssKiB / 1024, 0),
-          r.workers ?? "–",
+          r.workers === undefined
+            ? "–"
+            : r.peakWorkers !== undefined && r.workers !== String(r.peakWorkers) &&
+                !r.workers.includes(`(${r.peakWorkers})`)
+            ? `${r.workers}, peak ${r.peakWorkers}`
+            : r.workers,
           x(r.vsAws),
           x(r.vsOld),
           pure,
@@ -202,8 +209,8 @@ export function targetChecks(rows: Row[]): string[] {
     );
   }
   for (const r of rows.filter((r) => r.tool === "s3duct" && !r.error && r.rssKiB)) {
-    // "8", or "auto (6)" from the adaptive pipeline: the number is the workers it ended with.
-    const w = Number(/\d+/.exec(r.workers ?? "")?.[0]);
+    // The most chunks in flight at once; "8" or "auto (6)" (the count it ended with) otherwise.
+    const w = r.peakWorkers ?? Number(/\d+/.exec(r.workers ?? "")?.[0]);
     if (!Number.isFinite(w) || !r.chunkBytes) continue;
     const limit = (w + 2) * r.chunkBytes + 80e6;
     out.push(

@@ -60,6 +60,7 @@ async function runGet(o: RawOptions): Promise<void> {
   const summary = getSummary({
     manifest: outcome.manifest,
     workers: concurrency?.label ?? "-",
+    peakWorkers: concurrency?.peak ?? 0,
     elapsedMs: outcome.elapsedMs,
     warnings: log.warnings,
   }, o.summary as SummaryFormat);

@@ -212,6 +212,7 @@ async function runPut(o: RawOptions): Promise<void> {
     chunksNew: outcome.chunksNew,
     chunksResumed: outcome.chunksResumed,
     workers: concurrency.label,
+    peakWorkers: concurrency.peak,
     elapsedMs: outcome.elapsedMs,
     warnings: log.warnings,
   }, o.summary as SummaryFormat);

@@ -29,6 +29,7 @@ export class Concurrency {
   /** Throughput at the current count before the probe under way (0: none measured yet). */
   #baseline = 0;
   #probing = false;
+  #peak: number;
   #cooldown = 0;
   /** Changes, for -v: "4 -> 5 (throughput up)". */
   readonly changes: string[] = [];
@@ -38,6 +39,7 @@ export class Concurrency {
     this.min = Math.max(1, Math.min(opts.min, opts.max));
     this.max = Math.max(this.min, opts.max);
     this.#current = opts.fixed ?? Math.min(this.max, Math.max(this.min, 4));
+    this.#peak = this.#current;
     this.#now = opts.now ?? (() => performance.now());
     this.#window = { started: this.#now(), bytes: 0, done: 0 };
   }
@@ -90,8 +92,14 @@ export class Concurrency {
     }
   }
 
+  /** The most that ever ran at once (what peak memory follows). */
+  get peak(): number {
+    return this.#peak;
+  }
+
   #set(n: number, why: string): void {
     this.changes.push(`${this.#current} -> ${n} (${why})`);
     this.#current = n;
+    this.#peak = Math.max(this.#peak, n);
   }
 }

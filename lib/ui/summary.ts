@@ -18,6 +18,8 @@ export interface PutFacts {
   chunksResumed: number;
   /** "4", or "auto (6)" for adaptive. */
   workers: string;
+  /** The most workers that ran at once. */
+  peakWorkers: number;
   elapsedMs: number;
   warnings: string[];
 }
@@ -47,6 +49,7 @@ export function putSummary(f: PutFacts, format: SummaryFormat): string | undefin
       bucket: f.bucket,
       prefix: f.prefix,
       encrypted_manifest: m.encrypted_manifest,
+      upload_workers_peak: f.peakWorkers,
       elapsed_seconds: round(f.elapsedMs / 1000),
       bytes_per_second: f.elapsedMs > 0 ? Math.round(m.total_bytes / (f.elapsedMs / 1000)) : null,
     });
@@ -64,6 +67,7 @@ export function putSummary(f: PutFacts, format: SummaryFormat): string | undefin
 export interface GetFacts {
   manifest: Manifest;
   workers: string;
+  peakWorkers: number;
   elapsedMs: number;
   warnings: string[];
 }
@@ -87,6 +91,7 @@ export function getSummary(f: GetFacts, format: SummaryFormat): string | undefin
       download_workers: f.workers,
       elapsed_seconds: round(f.elapsedMs / 1000),
       warnings: f.warnings,
+      download_workers_peak: f.peakWorkers,
     });
   }
   return `Restored '${m.name}': ${m.chunk_count} chunks, ${withCommas(m.total_bytes)} bytes, ` +

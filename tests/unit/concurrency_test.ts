@@ -43,6 +43,13 @@ Deno.test("Concurrency auto: climbs while each worker adds throughput, stops whe
   );
 });
 
+Deno.test("Concurrency auto: peak remembers a probe that was taken back", () => {
+  const { c, counts } = simulate(() => 100e6, 200);
+  assert.equal(c.peak, Math.max(...counts, 4));
+  assert.ok(c.changes.some((s) => /no gain/.test(s)), "a flat store makes probes go back");
+  assert.ok(c.peak >= 5, "the first probe counted, though reverted");
+});
+
 Deno.test("Concurrency auto: a throttle halves the count and holds it for a while", () => {
   let t = 0;
   const c = new Concurrency({ min: 2, max: 16, now: () => t });
