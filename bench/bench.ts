@@ -56,7 +56,7 @@ Other:
 
 Ceph: needs S3DUCT_TEST_ENDPOINT, S3DUCT_TEST_BUCKET, S3DUCT_TEST_ACCESS_KEY,
 S3DUCT_TEST_SECRET_KEY, S3DUCT_TEST_REGION (set by tests/run.sh, or '. /tmp/s3duct-ceph/env').
-Needs GNU time (${GNU_TIME}, Debian package 'time'), coreutils timeout and sha256sum; 'aws'
+Needs GNU time (${GNU_TIME}, Debian package 'time'), coreutils timeout, and openssl or sha256sum; 'aws'
 (Debian package awscli) for the baseline.`;
 
 interface Options {
@@ -592,7 +592,7 @@ async function main(): Promise<number> {
     "(never Ceph); server CPU is what Ceph's daemons (mon, osd, radosgw) used meanwhile, read " +
     "from /proc: client + server CPU over 2 cores bounds the wall time from below. " +
     "MB/s = 10^6 bytes/s of plaintext. put reads stdin from a file of random " +
-    "bytes; get writes to `sha256sum` and every get is checked against the input's sha256. " +
+    "bytes; get writes to a SHA-256 (`openssl dgst`, else `sha256sum`) and every get is checked against the input's sha256. " +
     "vs aws s3 cp / vs 0.4: throughput ratio (>1 = faster) against `aws s3 cp -` in this run " +
     "(same size, same op) and against the old tool's numbers quoted in issue 4 (Ceph 1G/64M); " +
     "vs pure: local-store throughput over the in-process hashing+encryption rate below.",
