@@ -17,6 +17,7 @@ import {
   addRatios,
   AWS_LABEL,
   GiB,
+  medianRows,
   MiB,
   oldToolRows,
   pureTable,
@@ -47,6 +48,8 @@ Passing options to s3duct (repeatable, one argument each):
   --put-arg ARG        e.g. --put-arg=--upload-workers --put-arg=4
   --get-arg ARG
 Other:
+  --repeat N           run every measurement N times, report the median run (default 1):
+                       Ceph's own CPU per GiB varied 12-18 s between runs here
   --timeout-per-gib S  kill a run after 60 + S x GiB seconds (default 240)
   --main FILE          the s3duct main.ts to run (default: this checkout's), e.g. to bench a
                        clean 'git worktree' or an older commit with this benchmark
@@ -71,6 +74,8 @@ interface Options {
   putArgs: string[];
   getArgs: string[];
   timeoutPerGiB: number;
+  /** Runs of each measurement; the table shows the median run. */
+  repeat: number;
   tmp?: string;
   out: string;
   main: string;
@@ -96,6 +101,7 @@ function parseArgs(argv: string[]): Options | undefined {
     putArgs: [],
     getArgs: [],
     timeoutPerGiB: 240,
+    repeat: 1,
     out: `${ROOT}/bench/out/latest.md`,
     main: `${ROOT}/main.ts`,
   };
@@ -148,6 +154,10 @@ function parseArgs(argv: string[]): Options | undefined {
         break;
       case "--op":
         o.ops = list(next(), ["put", "get"]);
+        break;
+      case "--repeat":
+        o.repeat = Number(next());
+        if (!Number.isInteger(o.repeat) || o.repeat < 1) throw new Error("--repeat needs N >= 1");
         break;
       case "--no-aws":
         o.aws = false;
@@ -420,145 +430,149 @@ async function main(): Promise<number> {
       const input: Input = await makeInput(`${tmp}/input-${sizeLabel}.bin`, size);
       const timeout = 60 + opts.timeoutPerGiB * size / GiB;
 
-      if (aws && ceph) {
-        const key = `${prefix}/aws-${sizeLabel}`;
-        const url = `s3://${ceph.bucket}/${key}`;
-        const common = ["--endpoint-url", ceph.endpoint, "--only-show-errors"];
-        for (const op of ["put", "get"] as const) {
-          if (!opts.ops.includes(op)) continue;
-          const row: Row = {
-            tool: AWS_LABEL,
-            store: "ceph",
-            size: sizeLabel,
-            bytes: size,
-            chunk: "–",
-            mode: "–",
-            op,
-          };
-          try {
-            const m = await measure({
-              cmd: op === "put" ? [aws, "s3", "cp", "-", url, ...common] : [
-                aws,
-                "s3",
-                "cp",
-                url,
-                "-",
-                ...common,
-              ],
-              stdinFile: op === "put" ? input.path : undefined,
-              hashStdout: op === "get",
-              timeoutSeconds: timeout,
-              env: ceph.env,
-              tmpDir: tmp,
-              serverPids: cephPids(),
-            });
-            fromMeasured(row, m);
-            if (m.ok && op === "get" && m.stdoutSha256 !== input.sha256) {
-              row.error = `output sha256 ${m.stdoutSha256?.slice(0, 12)}… != input`;
+      for (let rep = 0; rep < opts.repeat; rep++) {
+        if (aws && ceph) {
+          const key = `${prefix}/aws-${sizeLabel}`;
+          const url = `s3://${ceph.bucket}/${key}`;
+          const common = ["--endpoint-url", ceph.endpoint, "--only-show-errors"];
+          for (const op of ["put", "get"] as const) {
+            if (!opts.ops.includes(op)) continue;
+            const row: Row = {
+              tool: AWS_LABEL,
+              store: "ceph",
+              size: sizeLabel,
+              bytes: size,
+              chunk: "–",
+              mode: "–",
+              op,
+            };
+            try {
+              const m = await measure({
+                cmd: op === "put" ? [aws, "s3", "cp", "-", url, ...common] : [
+                  aws,
+                  "s3",
+                  "cp",
+                  url,
+                  "-",
+                  ...common,
+                ],
+                stdinFile: op === "put" ? input.path : undefined,
+                hashStdout: op === "get",
+                timeoutSeconds: timeout,
+                env: ceph.env,
+                tmpDir: tmp,
+                serverPids: cephPids(),
+              });
+              fromMeasured(row, m);
+              if (m.ok && op === "get" && m.stdoutSha256 !== input.sha256) {
+                row.error = `output sha256 ${m.stdoutSha256?.slice(0, 12)}… != input`;
+              }
+            } catch (e) {
+              row.error = String(e);
             }
-          } catch (e) {
-            row.error = String(e);
+            rows.push(row);
+            log(`aws s3 cp ${sizeLabel} ${op}: ${fmtRow(row)}`);
           }
-          rows.push(row);
-          log(`aws s3 cp ${sizeLabel} ${op}: ${fmtRow(row)}`);
+          await cephDelete(ceph, `${key}`).catch((e) => log(`cleanup: ${e}`));
         }
-        await cephDelete(ceph, `${key}`).catch((e) => log(`cleanup: ${e}`));
-      }
 
-      for (const storeName of opts.stores) {
-        for (const chunk of opts.chunks) {
-          for (const mode of opts.modes) {
-            const name = `${storeName}-${sizeLabel}-${chunk}-${mode}`;
-            const endpoint = storeName === "ceph" ? ceph!.endpoint : `file://${localRoot}`;
-            const bucket = storeName === "ceph" ? ceph!.bucket : "bench";
-            if (storeName === "local") await Deno.mkdir(`${localRoot}/bench`, { recursive: true });
-            const where = [
-              "--endpoint-url",
-              endpoint,
-              "--bucket",
-              bucket,
-              "--prefix",
-              prefix,
-              "--name",
-              name,
-            ];
-            const quiet = ["-q", "--summary", "json", "--progress", "none"];
-            const putCrypto = mode === "aes"
-              ? ["--key", "env:S3DUCT_BENCH_KEY"]
-              : mode === "age"
-              ? ["--age-recipient", recipient ?? "age1missing"]
-              : ["--no-encrypt"];
-            const getCrypto = mode === "aes"
-              ? ["--key", "env:S3DUCT_BENCH_KEY"]
-              : mode === "age"
-              ? ["--age-identity", identity]
-              : [];
-            let putOk = false;
-            for (const op of ["put", "get"] as const) {
-              if (!opts.ops.includes(op)) continue;
-              const row: Row = {
-                tool: "s3duct",
-                store: storeName,
-                size: sizeLabel,
-                bytes: size,
-                chunk,
-                chunkBytes: parseSize(chunk),
-                mode,
-                op,
-              };
-              if (op === "get" && !putOk) {
-                row.error = "skipped: put failed";
+        for (const storeName of opts.stores) {
+          for (const chunk of opts.chunks) {
+            for (const mode of opts.modes) {
+              const name = `${storeName}-${sizeLabel}-${chunk}-${mode}`;
+              const endpoint = storeName === "ceph" ? ceph!.endpoint : `file://${localRoot}`;
+              const bucket = storeName === "ceph" ? ceph!.bucket : "bench";
+              if (storeName === "local") {
+                await Deno.mkdir(`${localRoot}/bench`, { recursive: true });
+              }
+              const where = [
+                "--endpoint-url",
+                endpoint,
+                "--bucket",
+                bucket,
+                "--prefix",
+                prefix,
+                "--name",
+                name,
+              ];
+              const quiet = ["-q", "--summary", "json", "--progress", "none"];
+              const putCrypto = mode === "aes"
+                ? ["--key", "env:S3DUCT_BENCH_KEY"]
+                : mode === "age"
+                ? ["--age-recipient", recipient ?? "age1missing"]
+                : ["--no-encrypt"];
+              const getCrypto = mode === "aes"
+                ? ["--key", "env:S3DUCT_BENCH_KEY"]
+                : mode === "age"
+                ? ["--age-identity", identity]
+                : [];
+              let putOk = false;
+              for (const op of ["put", "get"] as const) {
+                if (!opts.ops.includes(op)) continue;
+                const row: Row = {
+                  tool: "s3duct",
+                  store: storeName,
+                  size: sizeLabel,
+                  bytes: size,
+                  chunk,
+                  chunkBytes: parseSize(chunk),
+                  mode,
+                  op,
+                };
+                if (op === "get" && !putOk) {
+                  row.error = "skipped: put failed";
+                  rows.push(row);
+                  continue;
+                }
+                try {
+                  const args = op === "put"
+                    ? [
+                      "put",
+                      ...where,
+                      "--chunk-size",
+                      chunk,
+                      ...putCrypto,
+                      ...quiet,
+                      ...opts.putArgs,
+                    ]
+                    : ["get", ...where, ...getCrypto, ...quiet, ...opts.getArgs];
+                  const m = await measure({
+                    cmd: [DENO, "run", "-A", mainTs, ...args],
+                    cwd: cliDir,
+                    stdinFile: op === "put" ? input.path : undefined,
+                    hashStdout: op === "get",
+                    timeoutSeconds: timeout,
+                    env: baseEnv,
+                    tmpDir: tmp,
+                    serverPids: storeName === "ceph" ? cephPids() : undefined,
+                  });
+                  fromMeasured(row, m);
+                  const summary = jsonSummary(m.stderr);
+                  const w = summary?.[op === "put" ? "upload_workers" : "download_workers"];
+                  if (w !== undefined) row.workers = String(w);
+                  const peak = summary?.[`${op === "put" ? "upload" : "download"}_workers_peak`];
+                  if (typeof peak === "number") row.peakWorkers = peak;
+                  if (m.ok && op === "put") {
+                    const got = summary?.stream_sha256;
+                    if (typeof got === "string" && got !== input.sha256) {
+                      row.error = `put summary stream_sha256 ${got.slice(0, 12)}… != input`;
+                    } else putOk = true;
+                  }
+                  if (m.ok && op === "get" && m.stdoutSha256 !== input.sha256) {
+                    row.error = `get output sha256 ${m.stdoutSha256?.slice(0, 12)}… != input`;
+                  }
+                } catch (e) {
+                  row.error = String(e);
+                }
                 rows.push(row);
-                continue;
+                log(`${name} ${op}: ${fmtRow(row)}`);
               }
               try {
-                const args = op === "put"
-                  ? [
-                    "put",
-                    ...where,
-                    "--chunk-size",
-                    chunk,
-                    ...putCrypto,
-                    ...quiet,
-                    ...opts.putArgs,
-                  ]
-                  : ["get", ...where, ...getCrypto, ...quiet, ...opts.getArgs];
-                const m = await measure({
-                  cmd: [DENO, "run", "-A", mainTs, ...args],
-                  cwd: cliDir,
-                  stdinFile: op === "put" ? input.path : undefined,
-                  hashStdout: op === "get",
-                  timeoutSeconds: timeout,
-                  env: baseEnv,
-                  tmpDir: tmp,
-                  serverPids: storeName === "ceph" ? cephPids() : undefined,
-                });
-                fromMeasured(row, m);
-                const summary = jsonSummary(m.stderr);
-                const w = summary?.[op === "put" ? "upload_workers" : "download_workers"];
-                if (w !== undefined) row.workers = String(w);
-                const peak = summary?.[`${op === "put" ? "upload" : "download"}_workers_peak`];
-                if (typeof peak === "number") row.peakWorkers = peak;
-                if (m.ok && op === "put") {
-                  const got = summary?.stream_sha256;
-                  if (typeof got === "string" && got !== input.sha256) {
-                    row.error = `put summary stream_sha256 ${got.slice(0, 12)}… != input`;
-                  } else putOk = true;
-                }
-                if (m.ok && op === "get" && m.stdoutSha256 !== input.sha256) {
-                  row.error = `get output sha256 ${m.stdoutSha256?.slice(0, 12)}… != input`;
-                }
+                if (storeName === "ceph") await cephDelete(ceph!, `${prefix}/`);
+                else await Deno.remove(`${localRoot}/bench`, { recursive: true });
               } catch (e) {
-                row.error = String(e);
+                if (!(e instanceof Deno.errors.NotFound)) log(`cleanup of ${name}: ${e}`);
               }
-              rows.push(row);
-              log(`${name} ${op}: ${fmtRow(row)}`);
-            }
-            try {
-              if (storeName === "ceph") await cephDelete(ceph!, `${prefix}/`);
-              else await Deno.remove(`${localRoot}/bench`, { recursive: true });
-            } catch (e) {
-              if (!(e instanceof Deno.errors.NotFound)) log(`cleanup of ${name}: ${e}`);
             }
           }
         }
@@ -570,15 +584,18 @@ async function main(): Promise<number> {
     if (!opts.tmp) await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
 
-  addRatios(rows, pure1, pureN);
+  const measured = medianRows(rows);
+  addRatios(measured, pure1, pureN);
   const elapsed = (performance.now() - started) / 1000;
-  const checks = targetChecks(rows);
+  const checks = targetChecks(measured);
   const report = [
     "## s3duct benchmark",
     "",
     ...info,
     `- matrix: store ${opts.stores} · size ${opts.sizes} · chunk ${opts.chunks} · ` +
-    `mode ${opts.modes}${opts.putArgs.length ? ` · put args ${opts.putArgs.join(" ")}` : ""}` +
+    `mode ${opts.modes}${opts.repeat > 1 ? ` · median of ${opts.repeat} runs each` : ""}${
+      opts.putArgs.length ? ` · put args ${opts.putArgs.join(" ")}` : ""
+    }` +
     `${opts.getArgs.length ? ` · get args ${opts.getArgs.join(" ")}` : ""}; ` +
     `benchmark took ${elapsed.toFixed(0)} s`,
     `- load average (1/5/15 min) at start ${loadStart}, at end ${await loadavg()}` +
@@ -586,7 +603,7 @@ async function main(): Promise<number> {
       ? " — **the machine was busy with something else: treat the numbers as noisy**"
       : ""),
     "",
-    resultsTable([...rows, ...oldToolRows()]),
+    resultsTable([...measured, ...oldToolRows()]),
     "",
     "Seconds, CPU (user+sys) and peak RSS are GNU time's for the measured client process only " +
     "(never Ceph); server CPU is what Ceph's daemons (mon, osd, radosgw) used meanwhile, read " +
@@ -621,7 +638,7 @@ async function main(): Promise<number> {
   } catch (e) {
     log(`could not write ${opts.out}: ${e}`);
   }
-  return rows.some((r) => r.error) ? 1 : 0;
+  return measured.some((r) => r.error) ? 1 : 0;
 }
 
 if (import.meta.main) Deno.exit(await main());

@@ -30,6 +30,8 @@ export interface Row {
   vsAws?: number;
   vsOld?: number;
   vsPure1?: number;
+  /** With --repeat: how many runs, and the range of their seconds. */
+  runs?: { n: number; min: number; max: number };
   vsPureN?: number;
 }
 
@@ -42,6 +44,24 @@ export function oldToolRows(): Row[] {
     { ...base, mode: "plain", op: "get", seconds: 17.4 },
     { ...base, mode: "aes", op: "get", seconds: 19.8, rssKiB: 766 * 1e6 / 1024 },
   ];
+}
+
+/** One row per measurement: the run with the median seconds (any failed run wins). */
+export function medianRows(rows: Row[]): Row[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = [r.tool, r.store, r.size, r.chunk, r.mode, r.op].join("|");
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
+  }
+  return [...groups.values()].map((g) => {
+    const failed = g.find((r) => r.error || r.seconds === undefined);
+    if (failed || g.length === 1) return failed ?? g[0];
+    const sorted = [...g].sort((a, b) => a.seconds! - b.seconds!);
+    const mid = sorted[Math.floor((sorted.length - 1) / 2)];
+    return { ...mid, runs: { n: g.length, min: sorted[0].seconds!, max: sorted.at(-1)!.seconds! } };
+  });
 }
 
 const mbps = (r: Row) => r.seconds ? r.bytes / r.seconds / 1e6 : undefined;
@@ -119,7 +139,11 @@ export function resultsTable(rows: Row[]): string {
           x(r.vsAws),
           x(r.vsOld),
           pure,
-          r.error ? `**FAILED**: ${r.error.replaceAll("|", "\\|")}` : "",
+          r.error
+            ? `**FAILED**: ${r.error.replaceAll("|", "\\|")}`
+            : r.runs
+            ? `median of ${r.runs.n} (${f(r.runs.min, 2)}-${f(r.runs.max, 2)} s)`
+            : "",
         ].join(" | ")
       } |`,
     );
