@@ -190,12 +190,12 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
       log.debug(`  chunk ${s.record.index} stored (${s.record.size} bytes)`);
     };
     // A cipher that seals into a second buffer (age) holds the plaintext until sealed and
-    // hashed: reading waits for the chunk before last to get there, so no more than two
+    // hashed: reading the next chunk waits for the last one to get there, so no more than two
     // plaintexts are alive beside the sealed chunks in flight.
     const twoBuffers = upJob.sealer.method !== null && !upJob.sealer.inPlace;
     const sealing: Promise<unknown>[] = [];
     for (;;) {
-      if (twoBuffers && sealing.length > 1) await sealing.shift();
+      if (twoBuffers && sealing.length > 0) await sealing.shift();
       const next = pending ? { done: false, value: pending } : await source.next();
       pending = undefined;
       if (next.done) break;
