@@ -10,6 +10,7 @@ import { withCommas } from "../format/size.ts";
 import { fetchManifest, openManifest } from "../pipeline/manifest_io.ts";
 import { signatureKey } from "../pipeline/manifest_auth.ts";
 import type { Store } from "../store/store.ts";
+import { chunkCandidates } from "../resume/recheck.ts";
 import {
   addKeyOptions,
   addOutputOptions,
@@ -21,9 +22,6 @@ import {
   storeOf,
 } from "./common.ts";
 import { confirm } from "./confirm.ts";
-
-/** A chunk object directly in the stream's "directory" (not a nested stream's). */
-const CHUNK_NAME = /^chunk-\d{6,}$/;
 
 export function deleteCommand(): Command {
   const cmd = new Command("delete").description(
@@ -97,7 +95,10 @@ async function runDelete(o: RawOptions): Promise<void> {
           : ""),
     );
   }
-  log.info(`Deleted ${report.deleted.length} objects of '${layout.name}'.`);
+  log.info(
+    `Deleted ${report.deleted.length} objects of '${layout.name}' ` +
+      `(${withCommas(plan.bytes)} bytes of chunks).`,
+  );
 }
 
 /**
@@ -118,11 +119,13 @@ async function planDelete(
     if (!(e instanceof S3ductError) || e instanceof StoreError) throw e;
     problem = e;
   }
-  const dir = layout.full(`${layout.name}/`);
+  // Chunks directly under the name and in each of its generation folders; never a nested
+  // stream's (`{name}/sub/...`, or a generation-named folder that holds its own manifest).
   const listed = new Map<string, number>();
-  for await (const e of store.list(`${dir}chunk-`, { delimiter: "/" })) {
-    if (e.kind === "object" && CHUNK_NAME.test(e.key.slice(dir.length))) listed.set(e.key, e.size);
+  for (const objects of (await chunkCandidates(store, layout)).values()) {
+    for (const o of objects) listed.set(o.key, o.size);
   }
+  const dir = layout.full(`${layout.name}/`);
   if (problem) {
     const n = listed.size;
     // Keep the cause's exit code (3 no manifest, 5 wrong key): it says what to fix.
@@ -152,6 +155,7 @@ async function planDelete(
   return {
     chunkKeys,
     orphans: orphans.length,
+    // What the store holds of them: a chunk the manifest names but the store lost is 0 bytes.
     bytes: sum(listed.values()),
     manifestKey: layout.full(layout.manifestKey),
   };

@@ -28,6 +28,7 @@ import {
 } from "./transfer.ts";
 import { Progress, type ProgressMode } from "../ui/progress.ts";
 import { withCommas } from "../format/size.ts";
+import { reservedPathProblem } from "../format/layout.ts";
 import { stateDir } from "../resume/resume_log.ts";
 import { addSignOption, signingStoreOf } from "./auth.ts";
 
@@ -93,6 +94,8 @@ export function parseTags(raw: string[]): Record<string, string> {
 async function runPut(o: RawOptions): Promise<void> {
   const log = makeLog(o);
   const layout = layoutOf(o);
+  const reserved = reservedPathProblem(layout.path);
+  if (reserved) throw new UsageError(`--prefix/--name '${layout.path}': ${reserved}`);
   const chunkSize = sizeOption(o.chunkSize, "--chunk-size", 1, MAX_CHUNK);
   const tags = parseTags(o.tag as string[]);
   // One in-flight chunk holds its sealed copy; the plaintext is dropped once sealed.
@@ -201,9 +204,25 @@ async function runPut(o: RawOptions): Promise<void> {
   if (outcome.chunksSpilled > 0) {
     log.info(`${outcome.chunksSpilled} chunks waited in the scratch spill while uploads were busy`);
   }
-  if (outcome.orphansDeleted > 0) {
-    log.info(`replaced the old stream; removed ${outcome.orphansDeleted} chunks it no longer uses`);
+  const { missing, differs } = outcome.reuploaded;
+  if (missing + differs > 0) {
+    log.info(
+      `uploaded ${missing + differs} logged chunks again: ${missing} missing from the store, ` +
+        `${differs} changed there since they were logged`,
+    );
   }
+  if (outcome.orphansDeleted > 0) {
+    log.info(
+      outcome.replaced
+        ? `replaced the old stream; removed ${outcome.orphansDeleted} chunks it no longer uses`
+        : `removed ${outcome.orphansDeleted} chunks left by interrupted uploads of this stream`,
+    );
+  }
+  log.debug(
+    `publish check: ${outcome.manifest.chunk_count} chunks confirmed by ` +
+      `${outcome.publishCheck.listRequests} listing pages in ` +
+      `${(outcome.publishCheck.elapsedMs / 1000).toFixed(2)} s`,
+  );
   const summary = putSummary({
     manifest: outcome.manifest,
     bucket: String(o.bucket),
@@ -211,6 +230,8 @@ async function runPut(o: RawOptions): Promise<void> {
     manifestKey: layout.manifestKey,
     chunksNew: outcome.chunksNew,
     chunksResumed: outcome.chunksResumed,
+    chunksReuploaded: outcome.reuploaded,
+    publishCheck: outcome.publishCheck,
     workers: concurrency.label,
     peakWorkers: concurrency.peak,
     elapsedMs: outcome.elapsedMs,

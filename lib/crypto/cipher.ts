@@ -33,6 +33,11 @@ export interface Cipher {
    * object's middle. A chunk then costs one buffer instead of two.
    */
   readonly inPlace?: { head: number; tail: number };
+  /**
+   * Whether chunk objects can carry their own sealed record (x-amz-meta-s3duct) for resume
+   * from the bucket: plain and AES can; age cannot (a recipient-only host could not read it).
+   */
+  readonly carriesRecords?: boolean;
   /** Format 2 subkeys of this key (AES only): a chunk cipher bound to the stream, and the MAC key. */
   formatV2?(params: V2Params): { chunks: Cipher; mac: Uint8Array };
 }
@@ -42,6 +47,7 @@ export const plainCipher: Cipher = {
   method: null,
   recipient: null,
   fingerprint: "none",
+  carriesRecords: true,
   seal: (plain) => Promise.resolve(plain),
   open: (sealed) => Promise.resolve(sealed),
 };
@@ -57,6 +63,7 @@ export async function aesCipher(rawKey: Uint8Array): Promise<Cipher> {
     recipient: null,
     fingerprint,
     inPlace: AES_IN_PLACE,
+    carriesRecords: true,
     seal: (plain, alloc) => aesSeal(key, plain, alloc),
     open: (sealed, alloc) => aesOpen(key, sealed, alloc),
     formatV2(params) {

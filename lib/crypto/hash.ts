@@ -64,9 +64,12 @@ export async function dualDigest(bytes: Uint8Array): Promise<DualDigest> {
     return { sha256, sha3 };
   }
   const h = await (sha3Fallback ??= createSHA3(256));
+  // One hasher serves every caller: init, update and digest run in one synchronous stretch,
+  // so no other call can interleave (an await between them once mixed two chunks' states).
   h.init();
   h.update(bytes);
-  return { sha256: await sha256(bytes), sha3: h.digest("binary") };
+  const sha3 = h.digest("binary");
+  return { sha256: await sha256(bytes), sha3 };
 }
 
 /** SHA-256 of some bytes (raw), for payload checksums. */

@@ -26,6 +26,27 @@ export function prefixProblem(prefix: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Why `put` must not create a stream at this path (prefix + name), or undefined. A segment that
+ * reads as a chunk generation (`g1a2b3c4d`), a chunk (`chunk-000001`) or an s3duct file
+ * (`.manifest.json`, `.manifest.sig`) would address objects of the stream one level up: a
+ * stream `cl/g1a2b3c4d` would write over the chunks of `cl`'s generation. s3duct 0.4 streams
+ * with such names stay readable; only new ones are refused.
+ */
+export function reservedPathProblem(path: string): string | undefined {
+  for (const seg of path.split("/")) {
+    if (GENERATION.test(seg)) {
+      return `segment '${seg}' has the form of a chunk generation folder (g + 8 letters or ` +
+        "digits), which would overlap the objects of the stream above it; choose another name";
+    }
+    if (/^chunk-\d+$/.test(seg) || seg.startsWith(".")) {
+      return `segment '${seg}' has the form of an s3duct object name (chunk-N or a leading ` +
+        "'.'), which would overlap the objects of the stream above it; choose another name";
+    }
+  }
+  return undefined;
+}
+
 function hasControlChars(s: string): boolean {
   // deno-lint-ignore no-control-regex
   return /[\u0000-\u001f\u007f]/.test(s);
@@ -80,10 +101,27 @@ export class StreamLayout {
     return g;
   }
 
+  /**
+   * Whether `logicalKey` is this stream's key for chunk `index`, in the standard layout or in
+   * any generation. Chunks of one stream may sit in several generations: a resumed put keeps
+   * the chunks it verified where they are and writes the rest into its own generation.
+   */
+  isChunkKey(logicalKey: string, index: number): boolean {
+    const tail = chunkName(index);
+    if (logicalKey === `${this.name}/${tail}`) return true;
+    const g = this.generationOf(logicalKey);
+    return g !== undefined && logicalKey === `${this.name}/${g}/${tail}`;
+  }
+
+  /** Stream path as the store sees it: prefix and name joined (`p/` + `db` = `p/db`). */
+  get path(): string {
+    return this.prefix + this.name;
+  }
+
   /** Logical key of chunk `index`: `{name}/chunk-000042` (wider past 999,999). */
   chunkKey(index: number): string {
     const gen = this.generation ? `${this.generation}/` : "";
-    return `${this.name}/${gen}chunk-${String(index).padStart(6, "0")}`;
+    return `${this.name}/${gen}${chunkName(index)}`;
   }
 
   /** Logical key of the manifest. */
@@ -95,4 +133,14 @@ export class StreamLayout {
   full(logicalKey: string): string {
     return this.prefix + logicalKey;
   }
+}
+
+/** A chunk object's last key segment: `chunk-000042` (wider past 999,999). */
+export function chunkName(index: number): string {
+  return `chunk-${String(index).padStart(6, "0")}`;
+}
+
+/** The folder part of a key: `a/b/chunk-000001` -> `a/b/`. */
+export function folderOf(key: string): string {
+  return key.slice(0, key.lastIndexOf("/") + 1);
 }

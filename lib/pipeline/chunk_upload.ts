@@ -63,9 +63,11 @@ export interface Prepared {
   spilled?: Spilled;
 }
 
+/** A chunk in the store: its manifest record, the chain after it, and the object's size. */
 export interface Stored {
   record: ChunkRecord;
   chain: Uint8Array;
+  objectSize: number;
 }
 
 /**
@@ -133,7 +135,8 @@ export async function uploadPrepared(
     metadata,
     signal,
   });
+  const objectSize = body.length;
   buffers.give(body);
   if (p.spilled) await spill!.remove(p.spilled);
-  return { record: { ...record, etag }, chain };
+  return { record: { ...record, etag }, chain, objectSize };
 }

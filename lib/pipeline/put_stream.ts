@@ -1,44 +1,38 @@
 /**
- * put: stdin -> fixed-size chunks -> hash -> chain -> seal -> upload window -> manifest (last).
- * Chunks are recorded strictly in order, whatever order their uploads finish in.
+ * put: stdin -> fixed-size chunks -> hash -> chain -> seal -> upload queue -> publish check ->
+ * manifest (last). Chunks are recorded strictly in order, whatever order their uploads finish
+ * in. A resumed put replays stdin over the chunks its log (or the bucket) names, keeping those
+ * the store still holds intact and uploading the others again.
  */
 import { ExistsError, KeyError } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
 import { dualDigest, DualHasher } from "../crypto/hash.ts";
-import { chainLink, fromHex, toHex } from "../format/chain.ts";
-import { newGeneration, type StreamLayout } from "../format/layout.ts";
-import {
-  type ChunkRecord,
-  type Manifest,
-  MANIFEST_VERSION,
-  MANIFEST_VERSION_2,
-} from "../format/manifest.ts";
-import { chainLinkV2, newV2Params } from "../crypto/v2.ts";
+import { fromHex, toHex } from "../format/chain.ts";
+import { folderOf, type StreamLayout } from "../format/layout.ts";
+import type { Manifest } from "../format/manifest.ts";
+import { newV2Params } from "../crypto/v2.ts";
 import { pythonIsoUtc } from "../format/pyjson.ts";
 import type { Store } from "../store/store.ts";
 import type { Log } from "../ui/log.ts";
-import { VERSION } from "../version.ts";
 import { publishManifest } from "./manifest_io.ts";
 import { deleteOldChunks } from "./generations.ts";
 import { type ByteReader, readChunks } from "./source.ts";
-import {
-  type ChunkJob,
-  type ChunkTask,
-  maxObjectSize,
-  prepare,
-  type Prepared,
-  type Stored,
-  uploadPrepared,
-} from "./chunk_upload.ts";
+import type { ChunkJob, Stored } from "./chunk_upload.ts";
 import { Spill, type SpillLimits } from "./spill.ts";
-import { OrderedWindow } from "./window.ts";
-import { loadResume, type ResumeState } from "../resume/resume.ts";
+import type { ResumeState } from "../resume/resume.ts";
 import type { ResumeIdentity } from "../resume/resume_log.ts";
-import { fastForward } from "../resume/fast_forward.ts";
+import { judgeReplay, replayEnded } from "../resume/fast_forward.ts";
 import { buffers } from "../buffer_pool.ts";
 import type { Concurrency } from "./concurrency.ts";
 import type { Progress } from "../ui/progress.ts";
+import { UploadQueue } from "./upload_queue.ts";
+import { openTarget, type PutTarget } from "./put_target.ts";
+import { buildManifest } from "./manifest_build.ts";
+import { checkPublishable, type PublishCheck } from "./publish_check.ts";
+import { chainStep } from "./chain_step.ts";
+import { planResume, type Replay, type ResumePlan } from "./resume_plan.ts";
 
+/** Everything one put needs. */
 export interface PutJob {
   store: Store;
   layout: StreamLayout;
@@ -67,243 +61,261 @@ export interface PutJob {
   };
 }
 
+/** What a finished put did. */
 export interface PutOutcome {
   manifest: Manifest;
   chunksNew: number;
   chunksResumed: number;
+  /** Logged chunks uploaded again because the store no longer held them intact. */
+  reuploaded: { missing: number; differs: number };
   resumedFrom: ResumeState["source"];
   replaced: boolean;
   orphansDeleted: number;
   /** Chunks that waited in the scratch spill. */
   chunksSpilled: number;
+  publishCheck: PublishCheck;
   elapsedMs: number;
 }
 
+/** What the chunk loop produced. */
+interface Streamed {
+  stored: Stored[];
+  whole: { sha256: Uint8Array; sha3: Uint8Array };
+  kept: number;
+  reuploaded: { missing: number; differs: number };
+  spilled: number;
+}
+
+/**
+ * Store a stream and publish its manifest.
+ * @throws {ExistsError} the stream exists (no --clobber) or another put published it first
+ * @throws {IntegrityError} the publish check found a chunk missing or different
+ * @throws {ResumeRefused} stdin does not replay the interrupted upload
+ */
 export async function putStream(job: PutJob): Promise<PutOutcome> {
   const started = performance.now();
-  const { store, layout, log } = job;
-  await store.checkBucket();
-  const existing = await store.head(layout.full(layout.manifestKey));
-  if (existing && !job.clobber) {
-    throw new ExistsError(
-      `stream '${layout.name}' already exists in ${store.location}; ` +
-        "pass --clobber to replace it, or choose another --name",
-    );
-  }
-  // Replacing a stream writes the new chunks beside the old ones (a fresh generation), so an
-  // interrupted --clobber leaves the old stream whole; the old chunks go once the new
-  // manifest is in place.
-  const chunkLayout = existing ? layout.withGeneration(newGeneration()) : layout;
-  // Format 2: chunks sealed with per-stream subkeys, bound to their position; keyed chain.
-  const params = job.format === 2 ? newV2Params() : undefined;
-  const v2 = params && job.cipher.formatV2?.(params);
-  if (params && !v2) throw new KeyError("--format 2 needs an AES --key");
+  await job.store.checkBucket();
+  const target = await openTarget(job.store, job.layout, job.clobber);
+  const v2Params = job.format === 2 ? newV2Params() : undefined;
+  const v2 = v2Params && job.cipher.formatV2?.(v2Params);
+  if (v2Params && !v2) throw new KeyError("--format 2 needs an AES --key");
   const upJob: ChunkJob = {
-    store,
-    layout: chunkLayout,
+    store: job.store,
+    layout: target.chunkLayout,
     chunkSize: job.chunkSize,
     cipher: job.cipher,
     sealer: v2?.chunks ?? job.cipher,
     storageClass: job.storageClass,
     format: job.format,
   };
-  // Buffers recycle within the memory the worker policy allows (see buffer_pool.ts).
-  const room = upJob.sealer.inPlace ?? { head: 0, tail: 0 };
-  const span = room.head + job.chunkSize + room.tail;
-  buffers.maxFreeBytes = (job.concurrency.max + 2) * (span + 65536);
   const created = pythonIsoUtc(new Date());
-  const streamHash = await DualHasher.create();
-  const records: ChunkRecord[] = [];
-  const window = new OrderedWindow<Stored>(() => job.concurrency.current);
-  // Sealed chunks waiting for a worker, oldest first (on disk when spilled).
-  const waiting: Prepared[] = [];
-  const resume = job.resume
-    ? await loadResume({
-      store,
-      layout,
-      identity: job.resume.identity,
-      chunkSize: job.chunkSize,
-      keyFingerprint: job.resume.keyFingerprint,
-      cipher: job.cipher,
-      dir: job.resume.dir,
-      fresh: existing !== undefined,
-    })
-    : undefined;
-  if (resume?.noLog) log.warn(`${resume.noLog}; an interrupted put resumes only from the bucket`);
-  let chain: Uint8Array | undefined;
-  // Chain values in stream order, as promises: chunk i's metadata needs chain_i before its
-  // upload, and chain_i needs chunk i-1's digest only (digests are fast; uploads are not).
-  let chainReady: Promise<Uint8Array | undefined> = Promise.resolve(undefined);
-  let streamHashing = Promise.resolve();
-  let index = 0;
-  let total = 0;
-  const source = readChunks(job.input, job.chunkSize, room);
-  let pending: Uint8Array | undefined;
-  const spill = job.spill ? await Spill.open(job.spill, log) : undefined;
-  const submit = (p: Prepared | Promise<Prepared>) =>
-    window.add(async (signal) => uploadPrepared(upJob, await p, spill, signal));
-  // Chunks waiting on disk go to free workers first, in index order.
-  const drain = () => {
-    while (waiting.length && !window.full) submit(waiting.shift()!);
-  };
-  try {
-    if (resume && resume.entries.length) {
-      const ff = await fastForward(resume.entries, source, streamHash, {
-        name: layout.name,
-        strict: job.resume?.strict ?? true,
-        log,
-      });
-      for (const e of ff.kept) {
-        records.push({
-          index: e.chunk,
-          s3_key: e.s3_key,
-          size: e.size,
-          sha256: e.sha256,
-          sha3_256: e.sha3_256,
-          etag: e.etag,
-        });
-        total += e.size;
-      }
-      index = ff.kept.length;
-      chain = ff.kept.length ? fromHex(ff.kept[ff.kept.length - 1].chain) : undefined;
-      chainReady = Promise.resolve(chain);
-      pending = ff.pending;
-      log.info(
-        `resuming '${layout.name}' from the ${resume.source}: ${ff.kept.length} chunks ` +
-          "already stored and re-verified against stdin",
-      );
-    }
-    const record = async (s: Stored) => {
-      chain = s.chain;
-      records.push(s.record);
-      await resume?.log?.append({
-        chunk: s.record.index,
-        size: s.record.size,
-        sha256: s.record.sha256,
-        sha3_256: s.record.sha3_256,
-        chain: toHex(s.chain),
-        s3_key: s.record.s3_key,
-        etag: s.record.etag,
-      });
-      job.concurrency.completed(s.record.size);
-      job.progress?.add(s.record.size);
-      log.debug(`  chunk ${s.record.index} stored (${s.record.size} bytes)`);
-    };
-    // A cipher that seals into a second buffer (age) holds the plaintext until sealed and
-    // hashed: reading the next chunk waits for the last one to get there, so no more than two
-    // plaintexts are alive beside the sealed chunks in flight.
-    const twoBuffers = upJob.sealer.method !== null && !upJob.sealer.inPlace;
-    const sealing: Promise<unknown>[] = [];
-    for (;;) {
-      if (twoBuffers && sealing.length > 0) await sealing.shift();
-      const next = pending ? { done: false, value: pending } : await source.next();
-      pending = undefined;
-      if (next.done) break;
-      const chunk: Uint8Array = next.value;
-      // Format 2 seals "last" into the final chunk: look one chunk ahead to know it.
-      let last = false;
-      if (v2) {
-        const peek = await source.next();
-        if (peek.done) last = true;
-        else pending = peek.value;
-      }
-      // The stream hash is sequential by nature: chunk i's update starts when i-1's is done,
-      // while chunk digests, sealing and uploads of other chunks proceed alongside.
-      const hashed = streamHashing.then(() => streamHash.update(chunk));
-      streamHashing = hashed;
-      const i = index++;
-      total += chunk.length;
-      const digest = dualDigest(chunk);
-      const myChain = Promise.all([chainReady, digest]).then(([p, d]) =>
-        v2 && params
-          ? chainLinkV2(v2.mac, p ?? params.streamId, i, d.sha256, d.sha3)
-          : chainLink(p, d.sha256, d.sha3)
-      );
-      // Failures surface through the upload task; these only must not count as unhandled.
-      for (const p of [hashed, digest, myChain]) p.catch(() => {});
-      chainReady = myChain;
-      const c = { index: i, last, chunk, digesting: digest, hashed, chaining: myChain };
-      // In index order: a new chunk goes to a worker if one is free and nothing waits, else
-      // to disk if there is room, else we wait for an upload to finish (reading pauses:
-      // memory stays within its budget).
-      for (;;) {
-        drain();
-        if (!waiting.length && !window.full) {
-          const p = prepare(upJob, c);
-          sealing.push(p.catch(() => {}));
-          submit(p);
-          break;
-        }
-        if (spill?.hasRoom(maxObjectSize(job.chunkSize))) {
-          waiting.push(await spillChunk(upJob, c, spill));
-          break;
-        }
-        await record(await window.next());
-      }
-      if (job.progress) job.progress.inFlight = window.size + waiting.length;
-    }
-    while (waiting.length || window.size > 0) {
-      drain();
-      await record(await window.next());
-    }
-    await streamHashing;
-  } catch (e) {
-    await window.close(e);
-    await streamHashing.catch(() => {});
-    await chainReady.catch(() => {});
-    await resume?.log?.close();
-    throw e;
-  } finally {
-    await spill?.close();
-  }
-  const whole = streamHash.digest();
-  const manifest: Manifest = {
-    version: params ? MANIFEST_VERSION_2 : MANIFEST_VERSION,
-    name: layout.name,
+  const plan = await planResume(job, target);
+  const streamed = await streamChunks(job, upJob, plan, v2 && v2Params && { ...v2Params, ...v2 });
+  const manifest = buildManifest({
+    name: job.layout.name,
     description: job.description,
     created,
-    tool_version: VERSION,
-    chunk_count: records.length,
-    chunk_size: job.chunkSize,
-    total_bytes: total,
-    encrypted: job.cipher.method !== null,
-    encrypted_manifest: job.encryptManifest,
-    encryption_method: job.cipher.method,
-    encryption_recipient: job.cipher.recipient,
-    storage_class: job.storageClass,
+    chunkSize: job.chunkSize,
+    encryptionMethod: job.cipher.method,
+    encryptionRecipient: job.cipher.recipient,
+    encryptManifest: job.encryptManifest,
+    storageClass: job.storageClass,
     tags: job.tags,
-    chunks: records,
-    final_chain: chain ? toHex(chain) : "",
-    stream_sha256: toHex(whole.sha256),
-    stream_sha3_256: toHex(whole.sha3),
-    ...(params ? { format_salt: toHex(params.salt), stream_id: toHex(params.streamId) } : {}),
-  };
-  await publishManifest(store, layout, manifest, job.encryptManifest ? job.cipher : undefined, {
-    // Another put of the same name that finished meanwhile must not be overwritten.
-    ifNoneMatch: !existing,
+    records: streamed.stored.map((s) => s.record),
+    chain: streamed.stored.at(-1)?.chain,
+    whole: streamed.whole,
+    v2: v2Params,
   });
-  log.debug(`manifest stored at ${layout.full(layout.manifestKey)}`);
-  await resume?.log?.remove();
-  const orphansDeleted = existing
-    ? await deleteOldChunks(store, chunkLayout, new Set(records.map((r) => r.s3_key)), log)
-    : 0;
+  const sizes = streamed.stored.map((s) => s.objectSize);
+  const publishCheck = await checkPublishable(job.store, job.layout, manifest, sizes)
+    .catch(async (e) => {
+      await plan.log?.close();
+      throw e;
+    });
+  await publish(job, target, manifest, plan);
+  job.log.debug(`manifest stored at ${job.layout.full(job.layout.manifestKey)}`);
+  await plan.log?.remove();
+  const keep = new Set(manifest.chunks.map((r) => r.s3_key));
+  const orphansDeleted = await deleteOldChunks(job.store, job.layout, keep, job.log);
   return {
     manifest,
-    chunksNew: records.length - (resume ? Math.min(resume.entries.length, records.length) : 0),
-    chunksResumed: resume ? Math.min(resume.entries.length, records.length) : 0,
-    resumedFrom: resume?.source ?? "none",
-    replaced: existing !== undefined,
+    chunksNew: manifest.chunk_count - streamed.kept,
+    chunksResumed: streamed.kept,
+    reuploaded: streamed.reuploaded,
+    resumedFrom: plan.source,
+    replaced: target.replacing !== undefined,
     orphansDeleted,
-    chunksSpilled: spill?.written ?? 0,
+    chunksSpilled: streamed.spilled,
+    publishCheck,
     elapsedMs: performance.now() - started,
   };
 }
 
-/** Seal a chunk now and park it on disk; in memory if the disk turned out to be full. */
-async function spillChunk(job: ChunkJob, c: ChunkTask, spill: Spill): Promise<Prepared> {
-  const p = await prepare(job, c);
-  const spilled = await spill.write(p.index, p.body!);
-  if (!spilled) return p;
-  buffers.give(p.body);
-  return { ...p, body: undefined, spilled };
+/**
+ * Write the manifest: a new stream only if none appeared meanwhile (If-None-Match), a
+ * replacement only if the manifest it replaces is still the one it saw (If-Match). The loser
+ * of a race removes the chunks it wrote and fails: at most one put publishes.
+ */
+async function publish(job: PutJob, target: PutTarget, m: Manifest, plan: ResumePlan) {
+  const cond = target.replacing ? { ifMatch: target.replacing.etag } : { ifNoneMatch: true };
+  const sealWith = job.encryptManifest ? job.cipher : undefined;
+  try {
+    await publishManifest(job.store, job.layout, m, sealWith, cond);
+  } catch (e) {
+    if (!(e instanceof ExistsError)) throw e;
+    const mine = folderOf(job.layout.full(target.chunkLayout.chunkKey(0)));
+    const own = m.chunks.map((r) => job.layout.full(r.s3_key)).filter((k) => folderOf(k) === mine);
+    await job.store.delete(own).catch(() => {});
+    await plan.log?.remove();
+    throw new ExistsError(
+      `another put ${target.replacing ? "replaced" : "created"} stream '${job.layout.name}' ` +
+        `in ${job.store.location} while this one ran; this run's chunks were removed and ` +
+        "nothing was published (re-run with --clobber to replace that stream)",
+    );
+  }
+}
+
+/** Yields each chunk with whether it is the last (format 2 seals that in: one chunk ahead). */
+async function* withLast(
+  source: AsyncGenerator<Uint8Array>,
+  lookahead: boolean,
+): AsyncGenerator<{ chunk: Uint8Array; last: boolean }> {
+  let cur = await source.next();
+  while (!cur.done) {
+    if (!lookahead) {
+      yield { chunk: cur.value, last: false };
+      cur = await source.next();
+      continue;
+    }
+    const peek = await source.next();
+    yield { chunk: cur.value, last: peek.done === true };
+    cur = peek;
+  }
+}
+
+/** Read, hash, chain and queue every chunk; replayed ones are checked and kept or redone. */
+async function streamChunks(
+  job: PutJob,
+  upJob: ChunkJob,
+  plan: ResumePlan,
+  v2?: { mac: Uint8Array; streamId: Uint8Array },
+): Promise<Streamed> {
+  const room = upJob.sealer.inPlace ?? { head: 0, tail: 0 };
+  // Buffers recycle within the memory the worker policy allows (see buffer_pool.ts).
+  buffers.maxFreeBytes = (job.concurrency.max + 2) * (room.head + job.chunkSize + room.tail + 65536);
+  const stored: Stored[] = [];
+  const out: Streamed = {
+    stored,
+    whole: { sha256: new Uint8Array(), sha3: new Uint8Array() },
+    kept: 0,
+    reuploaded: { missing: 0, differs: 0 },
+    spilled: 0,
+  };
+  const spill = job.spill ? await Spill.open(job.spill, job.log) : undefined;
+  const queue = new UploadQueue(upJob, job.concurrency, spill, async (s) => {
+    stored.push(s);
+    if (s.record.index >= plan.logged) await plan.log?.append(entryOf(s));
+    job.concurrency.completed(s.record.size);
+    job.progress?.add(s.record.size);
+    job.log.debug(`  chunk ${s.record.index} stored (${s.record.size} bytes)`);
+  });
+  const step = chainStep(v2);
+  const streamHash = await DualHasher.create();
+  let chainReady: Promise<Uint8Array | undefined> = Promise.resolve(undefined);
+  let streamHashing = Promise.resolve();
+  // A cipher that seals into a second buffer (age) holds the plaintext until sealed and
+  // hashed: reading the next chunk waits for the last one to get there, so no more than two
+  // plaintexts are alive beside the sealed chunks in flight.
+  const twoBuffers = upJob.sealer.method !== null && !upJob.sealer.inPlace;
+  const sealing: Promise<unknown>[] = [];
+  let index = 0;
+  let replaying = plan.replay.length > 0;
+  try {
+    const source = withLast(readChunks(job.input, job.chunkSize, room), v2 !== undefined);
+    for (;;) {
+      if (twoBuffers && sealing.length > 0) await sealing.shift();
+      const next = await source.next();
+      if (next.done) break;
+      const { chunk, last } = next.value;
+      const i = index++;
+      // The stream hash is sequential by nature: chunk i's update starts when i-1's is done,
+      // while chunk digests, sealing and uploads of other chunks proceed alongside.
+      const hashed = streamHashing.then(() => streamHash.update(chunk));
+      streamHashing = hashed;
+      let digest: Promise<Awaited<ReturnType<typeof dualDigest>>>;
+      const r: Replay | undefined = replaying ? plan.replay[i] : undefined;
+      if (r) {
+        const d = await dualDigest(chunk);
+        if (judgeReplay(r.entry, chunk, d, plan.rules) === "tail") replaying = false;
+        else if (r.state === "ok") {
+          await hashed;
+          buffers.give(chunk);
+          chainReady = Promise.resolve(fromHex(r.entry.chain));
+          await queue.addStored(storedOf(r));
+          out.kept++;
+          continue;
+        } else out.reuploaded[r.state]++;
+        digest = Promise.resolve(d);
+      } else {
+        replaying = false;
+        digest = dualDigest(chunk);
+      }
+      const prev = chainReady;
+      const myChain = Promise.all([prev, digest]).then(([p, d]) => step(p, i, d));
+      // Failures surface through the upload task; these only must not count as unhandled.
+      for (const p of [hashed, digest, myChain]) p.catch(() => {});
+      chainReady = myChain;
+      const c = { index: i, last, chunk, digesting: digest, hashed, chaining: myChain };
+      const queued = await queue.add(c);
+      if (queued) sealing.push(queued.preparing.catch(() => {}));
+      if (job.progress) job.progress.inFlight = queue.inFlight;
+    }
+    if (replaying && index < plan.replay.length) {
+      replayEnded(index, plan.replay.length, plan.rules);
+    }
+    await queue.finish();
+    await streamHashing;
+  } catch (e) {
+    await queue.close(e);
+    await streamHashing.catch(() => {});
+    await chainReady.catch(() => {});
+    await plan.log?.close();
+    throw e;
+  } finally {
+    await spill?.close();
+  }
+  out.whole = streamHash.digest();
+  out.spilled = spill?.written ?? 0;
+  return out;
+}
+
+/** A kept chunk, as the queue records it. */
+function storedOf(r: Replay): Stored {
+  const e = r.entry;
+  return {
+    record: {
+      index: e.chunk,
+      s3_key: e.s3_key,
+      size: e.size,
+      sha256: e.sha256,
+      sha3_256: e.sha3_256,
+      etag: e.etag,
+    },
+    chain: fromHex(e.chain),
+    objectSize: r.objectSize,
+  };
+}
+
+/** The log line for a stored chunk. */
+function entryOf(s: Stored) {
+  return {
+    chunk: s.record.index,
+    size: s.record.size,
+    sha256: s.record.sha256,
+    sha3_256: s.record.sha3_256,
+    chain: toHex(s.chain),
+    s3_key: s.record.s3_key,
+    etag: s.record.etag,
+    object_size: s.objectSize,
+  };
 }

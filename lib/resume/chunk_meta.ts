@@ -25,7 +25,7 @@ export async function encodeChunkMeta(
   m: ChunkMeta,
   cipher: Cipher,
 ): Promise<Record<string, string>> {
-  if (cipher.method === "age") return {};
+  if (!cipher.carriesRecords) return {};
   const json = new TextEncoder().encode(
     JSON.stringify([m.index, m.size, m.sha256, m.sha3_256, m.chain, m.chunk_size]),
   );
@@ -39,7 +39,7 @@ export async function decodeChunkMeta(
   cipher: Cipher,
 ): Promise<ChunkMeta | undefined> {
   const raw = metadata[META_KEY];
-  if (!raw || cipher.method === "age") return undefined;
+  if (!raw || !cipher.carriesRecords) return undefined;
   try {
     const sealed = decodeBase64Url(raw);
     const json = cipher.method === null ? sealed : await cipher.open(sealed);

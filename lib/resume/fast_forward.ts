@@ -1,57 +1,59 @@
-/** Fast-forward over the chunks an interrupted upload already stored. */
-import { buffers } from "../buffer_pool.ts";
-import { dualDigest, type DualHasher } from "../crypto/hash.ts";
+/**
+ * Replaying an interrupted upload: stdin is read again, and each chunk that was already
+ * stored must be the same bytes (checked by size and both hashes). A different chunk is
+ * refused, naming it. Input that ends early is refused too with strict resume; without it,
+ * the stream is cut at the last chunk that matched (a short final piece becomes the new last
+ * chunk), so the manifest stays consistent.
+ */
+import type { DualDigest } from "../crypto/hash.ts";
 import { toHex } from "../format/chain.ts";
 import type { Log } from "../ui/log.ts";
 import { ResumeRefused } from "./resume.ts";
 import type { ResumeEntry } from "./resume_log.ts";
 
+/** How a replay is judged. */
+export interface ReplayRules {
+  name: string;
+  strict: boolean;
+  log: Log;
+}
+
 /**
- * Re-read stdin for the chunks already stored and check each against its record: the same
- * input must be given again. A different chunk is refused (naming it). Input that ends early
- * is refused too with strict resume; without it, the stream is cut at the last chunk that
- * matched (a short final piece becomes the new last chunk), so the manifest stays consistent.
+ * Judge one re-read chunk against its stored record.
+ * @returns "same" when it matches; "tail" when (without strict resume) stdin ended inside it,
+ *   so it becomes the new last chunk and the replay stops
+ * @throws {ResumeRefused} when stdin differs from the interrupted upload
  */
-export async function fastForward(
-  entries: ResumeEntry[],
-  source: AsyncGenerator<Uint8Array>,
-  streamHash: DualHasher,
-  opts: { name: string; strict: boolean; log: Log },
-): Promise<{ kept: ResumeEntry[]; pending?: Uint8Array }> {
-  const kept: ResumeEntry[] = [];
-  const strict = opts.strict;
-  for (const e of entries) {
-    const next = await source.next();
-    if (next.done) {
-      if (strict) {
-        throw new ResumeRefused(
-          `stdin ended after ${kept.length} of the ${entries.length} chunks already stored for ` +
-            `'${opts.name}'; give the same input again, or pass --no-strict-resume to ` +
-            `store only the ${kept.length} that matched`,
-        );
-      }
-      opts.log.warn(
-        `stdin ended after ${kept.length} of ${entries.length} stored chunks; keeping those`,
-      );
-      return { kept };
-    }
-    const chunk = next.value;
-    const d = await dualDigest(chunk);
-    const same = chunk.length === e.size && toHex(d.sha256) === e.sha256 &&
-      toHex(d.sha3) === e.sha3_256;
-    if (!same) {
-      if (!strict && chunk.length < e.size) {
-        opts.log.warn(`stdin ended inside stored chunk ${e.chunk}; it becomes the new last chunk`);
-        return { kept, pending: chunk };
-      }
-      throw new ResumeRefused(
-        `stdin differs from the interrupted upload of '${opts.name}' at chunk ${e.chunk}; ` +
-          "give the same input, or discard the interrupted upload with: s3duct cleanup",
-      );
-    }
-    await streamHash.update(chunk);
-    buffers.give(chunk);
-    kept.push(e);
+export function judgeReplay(
+  e: ResumeEntry,
+  chunk: Uint8Array,
+  d: DualDigest,
+  rules: ReplayRules,
+): "same" | "tail" {
+  if (chunk.length === e.size && toHex(d.sha256) === e.sha256 && toHex(d.sha3) === e.sha3_256) {
+    return "same";
   }
-  return { kept };
+  if (!rules.strict && chunk.length < e.size) {
+    rules.log.warn(`stdin ended inside stored chunk ${e.chunk}; it becomes the new last chunk`);
+    return "tail";
+  }
+  throw new ResumeRefused(
+    `stdin differs from the interrupted upload of '${rules.name}' at chunk ${e.chunk}; ` +
+      "give the same input, or discard the interrupted upload with: s3duct cleanup",
+  );
+}
+
+/**
+ * Stdin ended after `read` of the `stored` chunks.
+ * @throws {ResumeRefused} with strict resume
+ */
+export function replayEnded(read: number, stored: number, rules: ReplayRules): void {
+  if (rules.strict) {
+    throw new ResumeRefused(
+      `stdin ended after ${read} of the ${stored} chunks already stored for ` +
+        `'${rules.name}'; give the same input again, or pass --no-strict-resume to ` +
+        `store only the ${read} that matched`,
+    );
+  }
+  rules.log.warn(`stdin ended after ${read} of ${stored} stored chunks; keeping those`);
 }

@@ -1,7 +1,9 @@
 /**
  * Deciding where an interrupted `put` stands: from the local log when there is one, else from
  * the chunk objects' own metadata in the bucket (cross-host resume). Either way the chain is
- * re-verified from chunk 0, and the result is bound to chunk size and key.
+ * re-verified from chunk 0, and the result is bound to chunk size and key. What the log or
+ * the records claim is then re-checked against one listing of the store (recheck.ts): a log
+ * is a hint, the bucket is the truth.
  */
 import { ExitCode, isPermissionError, S3ductError } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
@@ -9,6 +11,7 @@ import { chainLink, fromHex, toHex } from "../format/chain.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import type { Store } from "../store/store.ts";
 import { decodeChunkMeta } from "./chunk_meta.ts";
+import { chunkCandidates } from "./recheck.ts";
 import {
   logPath,
   readLog,
@@ -20,21 +23,27 @@ import {
 
 /** A resume that would produce a wrong stream: refused with what to do instead. */
 export class ResumeRefused extends S3ductError {
+  /** @param message what is wrong and what to do about it */
   constructor(message: string) {
     super(message, ExitCode.RESUME);
   }
 }
 
+/** Where an interrupted upload stands, before the store re-check. */
 export interface ResumeState {
   /** Chunks already stored, 0..n-1, chain verified. */
   entries: ResumeEntry[];
+  /** Where the entries came from. */
   source: "none" | "local log" | "bucket";
-  /** undefined when the state folder cannot be used (e.g. no --allow-write for it). */
-  log?: ResumeLog;
-  /** Why there is no local log, for a warning. */
-  noLog?: string;
+  /**
+   * Start the new log with the chunks kept after the store re-check (a contiguous prefix;
+   * later chunks are appended as they are stored). `log` is undefined, with `noLog` saying
+   * why, when the state folder cannot be used (e.g. no --allow-write for it).
+   */
+  openLog(keep: ResumeEntry[]): Promise<{ log?: ResumeLog; noLog?: string }>;
 }
 
+/** What binds a resume: target, chunk size, key, and where logs live. */
 export interface ResumeSetup {
   store: Store;
   layout: StreamLayout;
@@ -43,10 +52,14 @@ export interface ResumeSetup {
   keyFingerprint: string;
   cipher: Cipher;
   dir: string;
-  /** Skip the bucket scan (e.g. after --clobber, where old chunks are not ours). */
+  /** Skip the bucket scan (e.g. after --clobber, where the listed chunks are the old stream's). */
   fresh: boolean;
 }
 
+/**
+ * Load the local log (or rebuild from the bucket) and start a new log holding what was kept.
+ * @throws {ResumeRefused} when the log was made with another chunk size or key
+ */
 export async function loadResume(s: ResumeSetup): Promise<ResumeState> {
   const path = logPath(s.dir, s.identity);
   const header: ResumeHeader = {
@@ -55,44 +68,55 @@ export async function loadResume(s: ResumeSetup): Promise<ResumeState> {
     chunk_size: s.chunkSize,
     key_fingerprint: s.keyFingerprint,
   };
-  const local = s.fresh ? undefined : await readLog(path).catch((e) => {
+  const local = await readLog(path).catch((e) => {
     if (isPermissionError(e)) return undefined;
     throw e;
   });
   let entries: ResumeEntry[] = [];
   let source: ResumeState["source"] = "none";
   if (local?.header && local.entries.length > 0) {
-    const h = local.header;
-    const discard = `or discard the interrupted upload: rm '${path}' and run s3duct cleanup`;
-    if (h.chunk_size !== s.chunkSize) {
-      throw new ResumeRefused(
-        `'${s.layout.name}' has an interrupted upload made with --chunk-size ${h.chunk_size}; ` +
-          `re-run with that chunk size, ${discard}`,
-      );
-    }
-    if (h.key_fingerprint !== s.keyFingerprint) {
-      throw new ResumeRefused(
-        `'${s.layout.name}' has an interrupted upload made with a different key or encryption ` +
-          `(${h.key_fingerprint.split(":")[0]}); re-run with the same one, ${discard}`,
-      );
-    }
-    entries = verifiedPrefix(local.entries);
+    checkHeader(local.header, s, path);
+    entries = respell(verifiedPrefix(local.entries), local.header.prefix, s.layout);
     source = "local log";
   } else if (!s.fresh) {
     entries = await fromBucket(s);
     if (entries.length) source = "bucket";
   }
-  try {
-    return { entries, source, log: await ResumeLog.create(path, header, entries) };
-  } catch (e) {
-    if (!isPermissionError(e)) throw e;
-    // Still resumable from the bucket (plain and AES streams); say what is missing.
-    return {
-      entries,
-      source,
-      noLog: `cannot write the resume log in ${s.dir} (${(e as Error).message})`,
-    };
+  const openLog = async (keep: ResumeEntry[]) => {
+    try {
+      return { log: await ResumeLog.create(path, header, keep) };
+    } catch (e) {
+      if (!isPermissionError(e)) throw e;
+      // Still resumable from the bucket (plain and AES streams); say what is missing.
+      return { noLog: `cannot write the resume log in ${s.dir} (${(e as Error).message})` };
+    }
+  };
+  return { entries, source, openLog };
+}
+
+function checkHeader(h: ResumeHeader, s: ResumeSetup, path: string): void {
+  const discard = `or discard the interrupted upload: rm '${path}' and run s3duct cleanup`;
+  if (h.chunk_size !== s.chunkSize) {
+    throw new ResumeRefused(
+      `'${s.layout.name}' has an interrupted upload made with --chunk-size ${h.chunk_size}; ` +
+        `re-run with that chunk size, ${discard}`,
+    );
   }
+  if (h.key_fingerprint !== s.keyFingerprint) {
+    throw new ResumeRefused(
+      `'${s.layout.name}' has an interrupted upload made with a different key or encryption ` +
+        `(${h.key_fingerprint.split(":")[0]}); re-run with the same one, ${discard}`,
+    );
+  }
+}
+
+/**
+ * Log keys are logical under the prefix the log was written with; the same objects spelled
+ * with another prefix (`--prefix p --name X` vs `--name p/X`) get their keys re-spelled.
+ */
+function respell(entries: ResumeEntry[], from: string, layout: StreamLayout): ResumeEntry[] {
+  if (from === layout.prefix) return entries;
+  return entries.map((e) => ({ ...e, s3_key: (from + e.s3_key).slice(layout.prefix.length) }));
 }
 
 /** The longest prefix whose chain re-computes (a log edited or damaged is cut there). */
@@ -107,34 +131,39 @@ function verifiedPrefix(entries: ResumeEntry[]): ResumeEntry[] {
   return out;
 }
 
-/** Rebuild from the chunk objects: contiguous from 0, each carrying a consistent record. */
+/**
+ * Rebuild from the chunk objects: contiguous from 0, each carrying a record that continues the
+ * chain. Chunk i may be in any generation of the stream (a resumed put writes its new chunks
+ * into a generation of its own), so every candidate for i is tried until one fits.
+ */
 async function fromBucket(s: ResumeSetup): Promise<ResumeEntry[]> {
-  if (s.cipher.method === "age") return [];
-  const base = s.layout.full(`${s.layout.name}/chunk-`);
-  const found = new Map<number, { key: string; etag: string; size: number }>();
-  for await (const e of s.store.list(base)) {
-    if (e.kind !== "object") continue;
-    const m = /^(\d{6,})$/.exec(e.key.slice(base.length));
-    if (m) found.set(Number(m[1]), { key: e.key, etag: e.etag, size: e.size });
-  }
+  if (!s.cipher.carriesRecords) return [];
+  const candidates = await chunkCandidates(s.store, s.layout);
   const entries: ResumeEntry[] = [];
   let chain: Uint8Array | undefined;
-  for (let i = 0; found.has(i); i++) {
-    const info = await s.store.head(found.get(i)!.key);
-    if (!info) break;
-    const meta = await decodeChunkMeta(info.metadata, s.cipher);
-    if (!meta || meta.index !== i || meta.chunk_size !== s.chunkSize) break;
-    chain = chainLink(chain, fromHex(meta.sha256), fromHex(meta.sha3_256));
-    if (toHex(chain) !== meta.chain) break;
-    entries.push({
-      chunk: i,
-      size: meta.size,
-      sha256: meta.sha256,
-      sha3_256: meta.sha3_256,
-      chain: meta.chain,
-      s3_key: s.layout.chunkKey(i),
-      etag: info.etag,
-    });
+  for (let i = 0; candidates.has(i); i++) {
+    let found: ResumeEntry | undefined;
+    for (const c of candidates.get(i)!) {
+      const info = await s.store.head(c.key);
+      const meta = info && await decodeChunkMeta(info.metadata, s.cipher);
+      if (!meta || meta.index !== i || meta.chunk_size !== s.chunkSize) continue;
+      const next = chainLink(chain, fromHex(meta.sha256), fromHex(meta.sha3_256));
+      if (toHex(next) !== meta.chain) continue;
+      chain = next;
+      found = {
+        chunk: i,
+        size: meta.size,
+        sha256: meta.sha256,
+        sha3_256: meta.sha3_256,
+        chain: meta.chain,
+        s3_key: c.key.slice(s.layout.prefix.length),
+        etag: info!.etag,
+        object_size: c.size,
+      };
+      break;
+    }
+    if (!found) break;
+    entries.push(found);
   }
   return entries;
 }

@@ -7,6 +7,12 @@
  */
 import { createHash } from "node:crypto";
 
+/**
+ * What an interrupted upload is keyed by. The log file name hashes only the canonical parts
+ * (endpoint as `canonicalEndpoint` spells it, bucket, prefix + name joined), so one store
+ * spelled two ways (`file:///d` and `file:///d/`, `--prefix p --name X` and `--name p/X`)
+ * finds one log. `prefix` and `name` say how the log's chunk keys are spelled.
+ */
 export interface ResumeIdentity {
   endpoint: string;
   bucket: string;
@@ -14,6 +20,7 @@ export interface ResumeIdentity {
   name: string;
 }
 
+/** The first line of a log: what it is bound to. */
 export interface ResumeHeader extends ResumeIdentity {
   s3duct_resume: 1;
   chunk_size: number;
@@ -30,6 +37,23 @@ export interface ResumeEntry {
   chain: string;
   s3_key: string;
   etag: string;
+  /** Size of the stored object (sealed), for the re-check; absent in older logs. */
+  object_size?: number;
+}
+
+/**
+ * The endpoint as one string whatever its spelling: no trailing slashes, lower-case scheme
+ * and host, default ports dropped. `undefined` (AWS) stays "aws".
+ */
+export function canonicalEndpoint(url: string | undefined): string {
+  if (url === undefined || url === "aws") return "aws";
+  try {
+    const u = new URL(url);
+    if (u.protocol === "file:") return `file://${u.pathname.replace(/\/+$/, "") || "/"}`;
+    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
+  } catch {
+    return url.replace(/\/+$/, "");
+  }
 }
 
 /** Where logs live: $S3DUCT_STATE_DIR, else $XDG_STATE_HOME/s3duct, else ~/.s3duct/resume. */
@@ -43,8 +67,9 @@ export function stateDir(env: (k: string) => string | undefined): string {
 
 /** File name: a hash of the identity (so `a/b` and `a__b` never share a log). */
 export function logPath(dir: string, id: ResumeIdentity): string {
+  const path = id.prefix + id.name;
   const h = createHash("sha256")
-    .update(JSON.stringify([id.endpoint, id.bucket, id.prefix, id.name]))
+    .update(JSON.stringify(["s3duct-resume-2", canonicalEndpoint(id.endpoint), id.bucket, path]))
     .digest("hex");
   return `${dir}/${h.slice(0, 32)}.jsonl`;
 }
@@ -86,7 +111,8 @@ function isEntry(v: unknown): v is ResumeEntry {
   return typeof v === "object" && v !== null && Number.isSafeInteger(e.chunk) &&
     Number.isSafeInteger(e.size) && /^[0-9a-f]{64}$/.test(e.sha256) &&
     /^[0-9a-f]{64}$/.test(e.sha3_256) && /^[0-9a-f]{64}$/.test(e.chain) &&
-    typeof e.s3_key === "string" && typeof e.etag === "string";
+    typeof e.s3_key === "string" && typeof e.etag === "string" &&
+    (e.object_size === undefined || Number.isSafeInteger(e.object_size));
 }
 
 /** An open log being appended to. Each append is durable before it resolves. */
@@ -109,9 +135,12 @@ export class ResumeLog {
     const tmp = `${path}.tmp-${crypto.randomUUID()}`;
     const text = [header, ...keep].map((l) => JSON.stringify(l) + "\n").join("");
     await Deno.writeTextFile(tmp, text, { mode: 0o600 });
-    await Deno.rename(tmp, path);
-    const file = await Deno.open(path, { append: true });
+    const file = await Deno.open(tmp, { append: true });
     await file.sync();
+    await Deno.rename(tmp, path);
+    // The rename is durable only once the directory is: a power loss must not bring back an
+    // older log that names chunks the re-check has since replaced.
+    await syncDir(path.slice(0, path.lastIndexOf("/")));
     return new ResumeLog(path, file);
   }
 
@@ -148,4 +177,10 @@ export async function readLog(
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw e;
   }
+}
+
+/** fsync a directory, so renames and new names in it survive a power loss. */
+export async function syncDir(dir: string): Promise<void> {
+  using d = await Deno.open(dir, { read: true });
+  await d.sync();
 }

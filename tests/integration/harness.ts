@@ -2,7 +2,9 @@
  * Shared pieces of the integration tests: the Ceph RGW started by tests/run.sh (no mock:
  * tests fail loudly when it is absent), the CLI as a subprocess, and deterministic data.
  */
+import assert from "node:assert/strict";
 import { S3Store } from "../../lib/store/s3_store.ts";
+import type { Store } from "../../lib/store/store.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -129,3 +131,60 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 export const TEST_KEY_HEX = "8f".repeat(16) + "1c".repeat(16);
 export const OTHER_KEY_HEX = "a5".repeat(32);
+
+/** Lines in the (single) resume log under a state dir: header + one per stored chunk. */
+export function logLines(dir: string): number {
+  for (const f of Deno.readDirSync(dir)) {
+    if (f.name.endsWith(".jsonl")) {
+      return Deno.readTextFileSync(`${dir}/${f.name}`).split("\n").length - 1;
+    }
+  }
+  return 0;
+}
+
+/**
+ * A put interrupted for sure: feed half the input, wait until `stored` chunks are logged as
+ * stored, SIGKILL. Stdin is still open, so the put cannot have published anything.
+ */
+export async function putInterrupted(
+  args: string[],
+  data: Uint8Array,
+  env: Record<string, string>,
+  stored = 3,
+) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, ...args],
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+    env: { ...env, NO_COLOR: "1" },
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(data.subarray(0, data.length >> 1));
+  const deadline = Date.now() + 60_000;
+  while (logLines(env.S3DUCT_STATE_DIR) < 1 + stored && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGKILL");
+  await child.status;
+  await w.close().catch(() => {});
+  assert.ok(logLines(env.S3DUCT_STATE_DIR) >= 1 + stored, "put never stored the first chunks");
+}
+
+
+/**
+ * The full key of chunk `index` of the stream at `base` (`prefix/name`), wherever its put
+ * wrote it: every put writes its chunks into a generation folder of its own.
+ */
+export async function findChunkKey(
+  base: string,
+  index: number,
+  store: Store = directStore(),
+): Promise<string> {
+  const tail = `chunk-${String(index).padStart(6, "0")}`;
+  const re = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/(g[0-9a-z]{8}/)?${tail}$`);
+  for await (const e of store.list(`${base}/`)) {
+    if (e.kind === "object" && re.test(e.key)) return e.key;
+  }
+  throw new Error(`no chunk ${index} of '${base}' in ${store.location}`);
+}

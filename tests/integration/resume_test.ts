@@ -7,7 +7,9 @@ import {
   cleanPrefix,
   cli,
   equalBytes,
+  logLines,
   OTHER_KEY_HEX,
+  putInterrupted,
   runPrefix,
   s3Args,
   s3Env,
@@ -74,45 +76,6 @@ async function putKilledAfter(
   clearTimeout(timer);
   await feeding;
   return status;
-}
-
-/** Lines in the (single) resume log under a state dir: header + one per stored chunk. */
-function logLines(dir: string): number {
-  for (const f of Deno.readDirSync(dir)) {
-    if (f.name.endsWith(".jsonl")) {
-      return Deno.readTextFileSync(`${dir}/${f.name}`).split("\n").length - 1;
-    }
-  }
-  return 0;
-}
-
-/**
- * A put interrupted for sure: feed half the input, wait until `stored` chunks are logged as
- * stored, SIGKILL. Stdin is still open, so the put cannot have published anything.
- */
-async function putInterrupted(
-  args: string[],
-  data: Uint8Array,
-  env: Record<string, string>,
-  stored = 3,
-) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
-    stdin: "piped",
-    stdout: "null",
-    stderr: "null",
-    env: { ...env, NO_COLOR: "1" },
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(data.subarray(0, data.length >> 1));
-  const deadline = Date.now() + 60_000;
-  while (logLines(env.S3DUCT_STATE_DIR) < 1 + stored && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill("SIGKILL");
-  await child.status;
-  await w.close().catch(() => {});
-  assert.ok(logLines(env.S3DUCT_STATE_DIR) >= 1 + stored, "put never stored the first chunks");
 }
 
 function summary(stderr: string): Record<string, unknown> {
