@@ -8,7 +8,7 @@ import { ExistsError, KeyError } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
 import { dualDigest, DualHasher } from "../crypto/hash.ts";
 import { fromHex, toHex } from "../format/chain.ts";
-import { folderOf, type StreamLayout } from "../format/layout.ts";
+import type { StreamLayout } from "../format/layout.ts";
 import type { Manifest } from "../format/manifest.ts";
 import { newV2Params } from "../crypto/v2.ts";
 import { pythonIsoUtc } from "../format/pyjson.ts";
@@ -130,6 +130,9 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   const publishCheck = await checkPublishable(job.store, job.layout, manifest, sizes)
     .catch(async (e) => {
       await plan.log?.close();
+      // Chunks removed under us by another put that published meanwhile (its cleanup takes
+      // what its manifest does not name): say that, not "damage".
+      if (await publishedMeanwhile(job, target)) throw lostRace(job, target);
       throw e;
     });
   await publish(job, target, manifest, plan);
@@ -153,8 +156,10 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
 
 /**
  * Write the manifest: a new stream only if none appeared meanwhile (If-None-Match), a
- * replacement only if the manifest it replaces is still the one it saw (If-Match). The loser
- * of a race removes the chunks it wrote and fails: at most one put publishes.
+ * replacement only if the manifest it replaces is still the one it saw (If-Match), so at most
+ * one of several concurrent puts publishes. The loser removes nothing: the winner may have
+ * kept some of its chunks (a resume from the bucket), and the winner's own cleanup takes the
+ * rest; `s3duct cleanup` finds any left.
  */
 async function publish(job: PutJob, target: PutTarget, m: Manifest, plan: ResumePlan) {
   const cond = target.replacing ? { ifMatch: target.replacing.etag } : { ifNoneMatch: true };
@@ -163,16 +168,23 @@ async function publish(job: PutJob, target: PutTarget, m: Manifest, plan: Resume
     await publishManifest(job.store, job.layout, m, sealWith, cond);
   } catch (e) {
     if (!(e instanceof ExistsError)) throw e;
-    const mine = folderOf(job.layout.full(target.chunkLayout.chunkKey(0)));
-    const own = m.chunks.map((r) => job.layout.full(r.s3_key)).filter((k) => folderOf(k) === mine);
-    await job.store.delete(own).catch(() => {});
     await plan.log?.remove();
-    throw new ExistsError(
-      `another put ${target.replacing ? "replaced" : "created"} stream '${job.layout.name}' ` +
-        `in ${job.store.location} while this one ran; this run's chunks were removed and ` +
-        "nothing was published (re-run with --clobber to replace that stream)",
-    );
+    throw lostRace(job, target);
   }
+}
+
+/** Whether the manifest appeared, or changed, since this put started. */
+async function publishedMeanwhile(job: PutJob, target: PutTarget): Promise<boolean> {
+  const now = await job.store.head(job.layout.full(job.layout.manifestKey)).catch(() => undefined);
+  return now !== undefined && now.etag !== target.replacing?.etag;
+}
+
+function lostRace(job: PutJob, target: PutTarget): ExistsError {
+  return new ExistsError(
+    `another put ${target.replacing ? "replaced" : "created"} stream '${job.layout.name}' ` +
+      `in ${job.store.location} while this one ran; nothing was published (re-run with ` +
+      "--clobber to replace that stream; s3duct cleanup removes this run's chunks)",
+  );
 }
 
 /** Yields each chunk with whether it is the last (format 2 seals that in: one chunk ahead). */

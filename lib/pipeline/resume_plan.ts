@@ -31,7 +31,12 @@ export interface ResumePlan {
 
 /** Load, re-check and open the log. Without `job.resume`, an empty plan. */
 export async function planResume(job: PutJob, target: PutTarget): Promise<ResumePlan> {
-  const rules = { name: job.layout.name, strict: job.resume?.strict ?? true, log: job.log };
+  const rules = {
+    name: job.layout.name,
+    strict: job.resume?.strict ?? true,
+    lenient: false,
+    log: job.log,
+  };
   if (!job.resume) return { replay: [], source: "none", logged: 0, rules };
   const state = await loadResume({
     store: job.store,
@@ -58,6 +63,7 @@ export async function planResume(job: PutJob, target: PutTarget): Promise<Resume
     );
     if (redo > bad) job.log.debug(`  the log resumes after chunk ${keep.length - 1}`);
   }
+  rules.lenient = state.source === "bucket";
   return { replay, source: state.source, log, logged: keep.length, rules };
 }
 

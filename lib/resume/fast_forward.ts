@@ -15,13 +15,20 @@ import type { ResumeEntry } from "./resume_log.ts";
 export interface ReplayRules {
   name: string;
   strict: boolean;
+  /**
+   * The stored chunks are only a guess (rebuilt from the bucket, where they may be another
+   * put's, running or dead): stdin that differs or ends early stops the replay instead of
+   * being refused, and the rest is uploaded as new chunks.
+   */
+  lenient: boolean;
   log: Log;
 }
 
 /**
  * Judge one re-read chunk against its stored record.
- * @returns "same" when it matches; "tail" when (without strict resume) stdin ended inside it,
- *   so it becomes the new last chunk and the replay stops
+ * @returns "same" when it matches; "tail" when the replay stops here and this chunk is
+ *   uploaded as new: stdin ended inside it (without strict resume), or it differs from a
+ *   chunk that was only found in the bucket
  * @throws {ResumeRefused} when stdin differs from the interrupted upload
  */
 export function judgeReplay(
@@ -32,6 +39,10 @@ export function judgeReplay(
 ): "same" | "tail" {
   if (chunk.length === e.size && toHex(d.sha256) === e.sha256 && toHex(d.sha3) === e.sha3_256) {
     return "same";
+  }
+  if (rules.lenient) {
+    rules.log.debug(`  stdin differs from the chunk ${e.chunk} found in the bucket; new from here`);
+    return "tail";
   }
   if (!rules.strict && chunk.length < e.size) {
     rules.log.warn(`stdin ended inside stored chunk ${e.chunk}; it becomes the new last chunk`);
@@ -48,6 +59,7 @@ export function judgeReplay(
  * @throws {ResumeRefused} with strict resume
  */
 export function replayEnded(read: number, stored: number, rules: ReplayRules): void {
+  if (rules.lenient) return;
   if (rules.strict) {
     throw new ResumeRefused(
       `stdin ended after ${read} of the ${stored} chunks already stored for ` +
