@@ -16,9 +16,9 @@ command -v deno >/dev/null || { echo "run.sh: deno not on PATH; run via: npx -y 
 need_apt=()
 command -v age >/dev/null || need_apt+=(age)
 command -v strace >/dev/null || need_apt+=(strace)   # durability test: traces fsync after rename
+[ -x /usr/bin/time ] || need_apt+=(time)   # GNU time: peak-RSS meter (hostile-store tests, bench)
 if [ "${1:-}" = bench ]; then
   command -v aws >/dev/null || need_apt+=(awscli)
-  [ -x /usr/bin/time ] || need_apt+=(time)   # GNU time: the benchmark's CPU and peak-RSS meter
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then

@@ -24,7 +24,7 @@ import {
 import { confirm } from "./confirm.ts";
 import { normalizePrefix, streamNameProblem } from "../format/layout.ts";
 import { withCommas } from "../format/size.ts";
-import { decodeManifest, type Keyring } from "../pipeline/manifest_io.ts";
+import { decodeManifest, type Keyring, manifestSizeLimit } from "../pipeline/manifest_io.ts";
 import type { Store } from "../store/store.ts";
 
 const MANIFEST = "/.manifest.json";
@@ -176,7 +176,9 @@ export function ownersOf(key: string): string[] {
 async function readManifest(store: Store, owner: string, keys: Keyring): Promise<ManifestState> {
   let bytes: Uint8Array;
   try {
-    bytes = await store.get(owner + MANIFEST);
+    bytes = await store.get(owner + MANIFEST, undefined, {
+      maxBytes: manifestSizeLimit(owner), // the name is at most this long
+    });
   } catch (e) {
     if (e instanceof NotFoundError) return "missing";
     throw e;

@@ -33,6 +33,8 @@ import { stateDir } from "../resume/resume_log.ts";
 import { addSignOption, signingStoreOf } from "./auth.ts";
 
 const MAX_CHUNK = 5 * 1024 ** 3;
+/** Description and tags together: well inside the 1 MiB manifestSizeLimit leaves for them. */
+const MAX_NOTES = 256 * 1024;
 
 export function putCommand(): Command {
   const cmd = new Command("put").description(
@@ -98,6 +100,13 @@ async function runPut(o: RawOptions): Promise<void> {
   if (reserved) throw new UsageError(`--prefix/--name '${layout.path}': ${reserved}`);
   const chunkSize = sizeOption(o.chunkSize, "--chunk-size", 1, MAX_CHUNK);
   const tags = parseTags(o.tag as string[]);
+  const notes = String(o.description ?? "").length + JSON.stringify(tags).length;
+  if (notes > MAX_NOTES) {
+    throw new UsageError(
+      `--description and --tag add up to ${notes} characters; at most ${MAX_NOTES} fit the ` +
+        "manifest size get accepts",
+    );
+  }
   // One in-flight chunk holds its sealed copy; the plaintext is dropped once sealed.
   const concurrency = concurrencyOf(o, "upload", chunkSize + 64 * 1024);
   const spill = spillOf(o, maxObjectSize(chunkSize), readableEnv("HOME"));

@@ -11,7 +11,9 @@ import { chainLink, fromHex, toHex } from "../format/chain.ts";
 import { chainLinkV2, chainOfRecordsV2 } from "../crypto/v2.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import { type ChunkRecord, type Manifest, MANIFEST_VERSION_2 } from "../format/manifest.ts";
-import type { Store } from "../store/store.ts";
+import { OversizeObjectError, type Store } from "../store/store.ts";
+import { NONCE_BYTES, TAG_BYTES } from "../crypto/aes.ts";
+import { payloadSize } from "../crypto/age_stream.ts";
 import type { Log } from "../ui/log.ts";
 import {
   chunkCipher,
@@ -21,6 +23,7 @@ import {
   type Sealing,
 } from "./manifest_io.ts";
 import { OrderedWindow } from "./window.ts";
+import { v2KeyVerdict } from "./v2_key.ts";
 import { buffers } from "../buffer_pool.ts";
 import { Concurrency } from "./concurrency.ts";
 import type { Progress } from "../ui/progress.ts";
@@ -61,7 +64,13 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
   );
   await job.beforeChunks?.(manifest);
   const base = chunkCipher(manifest.encryption_method, layout.name, job.keys, plainCipher);
-  const v2 = formatV2(manifest, base, layout.name);
+  const v2 = await formatV2(
+    manifest,
+    base,
+    layout.name,
+    sealing,
+    (r) => getChunk(store, layout, r, manifest),
+  );
   const cipher = v2?.chunks ?? base;
   const last = manifest.chunks.length - 1;
   if (manifest.encryption_method === null && (job.keys.aes || job.keys.age)) {
@@ -85,7 +94,7 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
   // Download, open and digest run in the window (in parallel); checks and output in order.
   const fetchChunk = (r: ChunkRecord) =>
     window.add(async (signal) => {
-      const sealed = await getChunk(store, layout, r, signal);
+      const sealed = await getChunk(store, layout, r, manifest, signal);
       let plain: Uint8Array | undefined;
       try {
         // In place (AES): the plaintext is the object's middle, one buffer per chunk.
@@ -167,12 +176,24 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
  * Format 2: the per-stream chunk cipher and MAC key, after checking the keyed chain of the
  * records against the manifest (before anything is fetched or written).
  */
-function formatV2(manifest: Manifest, base: Cipher, name: string) {
+async function formatV2(
+  manifest: Manifest,
+  base: Cipher,
+  name: string,
+  sealing: Sealing,
+  fetch: (r: ChunkRecord) => Promise<Uint8Array>,
+) {
   if (manifest.version !== MANIFEST_VERSION_2) return undefined;
   if (!base.formatV2) throw new KeyError(`stream '${name}' is format 2: pass its --key`);
   const streamId = fromHex(manifest.stream_id!);
   const { chunks, mac } = base.formatV2({ salt: fromHex(manifest.format_salt!), streamId });
   if (chainOfRecordsV2(mac, streamId, manifest.chunks) !== manifest.final_chain) {
+    // A sealed manifest that opened proves the key; a plain one does not: ask a chunk.
+    if (sealing === "plain" && (await v2KeyVerdict(chunks, manifest, fetch)) === "wrong") {
+      throw new KeyError(
+        `the key given does not decrypt the chunks of format 2 stream '${name}': wrong key`,
+      );
+    }
     throw new IntegrityError(
       `manifest of '${name}': field 'final_chain' does not match the keyed chain of its records`,
     );
@@ -199,7 +220,7 @@ async function openFailure(
   const last = manifest.chunks.length - 1;
   if (last > 0) {
     const other = await cipher.open(
-      await getChunk(store, layout, manifest.chunks[last]),
+      await getChunk(store, layout, manifest.chunks[last], manifest),
       undefined,
       { index: last, last: true },
     );
@@ -211,17 +232,51 @@ async function openFailure(
   );
 }
 
-/** A chunk object; its absence is damage to the stream, not a missing stream. */
+/**
+ * Room an age header may take: ~90 bytes of frame and MAC, plus one stanza per recipient
+ * (X25519 ~170 bytes, ML-KEM-768 hybrid ~1,630, measured), with slack for stanzas other tools
+ * add (grease, plugins). The recipients are the manifest's comma-separated
+ * `encryption_recipient`.
+ */
+const AGE_HEADER_BASE = 64 * 1024;
+const AGE_HEADER_PER_RECIPIENT = 2 * 1024;
+
+/**
+ * The most bytes the stored object of a chunk of `size` plaintext bytes can take, sealed as the
+ * manifest says: the plaintext itself (plain), + 28 (AES-GCM: 12-byte nonce, 16-byte tag), or
+ * an age file (header + 16-byte nonce + 16 bytes per 64 KiB segment). `get` refuses a bigger
+ * object before reading it.
+ */
+export function sealedSizeLimit(size: number, manifest: Manifest): number {
+  switch (manifest.encryption_method) {
+    case null:
+      return size;
+    case "aes-256-gcm":
+      return size + NONCE_BYTES + TAG_BYTES;
+    case "age": {
+      const recipients = manifest.encryption_recipient?.split(",").length ?? 0;
+      return payloadSize(size) + AGE_HEADER_BASE + AGE_HEADER_PER_RECIPIENT * recipients;
+    }
+  }
+}
+
+/**
+ * A chunk object, no bigger than its record allows; its absence is damage to the stream, not a
+ * missing stream.
+ */
 async function getChunk(
   store: Store,
   layout: StreamLayout,
   record: ChunkRecord,
+  manifest: Manifest,
   signal?: AbortSignal,
 ): Promise<Uint8Array> {
   // record.s3_key was checked against the layout (and its generation) by validateManifest.
+  const maxBytes = sealedSizeLimit(record.size, manifest);
   try {
-    return await store.get(layout.full(record.s3_key), undefined, signal);
+    return await store.get(layout.full(record.s3_key), undefined, { signal, maxBytes });
   } catch (e) {
+    if (e instanceof OversizeObjectError) throw e.as(`chunk ${record.index} of '${layout.name}'`);
     if (!(e instanceof NotFoundError)) throw e;
     throw new IntegrityError(`chunk ${record.index} of '${layout.name}' is missing from the store`);
   }

@@ -77,7 +77,8 @@ export class SignatureGuard implements ManifestGuard {
       if (info.size > MAX_SIGNATURE_OBJECT) {
         throw new IntegrityError(`signature object of '${layout.name}' is not a signature`);
       }
-      sig = await store.get(key);
+      // Bounded again on the GET itself: the object may have grown since the HEAD.
+      sig = await store.get(key, undefined, { maxBytes: MAX_SIGNATURE_OBJECT });
     } catch (e) {
       if (!(e instanceof NotFoundError)) throw e;
       throw new IntegrityError(

@@ -2,6 +2,7 @@
 import { IntegrityError, KeyError, NotFoundError } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
 import { NoMatchingIdentity } from "../crypto/age.ts";
+import { splitAgeFile } from "../crypto/age_stream.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import {
   type EncryptionMethod,
@@ -11,23 +12,77 @@ import {
   validateManifest,
 } from "../format/manifest.ts";
 import type { ManifestGuard } from "./manifest_auth.ts";
-import type { PutOptions, Store } from "../store/store.ts";
+import { OversizeObjectError, type PutOptions, type Store } from "../store/store.ts";
+import { pythonJsonDumps } from "../format/pyjson.ts";
 
 export type Sealing = "plain" | "aes-256-gcm" | "age";
 
 const AGE_MAGIC = "age-encryption.org/v1\n";
 
-/** What a stored manifest object is, by its bytes alone. */
+/**
+ * What a stored manifest object is, by its bytes alone: the age header line, else UTF-8 text
+ * (plain JSON, or garbage), else binary (taken for AES-256-GCM). See {@link decodeManifest}
+ * for why text is never taken for a sealed manifest.
+ */
 export function detectSealing(bytes: Uint8Array): Sealing {
+  return classify(bytes).sealing;
+}
+
+/**
+ * The sealing, and for plain manifests the text (decoded once: manifests can be big).
+ * `invalidText` marks JSON text with bytes that are not UTF-8: damage to a plain manifest,
+ * not something sealed.
+ */
+function classify(bytes: Uint8Array): { sealing: Sealing; text?: string; invalidText?: boolean } {
   const head = new TextDecoder().decode(bytes.subarray(0, AGE_MAGIC.length));
-  if (head === AGE_MAGIC) return "age";
+  if (head === AGE_MAGIC) return { sealing: "age" };
+  const notText = () =>
+    looksLikeJsonText(bytes) ? { sealing: "plain" as const, invalidText: true } : {
+      sealing: "aes-256-gcm" as const,
+    };
+  // Sealed bytes are random: their first few KiB are already invalid UTF-8, and a big binary
+  // object is never decoded whole (as UTF-16 it would take twice its size). `stream` keeps a
+  // multi-byte character cut at the end of the sample from counting as invalid.
   try {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    if (text.trimStart().startsWith("{")) return "plain";
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, 4096), { stream: true });
   } catch {
-    // not text: sealed
+    return notText();
   }
-  return "aes-256-gcm";
+  // The lenient decoder marks invalid bytes with U+FFFD; only then is the strict one (which
+  // costs about twice the text's size again in Deno, measured on 60 MB) asked whether the
+  // text is invalid or merely holds a real U+FFFD.
+  const text = new TextDecoder().decode(bytes);
+  if (text.includes("\ufffd")) {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      return notText();
+    }
+  }
+  return { sealing: "plain", text };
+}
+
+/** Bytes inspected to call an object JSON text, and how many of them may be damaged. */
+const JSON_SNIFF_BYTES = 64;
+const JSON_SNIFF_DAMAGE = 4;
+
+/**
+ * Whether not-quite-UTF-8 bytes are a damaged JSON text rather than a sealed object: they open
+ * with `{` (after blanks) and at most 4 of their first 64 bytes are not printable ASCII. Random
+ * bytes do that with probability about C(64,4) x (98/256)^60, below 10^-19, so no AES object
+ * is taken for text; a plain manifest damaged there is still called damaged.
+ */
+function looksLikeJsonText(bytes: Uint8Array): boolean {
+  if (bytes.length < JSON_SNIFF_BYTES) return false;
+  let first = -1;
+  let damaged = 0;
+  for (let i = 0; i < JSON_SNIFF_BYTES; i++) {
+    const b = bytes[i];
+    const blank = b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+    if (!blank && (b < 0x20 || b > 0x7e)) damaged++;
+    else if (first < 0 && !blank) first = b;
+  }
+  return first === 0x7b && damaged <= JSON_SNIFF_DAMAGE;
 }
 
 /** Keys the user supplied: ciphers by method, and what authenticates a manifest. */
@@ -44,11 +99,54 @@ export interface OpenedManifest {
   sealing: Sealing;
 }
 
-/** The manifest object's bytes; NotFoundError naming the stream if absent. */
+/**
+ * The most chunks a stream may have for its manifest to be read (2^20): 512 TiB at the default
+ * 512M chunk size, 64 TiB at 64M. `put` must not write more (see manifestSizeLimit).
+ */
+export const MAX_MANIFEST_CHUNKS = 1_048_576;
+/**
+ * Bytes one chunk record can take in a manifest (JSON, indent 2, as serializeManifest writes
+ * it), besides the stream name inside its s3_key: the braces, field names and punctuation at
+ * their indent with a 7-digit index, a 10-digit size (5 GiB) and two 64-digit hashes (270), an
+ * ETag of up to 64 characters as JSON writes it (`"\"<32 hex>-<parts>\""`: 40-50), and the rest
+ * of the key, `/g1a2b3c4d/chunk-1048575` (24): 358, rounded up.
+ */
+const MANIFEST_RECORD_BYTES = 384;
+/** Everything but the records: description, tags, recipients, times, hashes. */
+const MANIFEST_OTHER_BYTES = 1024 * 1024;
+/** Sealing: age's 16-byte nonce + 16 bytes per 64 KiB segment, and its header (AES: 28). */
+const MANIFEST_SEAL_HEADER = 64 * 1024;
+
+/**
+ * The largest manifest object of stream `name` a reader accepts; a bigger one is refused
+ * before a byte of it is read (IntegrityError, exit 4). The chunk count is unknown before
+ * reading, so the cap is what the largest valid manifest can need:
+ *
+ *   plain = MAX_MANIFEST_CHUNKS x (MANIFEST_RECORD_BYTES + |name as JSON escapes it|)
+ *           + MANIFEST_OTHER_BYTES
+ *   cap   = plain + 16 + 16 x ceil(plain / 64 KiB) + MANIFEST_SEAL_HEADER
+ *
+ * e.g. ~425 MB for a 20-character name: gigabytes sent where a manifest belongs never reach
+ * memory. (README "Limits" documents the same formula.)
+ */
+export function manifestSizeLimit(name: string): number {
+  const escapedName = pythonJsonDumps(name).length - 2;
+  const plain = MAX_MANIFEST_CHUNKS * (MANIFEST_RECORD_BYTES + escapedName) +
+    MANIFEST_OTHER_BYTES;
+  return plain + 16 + 16 * Math.ceil(plain / 65536) + MANIFEST_SEAL_HEADER;
+}
+
+/**
+ * The manifest object's bytes, refused unread if over manifestSizeLimit; NotFoundError naming
+ * the stream if absent.
+ */
 export async function fetchManifest(store: Store, layout: StreamLayout): Promise<Uint8Array> {
   try {
-    return await store.get(layout.full(layout.manifestKey));
+    return await store.get(layout.full(layout.manifestKey), undefined, {
+      maxBytes: manifestSizeLimit(layout.name),
+    });
   } catch (e) {
+    if (e instanceof OversizeObjectError) throw e.as(`manifest of '${layout.name}'`);
     if (!(e instanceof NotFoundError)) throw e;
     const where = layout.prefix ? ` under prefix '${layout.prefix}'` : "";
     throw new NotFoundError(
@@ -85,37 +183,93 @@ export async function openManifest(
 /**
  * Decrypt and parse without checking the manifest against a layout (for `list`, which learns
  * the stream's name and prefix from the manifest). `label` names the stream in errors.
+ *
+ * Which failures are integrity (4) and which are key problems (5): a key problem only where a
+ * key could still open the object, so a garbage manifest is never blamed on the key.
+ *
+ * - age header line: no MAC line after it (no key opens it) is 4; no identity given, or none
+ *   matching its recipients, is 5; an identity matched but the header MAC or the payload fails
+ *   is 4 (the key is proven right, so the object is damaged).
+ * - UTF-8 text: plain JSON, whatever it holds; anything but a manifest object is 4, and so is
+ *   JSON text with bytes that are not UTF-8 (a `{` and printable ASCII first). A sealed
+ *   manifest is never mistaken for text: AES output is random bytes, and n random bytes form
+ *   valid UTF-8 with probability about 0.565^n, below 10^-38 for the smallest sealed manifest
+ *   (next rule).
+ * - other bytes (binary): taken for AES-256-GCM. Shorter than MIN_AES_MANIFEST_BYTES is 4: it
+ *   cannot hold the nonce, the tag and a manifest's two 64-digit stream hashes. Otherwise no
+ *   --key is 5, and a key that does not open it is 5 too ("wrong key, or damaged"): GCM cannot
+ *   tell the two apart, and the key is what to check first.
  */
 export async function decodeManifest(
   bytes: Uint8Array,
   label: string,
   keys: Keyring,
 ): Promise<OpenedManifest> {
-  const sealing = detectSealing(bytes);
-  let plain = bytes;
-  if (sealing !== "plain") {
-    const cipher = sealing === "age" ? keys.age : keys.aes;
-    if (!cipher) throw new KeyError(missingKeyMessage(label, sealing, keys));
-    const opened = await cipher.open(bytes).catch((e) => {
-      if (e instanceof NoMatchingIdentity) return undefined;
-      throw e;
-    });
-    if (!opened) {
-      throw new KeyError(
-        sealing === "age"
-          ? `no --age-identity given matches the age-encrypted manifest of '${label}'`
-          : `--key does not decrypt the manifest of '${label}': wrong key (or the manifest is damaged)`,
-      );
-    }
-    plain = opened;
+  const { sealing, text, invalidText } = classify(bytes);
+  if (invalidText) {
+    throw new IntegrityError(
+      `manifest of '${label}' is damaged: JSON text that is not valid UTF-8`,
+    );
   }
-  const manifest = parseManifest(new TextDecoder().decode(plain));
+  let plain = text;
+  if (sealing === "age") plain = new TextDecoder().decode(await openAge(bytes, label, keys));
+  if (sealing === "aes-256-gcm") {
+    plain = new TextDecoder().decode(await openAes(bytes, label, keys));
+  }
+  const manifest = parseManifest(plain!);
   if (sealing !== "plain" && manifest.encryption_method !== sealing) {
     throw new IntegrityError(
       `manifest of '${label}' is sealed with ${sealing} but says its chunks use ${manifest.encryption_method}`,
     );
   }
   return { manifest, sealing };
+}
+
+/**
+ * The least an AES-sealed manifest can be: nonce (12) + tag (16) + the two 64-hex-digit stream
+ * hashes every valid manifest holds (128), before any other field.
+ */
+export const MIN_AES_MANIFEST_BYTES = 12 + 16 + 128;
+
+async function openAes(bytes: Uint8Array, label: string, keys: Keyring): Promise<Uint8Array> {
+  if (bytes.length < MIN_AES_MANIFEST_BYTES) {
+    throw new IntegrityError(
+      `manifest of '${label}' is damaged: ${bytes.length} bytes that are neither JSON text ` +
+        `nor an AES-256-GCM manifest (at least ${MIN_AES_MANIFEST_BYTES} bytes)`,
+    );
+  }
+  if (!keys.aes) throw new KeyError(missingKeyMessage(label, "aes-256-gcm", keys));
+  const opened = await keys.aes.open(bytes);
+  if (!opened) {
+    throw new KeyError(
+      `--key does not decrypt the manifest of '${label}': wrong key (or the manifest is damaged)`,
+    );
+  }
+  return opened;
+}
+
+async function openAge(bytes: Uint8Array, label: string, keys: Keyring): Promise<Uint8Array> {
+  if (!splitAgeFile(bytes)) {
+    throw new IntegrityError(
+      `manifest of '${label}' is damaged: it starts like an age file but has no header MAC line`,
+    );
+  }
+  if (!keys.age) throw new KeyError(missingKeyMessage(label, "age", keys));
+  let opened: Uint8Array | undefined;
+  try {
+    opened = await keys.age.open(bytes);
+  } catch (e) {
+    if (!(e instanceof NoMatchingIdentity)) throw e;
+    throw new KeyError(`no --age-identity given matches the age-encrypted manifest of '${label}'`);
+  }
+  if (!opened) {
+    // Not for want of a matching identity (that is NoMatchingIdentity above): the header is
+    // malformed, or an identity unwrapped the file key and the header MAC or payload failed.
+    throw new IntegrityError(
+      `age-encrypted manifest of '${label}' is damaged: its header or payload fails its checks`,
+    );
+  }
+  return opened;
 }
 
 function missingKeyMessage(name: string, sealing: Sealing, keys: Keyring): string {

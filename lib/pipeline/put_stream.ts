@@ -4,7 +4,7 @@
  * in. A resumed put replays stdin over the chunks its log (or the bucket) names, keeping those
  * the store still holds intact and uploading the others again.
  */
-import { ExistsError, KeyError } from "../errors.ts";
+import { ExistsError, KeyError, UsageError } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
 import { dualDigest, DualHasher } from "../crypto/hash.ts";
 import { fromHex, toHex } from "../format/chain.ts";
@@ -14,7 +14,7 @@ import { newV2Params } from "../crypto/v2.ts";
 import { pythonIsoUtc } from "../format/pyjson.ts";
 import type { Store } from "../store/store.ts";
 import type { Log } from "../ui/log.ts";
-import { publishManifest } from "./manifest_io.ts";
+import { MAX_MANIFEST_CHUNKS, publishManifest } from "./manifest_io.ts";
 import { deleteOldChunks } from "./generations.ts";
 import { type ByteReader, readChunks } from "./source.ts";
 import type { ChunkJob, Stored } from "./chunk_upload.ts";
@@ -250,6 +250,7 @@ async function streamChunks(
       if (next.done) break;
       const { chunk, last } = next.value;
       const i = index++;
+      if (i >= MAX_MANIFEST_CHUNKS) throw tooManyChunks(job.chunkSize);
       // The stream hash is sequential by nature: chunk i's update starts when i-1's is done,
       // while chunk digests, sealing and uploads of other chunks proceed alongside.
       const hashed = streamHashing.then(() => streamHash.update(chunk));
@@ -299,6 +300,14 @@ async function streamChunks(
   out.whole = streamHash.digest();
   out.spilled = spill?.written ?? 0;
   return out;
+}
+
+/** More chunks than a manifest `get` reads may hold: refused before one more is uploaded. */
+function tooManyChunks(chunkSize: number): UsageError {
+  return new UsageError(
+    `the stream needs more than ${MAX_MANIFEST_CHUNKS} chunks of ${chunkSize} bytes, the most ` +
+      "a manifest may list; nothing was published: re-run with a larger --chunk-size",
+  );
 }
 
 /** A kept chunk, as the queue records it. */

@@ -19,10 +19,44 @@ export interface HttpResponse {
 }
 
 /**
- * Where a successful response's body should land, given its length: lets a caller read
- * straight into a pooled buffer or into its slot of a larger one. undefined = a new buffer.
+ * Called with a successful (2xx) response's head before any of its body is read. It may throw
+ * to refuse the body (the connection is then dropped, not drained), e.g. when Content-Range
+ * says the object is bigger than allowed. Given a length (Content-Length), it may return where
+ * the body should land, so a caller reads straight into a pooled buffer or into its slot of a
+ * larger one; undefined = a new buffer. `length` is undefined for a body without
+ * Content-Length (chunked, or until the server closes).
  */
-export type BodySink = (length: number, headers: Headers, status: number) => Uint8Array | undefined;
+export type BodySink = (
+  length: number | undefined,
+  headers: Headers,
+  status: number,
+) => Uint8Array | undefined;
+
+/** Per-request limits and hooks beyond the request itself. */
+export interface RequestOptions {
+  signal?: AbortSignal;
+  sink?: BodySink;
+  /**
+   * The most bytes a successful response's body may have. A larger Content-Length fails with
+   * BodyTooLargeError before the body is read; a body without one is read no further than
+   * this. Either way the connection is closed, not drained. Absent: no limit.
+   */
+  maxBody?: number;
+}
+
+/**
+ * A successful response's body was over `RequestOptions.maxBody`: `size` is its Content-Length
+ * when `declared`, else the bytes that had arrived when reading stopped (a lower bound).
+ */
+export class BodyTooLargeError extends Error {
+  constructor(readonly limit: number, readonly size: number, readonly declared: boolean) {
+    super(
+      declared
+        ? `response body of ${size} bytes (Content-Length) is over the limit of ${limit}`
+        : `response body without Content-Length ran past the limit of ${limit} bytes`,
+    );
+  }
+}
 
 import {
   type Conn,
@@ -38,6 +72,12 @@ export { DEFAULT_TIMEOUT_MS, TimeoutError };
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const MAX_HEAD = 64 * 1024;
+/**
+ * Error (non-2xx) bodies are read up to this much, then the connection is dropped: S3 error
+ * documents are a few hundred bytes, and a hostile or broken server must not make us buffer
+ * gigabytes to learn an error code.
+ */
+const MAX_ERROR_BODY = 1024 * 1024;
 const IDLE_PER_ORIGIN = 32;
 /** Bytes per socket write, so that the watchdog sees progress during a large body. */
 const WRITE_SLICE = 1024 * 1024;
@@ -58,12 +98,11 @@ export class Http1Client {
     url: URL,
     headers: Headers,
     body: Uint8Array | undefined,
-    signal?: AbortSignal,
-    sink?: BodySink,
+    opts: RequestOptions = {},
   ): Promise<HttpResponse> {
+    const { signal } = opts;
     const reused = this.#take(url.origin);
-    const send = async (c: Conn) =>
-      await this.#exchange(c, method, url, headers, body, signal, sink);
+    const send = async (c: Conn) => await this.#exchange(c, method, url, headers, body, opts);
     try {
       return await send(reused ?? await connect(url, this.#timeoutMs));
     } catch (e) {
@@ -100,9 +139,9 @@ export class Http1Client {
     url: URL,
     headers: Headers,
     body: Uint8Array | undefined,
-    signal?: AbortSignal,
-    sink?: BodySink,
+    opts: RequestOptions,
   ): Promise<HttpResponse> {
+    const { signal } = opts;
     const onAbort = () => c.conn.close();
     signal?.addEventListener("abort", onAbort, { once: true });
     const watchdog = new Watchdog(this.#timeoutMs, () => safeClose(c.conn));
@@ -117,7 +156,7 @@ export class Http1Client {
       head += `content-length: ${body?.length ?? 0}\r\n\r\n`;
       await writeAll(c, enc.encode(head));
       if (body?.length) await writeAll(c, body);
-      const res = await readResponse(c, method, sink);
+      const res = await readResponse(c, method, opts);
       keep = res.keepAlive;
       return { status: res.status, headers: res.headers, body: res.body };
     } catch (e) {
@@ -209,17 +248,22 @@ class Reader {
     }
   }
 
-  /** Everything until the peer closes. */
-  async toEnd(): Promise<Uint8Array> {
+  /**
+   * Everything until the peer closes, or until more than `limit` bytes have arrived (`cut`:
+   * then the body holds more than `limit` bytes, as proof, and nothing more is read).
+   */
+  async toEnd(limit = Infinity): Promise<{ body: Uint8Array; cut: boolean }> {
     const parts = [this.#buf];
-    for (;;) {
+    let total = this.#buf.length;
+    this.#buf = new Uint8Array(0);
+    while (total <= limit) {
       const b = new Uint8Array(64 * 1024);
       const r = await this.#read(b);
-      if (r === null) break;
+      if (r === null) return { body: concat(parts), cut: false };
       parts.push(b.subarray(0, r));
+      total += r;
     }
-    this.#buf = new Uint8Array(0);
-    return concat(parts);
+    return { body: concat(parts), cut: true };
   }
 
   /** Leave unread bytes for the next response on this connection. */
@@ -248,7 +292,7 @@ class Reader {
 async function readResponse(
   c: Conn,
   method: string,
-  sink?: BodySink,
+  opts: RequestOptions,
 ): Promise<{ status: number; headers: Headers; body: Uint8Array; keepAlive: boolean }> {
   const r = new Reader(c);
   let head = await r.head();
@@ -264,32 +308,67 @@ async function readResponse(
     if (colon > 0) headers.append(l.slice(0, colon).trim(), l.slice(colon + 1).trim());
   }
   let keepAlive = m[1] === "1" && !/close/i.test(headers.get("connection") ?? "");
-  let body: Uint8Array;
-  const length = headers.get("content-length");
   if (method === "HEAD" || status === 204 || status === 304) {
-    body = new Uint8Array(0);
-  } else if (/chunked/i.test(headers.get("transfer-encoding") ?? "")) {
-    const parts: Uint8Array[] = [];
-    for (;;) {
-      const size = parseInt(await r.line(), 16);
-      if (!Number.isFinite(size)) throw new Error("bad chunked encoding");
-      if (size === 0) {
-        while ((await r.line()) !== "");
-        break;
-      }
-      parts.push(await r.exact(size));
-      await r.line();
-    }
-    body = concat(parts);
-  } else if (length !== null) {
-    const n = Number(length);
-    body = await r.exact(n, status >= 200 && status < 300 ? sink?.(n, headers, status) : undefined);
+    r.finish();
+    return { status, headers, body: new Uint8Array(0), keepAlive };
+  }
+  const ok = status >= 200 && status < 300;
+  // A successful body over the caller's limit is refused; an error body is cut short instead
+  // (its S3 code comes first), and the connection dropped rather than drained.
+  const limit = ok ? opts.maxBody ?? Infinity : MAX_ERROR_BODY;
+  const chunked = /chunked/i.test(headers.get("transfer-encoding") ?? "");
+  const lengthText = chunked ? null : headers.get("content-length");
+  const length = lengthText === null ? undefined : Number(lengthText);
+  if (length !== undefined && !(Number.isSafeInteger(length) && length >= 0)) {
+    throw new Error(`bad Content-Length '${lengthText!.slice(0, 40)}'`);
+  }
+  // The sink sees the head before any body byte is read, and may refuse it by throwing (it
+  // knows more, e.g. the whole object's size in Content-Range).
+  const into = ok ? opts.sink?.(length, headers, status) : undefined;
+  if (ok && length !== undefined && length > limit) {
+    throw new BodyTooLargeError(limit, length, true);
+  }
+  let read: { body: Uint8Array; cut: boolean };
+  if (chunked) read = await readChunked(r, limit);
+  else if (length !== undefined) {
+    read = length > limit
+      ? { body: await r.exact(limit), cut: true }
+      : { body: await r.exact(length, into), cut: false };
   } else {
-    body = await r.toEnd();
+    read = await r.toEnd(limit);
+    keepAlive = false;
+  }
+  if (read.cut) {
+    if (ok) throw new BodyTooLargeError(limit, read.body.length, false);
     keepAlive = false;
   }
   r.finish();
-  return { status, headers, body, keepAlive };
+  return { status, headers, body: read.body, keepAlive };
+}
+
+/**
+ * A chunked body, stopped (`cut`, with the first `limit` bytes) as soon as it would pass
+ * `limit`: a chunk's size is checked before the chunk is read.
+ */
+async function readChunked(r: Reader, limit: number): Promise<{ body: Uint8Array; cut: boolean }> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const size = parseInt(await r.line(), 16);
+    if (!Number.isFinite(size) || size < 0) throw new Error("bad chunked encoding");
+    if (size === 0) {
+      while ((await r.line()) !== "");
+      return { body: concat(parts), cut: false };
+    }
+    if (total + size > limit) {
+      // One byte past the limit is proof enough; the rest is never read.
+      parts.push(await r.exact(limit - total + 1));
+      return { body: concat(parts), cut: true };
+    }
+    parts.push(await r.exact(size));
+    total += size;
+    await r.line();
+  }
 }
 
 function indexOfCrlfCrlf(b: Uint8Array): number {

@@ -1,6 +1,6 @@
 /** A Store that charges every transfer to a shared Bandwidth (the `--bandwidth-limit`). */
 import type { Bandwidth } from "../pipeline/bandwidth.ts";
-import type { ByteRange, PutOptions, Store } from "./store.ts";
+import type { ByteRange, GetArg, PutOptions, Store } from "./store.ts";
 
 export function limitBandwidth<S extends Store>(store: S, bandwidth: Bandwidth): S {
   return new Proxy(store, {
@@ -12,8 +12,8 @@ export function limitBandwidth<S extends Store>(store: S, bandwidth: Bandwidth):
         };
       }
       if (prop === "get") {
-        return async (key: string, range?: ByteRange, signal?: AbortSignal) => {
-          const bytes = await target.get(key, range, signal);
+        return async (key: string, range?: ByteRange, arg?: GetArg) => {
+          const bytes = await target.get(key, range, arg);
           // Sizes are known only after a GET: charge afterwards, which delays the next one.
           await bandwidth.take(bytes.length);
           return bytes;

@@ -10,6 +10,7 @@ import { fromHex, toHex } from "../format/chain.ts";
 import { sha256 } from "../crypto/hash.ts";
 import { buffers } from "../buffer_pool.ts";
 import type { BodySink, HttpResponse } from "./http1.ts";
+import { type GetOptions, OversizeObjectError } from "./store.ts";
 
 /** A whole S3 response. */
 export interface S3Response extends HttpResponse {
@@ -26,6 +27,8 @@ export interface S3Call {
   bodySha256?: string;
   signal?: AbortSignal;
   sink?: BodySink;
+  /** The most bytes a successful response body may have (RequestOptions.maxBody). */
+  maxBody?: number;
 }
 
 /** One signed, retried S3 request (S3Store's), as the helpers here need it. */
@@ -97,7 +100,10 @@ export async function putMultipart(
         code: String(done.Error.Code),
       });
     }
-    return { etag: String(done?.CompleteMultipartUploadResult?.ETag ?? "") };
+    // Ceph answers with an ETag the parser may not surface; the parts' MD5s give the same
+    // value S3 computes (and lists), so the record always carries a comparable ETag.
+    const told = String(done?.CompleteMultipartUploadResult?.ETag ?? "").replace(/"/g, "");
+    return { etag: `"${told || multipartEtag(etags)}"` };
   } catch (e) {
     // Never leave a half-uploaded object's parts billing in the bucket.
     await request({ method: "DELETE", key, query: { uploadId } }).catch(() => {});
@@ -106,35 +112,81 @@ export async function putMultipart(
 }
 
 /**
+ * The whole object's size from a GET's head: Content-Range's total for a 206, the body's
+ * length for a 200 (undefined when neither says).
+ */
+export function objectSize(
+  status: number,
+  headers: Headers,
+  length: number | undefined,
+): number | undefined {
+  if (status !== 206) return length;
+  const whole = Number(/\/(\d+)\s*$/.exec(headers.get("content-range") ?? "")?.[1]);
+  return Number.isSafeInteger(whole) ? whole : length;
+}
+
+/**
+ * Refuses an object over `maxBytes` from the response head, before any body byte is read
+ * (the transport then drops the connection). Resolves to the object's size, if the head says.
+ */
+export function admitSize(
+  key: string,
+  location: string,
+  maxBytes: number | undefined,
+  status: number,
+  headers: Headers,
+  length: number | undefined,
+): number | undefined {
+  const size = objectSize(status, headers, length);
+  if (maxBytes !== undefined && size !== undefined && size > maxBytes) {
+    throw new OversizeObjectError(key, location, size, maxBytes);
+  }
+  return size;
+}
+
+/**
  * GET a whole object in parallel ranges (one request when it is small), read straight into
- * one pooled buffer of the object's size.
+ * one pooled buffer of the object's size. With `maxBytes`, an object bigger than that fails
+ * with OversizeObjectError on the first answer's head: no buffer of its size is taken and
+ * none of its body is read.
  */
 export async function getRanged(
   request: S3Request,
   key: string,
-  signal?: AbortSignal,
+  location: string,
+  opts: GetOptions = {},
 ): Promise<Uint8Array> {
+  const { signal, maxBytes } = opts;
   let out: Uint8Array = new Uint8Array(0);
-  let total = 0;
+  let total: number | undefined;
   const first = await request({
     method: "GET",
     key,
     headers: { range: `bytes=0-${RANGE_SIZE - 1}` },
     signal,
+    // A server that ignores the range and sends the whole object without a length is
+    // still read no further than the object may be.
+    maxBody: maxBytes,
     sink: (length, headers, status) => {
-      const whole = Number(/\/(\d+)$/.exec(headers.get("content-range") ?? "")?.[1]);
-      total = status === 206 && Number.isFinite(whole) ? whole : length;
+      total = admitSize(key, location, maxBytes, status, headers, length);
+      if (length === undefined || total === undefined) return undefined;
       // A retried first range (truncated, reset) reuses the buffer taken the first time.
       if (out.length !== total) out = buffers.take(total);
       return out.subarray(0, length);
     },
   });
-  if (total <= first.body.length) return first.body.length === out.length ? out : first.body;
+  const got = first.body;
+  // No length in the head (chunked): the object is what came, unless Content-Range says more.
+  const size = total ?? got.length;
+  if (size <= got.length) return got.length === out.length ? out : got;
+  if (out.length !== size) out = buffers.take(size);
+  if (got.buffer !== out.buffer || got.byteOffset !== out.byteOffset) out.set(got);
   const etag = first.headers.get("etag") ?? "";
-  const rest = Math.ceil((total - RANGE_SIZE) / RANGE_SIZE);
+  const from = got.length;
+  const rest = Math.ceil((size - from) / RANGE_SIZE);
   await pool(rest, async (i) => {
-    const start = (i + 1) * RANGE_SIZE;
-    const end = Math.min(total, start + RANGE_SIZE) - 1;
+    const start = from + i * RANGE_SIZE;
+    const end = Math.min(size, start + RANGE_SIZE) - 1;
     const slot = out.subarray(start, end + 1);
     const part = await request({
       method: "GET",
@@ -142,13 +194,16 @@ export async function getRanged(
       // Pinned to the first answer's ETag: a replaced object fails instead of mixing.
       headers: { range: `bytes=${start}-${end}`, "if-match": etag },
       signal,
-      sink: () => slot,
+      maxBody: slot.length,
+      sink: (length) => length === slot.length ? slot : undefined,
     });
-    if (part.body !== slot) {
+    if (part.body === slot) return;
+    if (part.body.length !== slot.length) {
       throw new StoreError(`GET ${key}: range ${start}-${end} came back short`, {
         transient: true,
       });
     }
+    slot.set(part.body); // a chunked answer: right length, its own buffer
   });
   return out;
 }

@@ -13,8 +13,9 @@ import type { CredentialProvider, Credentials } from "./credentials.ts";
 import { S3Signer } from "./s3_signer.ts";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "./retry.ts";
 import { errorCode, parseRetryAfter, s3Error } from "./s3_errors.ts";
-import { DEFAULT_TIMEOUT_MS, Http1Client, TimeoutError } from "./http1.ts";
+import { BodyTooLargeError, DEFAULT_TIMEOUT_MS, Http1Client, TimeoutError } from "./http1.ts";
 import {
+  admitSize,
   getRanged,
   MULTIPART_THRESHOLD,
   putMultipart,
@@ -22,6 +23,7 @@ import {
   type S3Request,
   type S3Response,
 } from "./s3_large.ts";
+import { type GetArg, getOptionsOf, OversizeObjectError } from "./store.ts";
 import type {
   ByteRange,
   DeleteReport,
@@ -99,7 +101,9 @@ export class S3Store implements Store {
     }
     for (const [k, v] of Object.entries(opts.metadata ?? {})) headers[`x-amz-meta-${k}`] = v;
     if (opts.ifNoneMatch) headers["if-none-match"] = "*";
-    if (body.length > MULTIPART_THRESHOLD && !opts.ifNoneMatch) {
+    // Ceph RGW compares If-Match with the bare hex digest (a quoted ETag never matches there).
+    if (opts.ifMatch) headers["if-match"] = opts.ifMatch.replace(/"/g, "");
+    if (body.length > MULTIPART_THRESHOLD && !opts.ifNoneMatch && !opts.ifMatch) {
       return await putMultipart(this.#request, key, body, headers, opts.signal);
     }
     try {
@@ -116,7 +120,7 @@ export class S3Store implements Store {
       // A conditional PUT retried after its answer was lost (reset, timeout) finds its own
       // first write and gets 412. If the object there holds exactly our bytes (ETag = MD5 of
       // a single-part upload), the write did happen: success, not "already exists".
-      if (!(e instanceof ExistsError) || !opts.ifNoneMatch) throw e;
+      if (!(e instanceof ExistsError) || !(opts.ifNoneMatch || opts.ifMatch)) throw e;
       const there = await this.head(key);
       const md5 = createHash("md5").update(body).digest("hex");
       if (there?.etag.replace(/"/g, "") !== md5) throw e;
@@ -127,11 +131,23 @@ export class S3Store implements Store {
   /** #call, bound, for the large-object helpers. */
   readonly #request: S3Request = (call, read) => this.#call(call, read);
 
-  async get(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Uint8Array> {
-    if (!range) return await getRanged(this.#request, key, signal);
-    const headers: Record<string, string> = {};
-    if (range) headers["range"] = `bytes=${range.start}-${range.end}`;
-    return (await this.#call({ method: "GET", key, headers, signal })).body;
+  async get(key: string, range?: ByteRange, arg?: GetArg): Promise<Uint8Array> {
+    const opts = getOptionsOf(arg);
+    if (!range) return await getRanged(this.#request, key, this.location, opts);
+    const { signal, maxBytes } = opts;
+    const res = await this.#call({
+      method: "GET",
+      key,
+      headers: { range: `bytes=${range.start}-${range.end}` },
+      signal,
+      maxBody: maxBytes,
+      // Content-Range names the whole object's size: refuse it before the range is read.
+      sink: (length, headers, status) => {
+        admitSize(key, this.location, maxBytes, status, headers, length);
+        return undefined;
+      },
+    });
+    return res.body;
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -254,12 +270,25 @@ export class S3Store implements Store {
             new URL(req.url),
             req.headers,
             call.body,
-            call.signal,
-            call.sink,
+            {
+              signal: call.signal,
+              sink: call.sink,
+              maxBody: call.maxBody,
+            },
           );
           res = { ...r, text: () => Promise.resolve(new TextDecoder().decode(r.body)) };
         } catch (e) {
-          if (call.signal?.aborted) throw e;
+          // Refused on its head (a sink's verdict, or over maxBody): damage, never retried.
+          if (e instanceof OversizeObjectError || call.signal?.aborted) throw e;
+          if (e instanceof BodyTooLargeError) {
+            throw new OversizeObjectError(
+              call.key ?? "",
+              this.location,
+              e.size,
+              e.limit,
+              e.declared,
+            );
+          }
           // "timed out" also tells the adaptive worker count to back off (transfer.ts).
           throw new StoreError(
             e instanceof TimeoutError

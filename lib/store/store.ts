@@ -2,6 +2,7 @@
  * The storage seam: everything above speaks in object keys and byte arrays; only the
  * implementations (S3, local directory) know HTTP, XML or files. A Store is bound to one bucket.
  */
+import { IntegrityError } from "../errors.ts";
 
 export interface ObjectInfo {
   key: string;
@@ -37,9 +38,80 @@ export interface PutOptions {
   metadata?: Record<string, string>;
   /** Fail with ExistsError if the key exists (If-None-Match: *). */
   ifNoneMatch?: boolean;
+  /**
+   * Fail with ExistsError unless the object's current ETag is this one (If-Match): a replace
+   * that loses to another writer since the ETag was read is refused, not silently lost.
+   */
+  ifMatch?: string;
   /** SHA-256 of the body, when the caller already has it (saves a pass; sent for checking). */
   sha256?: Uint8Array;
   signal?: AbortSignal;
+}
+
+/** What a `get` may be told besides the key and range. */
+export interface GetOptions {
+  signal?: AbortSignal;
+  /**
+   * The most bytes the object may hold (what its manifest record allows once sealed). A larger
+   * object fails with IntegrityError before its body is read: S3 checks Content-Length and
+   * Content-Range and drops the connection, the local store checks the file's size; a body
+   * sent without a length is read no further than this. Absent: no limit.
+   */
+  maxBytes?: number;
+}
+
+/**
+ * `get`'s third argument: options, or (as callers wrote it before GetOptions existed) just a
+ * signal. Wrappers such as limited_store.ts forward it untouched, so both forms keep working.
+ */
+export type GetArg = GetOptions | AbortSignal | undefined;
+
+/** The options in a `get` argument, whichever form it came in. */
+export function getOptionsOf(arg: GetArg): GetOptions {
+  if (arg === undefined) return {};
+  return arg instanceof AbortSignal ? { signal: arg } : arg;
+}
+
+/**
+ * An object bigger than the caller allowed (`GetOptions.maxBytes`), refused before its body was
+ * read: a chunk or manifest that cannot be what its record says is damage, exit 4.
+ */
+export class OversizeObjectError extends IntegrityError {
+  /**
+   * `size` is the object's size when `known` (Content-Length, Content-Range, stat), else the
+   * bytes that had arrived when reading stopped, a lower bound. `what` names the object for
+   * the reader (e.g. "chunk 3 of 'db'"); the key and store are always named too.
+   */
+  constructor(
+    readonly key: string,
+    readonly location: string,
+    readonly size: number,
+    readonly limit: number,
+    readonly known = true,
+    readonly what?: string,
+  ) {
+    const subject = what
+      ? `${what} (object '${key}' in ${location})`
+      : `object '${key}' in ${location}`;
+    super(
+      known
+        ? `${subject} is ${size} bytes, over the ${limit} allowed for it; refused before reading it`
+        : `${subject} came without a length and ran past the ${limit} bytes allowed for it ` +
+          `(${size} read); stopped reading`,
+    );
+  }
+
+  /** The same refusal, naming the object as `what` (the caller knows what it is for). */
+  as(what: string): OversizeObjectError {
+    return new OversizeObjectError(
+      this.key,
+      this.location,
+      this.size,
+      this.limit,
+      this.known,
+      what,
+    );
+  }
 }
 
 /** Inclusive byte range. */
@@ -63,8 +135,11 @@ export interface Store {
   /** Fails with NotFoundError/AccessError if the bucket is unusable. */
   checkBucket(): Promise<void>;
   put(key: string, body: Uint8Array, opts?: PutOptions): Promise<{ etag: string }>;
-  /** NotFoundError if missing. */
-  get(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * The object's bytes (or the range's). NotFoundError if missing; IntegrityError, before the
+   * body is read, if it holds more than `maxBytes`.
+   */
+  get(key: string, range?: ByteRange, opts?: GetArg): Promise<Uint8Array>;
   /** undefined if missing. */
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Keys in ascending order; with a delimiter, common prefixes are folded (in key order). */

@@ -206,3 +206,40 @@ Deno.test("list with a '..' prefix never yields keys outside the bucket", async 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("put over a FIFO at the key replaces the name with a regular file, never opening it", () =>
+  withStore(async (store, root) => {
+    await Deno.mkdir(`${root}/bkt/s`);
+    const made = await new Deno.Command("mkfifo", { args: [`${root}/bkt/s/chunk-000000`] })
+      .output();
+    assert.equal(made.code, 0);
+    // rename() replaces the name; opening the FIFO for writing would block forever.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      store.put("s/chunk-000000", enc.encode("regular now")),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("put blocked on the FIFO")), 3000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    const st = await Deno.lstat(`${root}/bkt/s/chunk-000000`);
+    assert.ok(st.isFile && !st.isFifo);
+    assert.equal(Buffer.from(await store.get("s/chunk-000000")).toString(), "regular now");
+    // With ifNoneMatch the FIFO's name counts as taken: nothing replaces it.
+    await Deno.remove(`${root}/bkt/s/chunk-000000`);
+    await new Deno.Command("mkfifo", { args: [`${root}/bkt/s/chunk-000000`] }).output();
+    await assert.rejects(
+      store.put("s/chunk-000000", enc.encode("x"), { ifNoneMatch: true }),
+      ExistsError,
+    );
+    assert.ok((await Deno.lstat(`${root}/bkt/s/chunk-000000`)).isFifo);
+  }));
+
+Deno.test("get: a range past the end returns what is there; a huge range allocates nothing huge", () =>
+  withStore(async (store) => {
+    await store.put("k", enc.encode("0123456789"));
+    // Before, the buffer was the range's size: 3 GiB here, for 10 bytes of file.
+    const got = await store.get("k", { start: 5, end: 3 * 1024 ** 3 });
+    assert.equal(Buffer.from(got).toString(), "56789");
+    assert.equal(got.buffer.byteLength, 5, "buffer sized by the file, not the range");
+    assert.equal((await store.get("k", { start: 20, end: 30 })).length, 0);
+  }));

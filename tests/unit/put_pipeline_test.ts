@@ -224,3 +224,17 @@ Deno.test("dualDigest: 300 concurrent calls each get their own buffer's digests"
     assert.equal(toHex(got[i].sha256), createHash("sha256").update(b).digest("hex"));
   }
 });
+
+Deno.test("local store If-Match: replaces only over the ETag read; otherwise ExistsError", async () => {
+  const store = fsStore();
+  const first = await store.put("p/k", new Uint8Array([1]));
+  const second = await store.put("p/k", new Uint8Array([2]), { ifMatch: first.etag });
+  assert.deepEqual([...await store.get("p/k")], [2]);
+  await assert.rejects(store.put("p/k", new Uint8Array([3]), { ifMatch: first.etag }), ExistsError);
+  assert.deepEqual([...await store.get("p/k")], [2], "the lost replace wrote nothing");
+  await store.put("p/k", new Uint8Array([4]), { ifMatch: second.etag });
+  assert.deepEqual([...await store.get("p/k")], [4]);
+  const listed: string[] = [];
+  for await (const e of store.list("p/")) if (e.kind === "object") listed.push(e.key);
+  assert.deepEqual(listed, ["p/k"], "no lock or temporary file left");
+});
