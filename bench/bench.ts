@@ -12,6 +12,7 @@
 import { type Input, makeInput } from "./input.ts";
 import { GNU_TIME, jsonSummary, lastLine, measure, type Measured } from "./measure.ts";
 import { measurePure, measurePureParallel, type PureTimes } from "./pure.ts";
+import { listingCosts } from "./listing.ts";
 import { deletePrefix, type S3Target } from "./s3_cleanup.ts";
 import {
   addRatios,
@@ -389,6 +390,7 @@ async function main(): Promise<number> {
   }
   let opensslAes: number | undefined;
   const started = performance.now();
+  let listing: string[] = [];
 
   const aesKey = Array.from(crypto.getRandomValues(new Uint8Array(32)))
     .map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -579,6 +581,23 @@ async function main(): Promise<number> {
       }
       await Deno.remove(input.path).catch(() => {});
     }
+    // Issue 11: what the publish check and listing-based verify cost on 5000 small chunks.
+    listing = ceph
+      ? await listingCosts({
+        endpoint: ceph.endpoint,
+        bucket: ceph.bucket,
+        region: ceph.region,
+        accessKey: ceph.target.accessKeyId,
+        secretKey: ceph.target.secretAccessKey,
+        env: { ...baseEnv, S3DUCT_STATE_DIR: `${tmp}/state` },
+        mainTs,
+        prefix: `${prefix}-listing`,
+        tmp,
+        chunks: 5000,
+      }).catch((e) => [`listing costs failed: ${e}`, ""]).finally(() =>
+        cephDelete(ceph, `${prefix}-listing/`).catch(() => {})
+      )
+      : [];
   } finally {
     if (ceph) await cephDelete(ceph, `${prefix}/`).catch(() => {});
     if (!opts.tmp) await Deno.remove(tmp, { recursive: true }).catch(() => {});
@@ -605,6 +624,7 @@ async function main(): Promise<number> {
     "",
     resultsTable([...measured, ...oldToolRows()]),
     "",
+    ...listing,
     "Seconds, CPU (user+sys) and peak RSS are GNU time's for the measured client process only " +
     "(never Ceph); server CPU is what Ceph's daemons (mon, osd, radosgw) used meanwhile, read " +
     "from /proc: client + server CPU over 2 cores bounds the wall time from below. " +

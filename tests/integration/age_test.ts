@@ -9,6 +9,7 @@ import {
   cli,
   directStore,
   equalBytes,
+  findChunkKey,
   runPrefix,
   s3Args,
   s3Env,
@@ -82,7 +83,9 @@ Deno.test("age: our chunk and manifest objects decrypt with Debian's age CLI", a
       data,
     );
     assert.equal(put.code, 0, put.stderr);
-    const obj = await directStore().get(`${prefix}/${name}/chunk-000000`);
+    const key = await findChunkKey(`${prefix}/${name}`, 0);
+    assert.match(key, new RegExp(`^${prefix}/${name}/g[0-9a-z]{8}/chunk-000000$`));
+    const obj = await directStore().get(key);
     const plain = await ageCli(["-d", "-i", `${tmp}/for-cli.txt`], obj);
     const chunkBytes = Number(chunk.replace("128K", "131072"));
     assert.ok(equalBytes(plain, data.subarray(0, chunkBytes)));
@@ -92,6 +95,7 @@ Deno.test("age: our chunk and manifest objects decrypt with Debian's age CLI", a
     );
     assert.equal(json.encryption_method, "age");
     assert.equal(json.encryption_recipient, r);
+    assert.equal(`${prefix}/${json.chunks[0].s3_key}`, key, "the manifest names that object");
   }
 });
 

@@ -11,6 +11,7 @@ import {
   cli,
   directStore,
   equalBytes,
+  findChunkKey,
   runPrefix,
   s3Args,
   s3Env,
@@ -21,6 +22,7 @@ import {
 const prefix = runPrefix("cleanup");
 const env = { ...s3Env(), K: TEST_KEY_HEX };
 const store = directStore();
+/** Full key of chunk `i` in s3duct 0.4's layout: directly under the name. */
 const chunk = (name: string, i: number) => `${prefix}/${name}/chunk-${String(i).padStart(6, "0")}`;
 const dec = new TextDecoder();
 
@@ -53,9 +55,22 @@ Deno.test("cleanup: finds orphans, --dry-run keeps them, --force removes only th
     assert.equal(r.code, 0, r.stderr);
   }
   const complete = await allKeys();
-  // An interrupted upload (no manifest); chunks past two manifests' end; a stale generation.
-  const cut = [chunk("cut", 0), chunk("cut", 1), chunk("cut/inner", 0)];
-  const pastEnd = [chunk("done", 3), chunk("plain", 3)];
+  // Chunk 3 in the generation folder each put wrote its chunks 0-2 into (one past the end).
+  const past = async (name: string) => {
+    const first = await findChunkKey(`${prefix}/${name}`, 0, store);
+    const gen = new RegExp(`^${prefix}/${name}/(g[0-9a-z]{8})/chunk-000000$`).exec(first)?.[1];
+    assert.ok(gen && gen !== "g0a1b2c3d", first);
+    return `${prefix}/${name}/${gen}/chunk-000003`;
+  };
+  // Interrupted uploads (no manifest): in a generation folder as this version writes them, and
+  // directly under the name as s3duct 0.4 did; chunks past two manifests' end, next to their
+  // chunks; a stale generation.
+  const cut = [
+    `${prefix}/cut/gcut00000/chunk-000000`,
+    `${prefix}/cut/gcut00000/chunk-000001`,
+    chunk("cut/inner", 0),
+  ];
+  const pastEnd = [await past("done"), await past("plain")];
   const staleGen = [`${prefix}/done/g0a1b2c3d/chunk-000000`];
   for (const k of [...cut, ...pastEnd, ...staleGen]) await store.put(k, new Uint8Array(100));
 
@@ -64,7 +79,7 @@ Deno.test("cleanup: finds orphans, --dry-run keeps them, --force removes only th
     env: s3Env(),
   });
   assert.equal(noKey.code, 0, noKey.stderr);
-  assert.deepEqual(lines(noKey.stdout), [...cut, chunk("plain", 3)].sort());
+  assert.deepEqual(lines(noKey.stdout), [...cut, pastEnd[1]].sort());
   assert.match(noKey.stderr, /1 stream\(s\) not checked.*'done' \(encrypted: pass its --key/);
 
   const dry = await cleanup("--key", "env:K", "--dry-run");
@@ -75,7 +90,7 @@ Deno.test("cleanup: finds orphans, --dry-run keeps them, --force removes only th
   assert.equal((await allKeys()).length, complete.length + 6, "dry run deleted nothing");
 
   const scoped = await cleanup("--key", "env:K", "--dry-run", "--name", "cut");
-  assert.deepEqual(lines(scoped.stdout), [chunk("cut", 0), chunk("cut", 1)]);
+  assert.deepEqual(lines(scoped.stdout), cut.slice(0, 2));
 
   const refused = await cleanup("--key", "env:K");
   assert.equal(refused.code, ExitCode.USAGE, refused.stderr);

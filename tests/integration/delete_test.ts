@@ -9,6 +9,7 @@ import {
   cleanPrefix,
   cli,
   directStore,
+  findChunkKey,
   runPrefix,
   s3Args,
   s3Env,
@@ -20,7 +21,16 @@ const prefix = runPrefix("delete");
 const env = { ...s3Env(), K: TEST_KEY_HEX };
 const store = directStore();
 const CHUNK = 1000;
-const chunk = (name: string, i: number) => `${prefix}/${name}/chunk-${String(i).padStart(6, "0")}`;
+/** The generation folder (`g` + 8 base36) a chunk key of the stream `name` is in. */
+const genRe = (name: string, tail: string) =>
+  new RegExp(`^${prefix}/${name}/(g[0-9a-z]{8})/${tail}$`);
+/** The generation folder that `put` wrote the stream `name`'s chunks into (from chunk 0). */
+async function generationOf(name: string): Promise<string> {
+  const key = await findChunkKey(`${prefix}/${name}`, 0, store);
+  const gen = genRe(name, "chunk-000000").exec(key)?.[1];
+  assert.ok(gen, `chunk 0 of '${name}' is not in a generation folder: ${key}`);
+  return gen;
+}
 
 /** Full keys under the stream's prefix, nested streams included. */
 async function keysOf(name: string): Promise<string[]> {
@@ -58,10 +68,12 @@ Deno.test("delete: refuses without --force when stdin is no terminal; --dry-run 
   assert.match(r.stderr, /not a terminal.*--force/);
   const dry = await del("keep", "--key", "env:K", "--dry-run");
   assert.equal(dry.code, 0, dry.stderr);
+  // The three chunks, all in the one generation folder put wrote, then the manifest.
+  const gen = await generationOf("keep");
   assert.deepEqual(new TextDecoder().decode(dry.stdout).trim().split("\n"), [
-    chunk("keep", 0),
-    chunk("keep", 1),
-    chunk("keep", 2),
+    `${prefix}/keep/${gen}/chunk-000000`,
+    `${prefix}/keep/${gen}/chunk-000001`,
+    `${prefix}/keep/${gen}/chunk-000002`,
     `${prefix}/keep/.manifest.json`,
   ]);
   assert.match(dry.stderr, /3 chunks, 2,584 bytes/, "stored (AES) bytes: 2500 + 3 x 28");
@@ -71,18 +83,23 @@ Deno.test("delete: refuses without --force when stdin is no terminal; --dry-run 
 Deno.test("delete --force: chunks, orphans past the manifest, then the manifest; nested stream kept", async () => {
   await put("s", 2500);
   await put("s/inner", 500);
-  // An interrupted later upload left chunks beyond the manifest's three.
-  await store.put(chunk("s", 3), new Uint8Array(10));
-  await store.put(chunk("s", 4), new Uint8Array(10));
+  // Interrupted uploads left chunks beyond the manifest's three: one next to the stream's own
+  // chunks, one in the generation folder of another (interrupted) put.
+  const gen = await generationOf("s");
+  const orphan3 = `${prefix}/s/${gen}/chunk-000003`;
+  const orphan4 = `${prefix}/s/${gen === "gint3rupt" ? "gint3rup2" : "gint3rupt"}/chunk-000004`;
+  await store.put(orphan3, new Uint8Array(10));
+  await store.put(orphan4, new Uint8Array(10));
   const r = await del("s", "--key", "env:K", "--force", "-v");
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /5 chunks, 2,604 bytes \(2 orphan chunks not in the manifest\)/);
   assert.match(r.stderr, /Deleted 6 objects/);
-  assert.ok(r.stderr.includes(`  ${chunk("s", 4)}`), "-v lists the keys");
-  assert.deepEqual(await keysOf("s"), [
-    `${prefix}/s/inner/.manifest.json`,
-    `${prefix}/s/inner/chunk-000000`,
-  ]);
+  assert.ok(r.stderr.includes(`  ${orphan3}`), "-v lists the keys");
+  assert.ok(r.stderr.includes(`  ${orphan4}`), "-v lists the keys");
+  const left = await keysOf("s");
+  assert.equal(left.length, 2, left.join(" "));
+  assert.equal(left[0], `${prefix}/s/inner/.manifest.json`);
+  assert.match(left[1], genRe("s/inner", "chunk-000000"));
   const get = await cli([
     "get",
     ...s3Args(),
@@ -100,8 +117,10 @@ Deno.test("delete --force: chunks, orphans past the manifest, then the manifest;
 });
 
 Deno.test("delete without a readable manifest: explains and needs --force, then deletes by listing", async () => {
-  // Interrupted upload: chunks, no manifest.
-  for (const i of [0, 1, 2]) await store.put(chunk("broken", i), new Uint8Array(5));
+  // Interrupted upload: chunks in its generation folder, no manifest.
+  for (const i of [0, 1, 2]) {
+    await store.put(`${prefix}/broken/gbr0ken00/chunk-00000${i}`, new Uint8Array(5));
+  }
   const r = await del("broken");
   assert.equal(r.code, ExitCode.NOT_FOUND, r.stderr);
   assert.match(r.stderr, /no manifest.*to delete the 3 chunk objects listed under .* add --force/);
@@ -176,13 +195,16 @@ Deno.test("delete: objects that cannot be deleted are reported, exit 7, manifest
   try {
     await put("src", 2500, ["--no-encrypt"]);
     for (const k of await keysOf("src")) s.put(k.slice(prefix.length + 1), await store.get(k));
-    s.undeletable.add("src/chunk-000001");
+    // Chunk 1's key on the stand-in (no prefix there): `src/g.../chunk-000001`.
+    const stuck = `src/${await generationOf("src")}/chunk-000001`;
+    assert.ok(s.objects.has(stuck), stuck);
+    s.undeletable.add(stuck);
     const args = ["delete", "--bucket", "bkt", "--endpoint-url", s.endpoint, "--name", "src"];
     const r = await cli([...args, "--force"], { env: sEnv });
     assert.equal(r.code, ExitCode.STORE, r.stderr);
-    assert.match(r.stderr, /FAILED src\/chunk-000001: AccessDenied/);
+    assert.ok(r.stderr.includes(`FAILED ${stuck}: AccessDenied`), r.stderr);
     assert.match(r.stderr, /deleted 2 of 4 objects.*1 could not be deleted.*manifest was kept/);
-    assert.deepEqual([...s.objects.keys()].sort(), ["src/.manifest.json", "src/chunk-000001"]);
+    assert.deepEqual([...s.objects.keys()].sort(), ["src/.manifest.json", stuck]);
   } finally {
     await s.close();
   }

@@ -6,6 +6,7 @@ import {
   cli,
   directStore,
   equalBytes,
+  findChunkKey,
   runPrefix,
   s3Args,
   s3Env,
@@ -174,7 +175,9 @@ Deno.test("verify: ok -> 0; a deleted chunk -> exit 4 with a MISSING line", asyn
   assert.equal((await put("verify-me", data)).code, 0);
   const ok = await cli(["verify", ...base(), "--name", "verify-me"], { env });
   assert.equal(ok.code, 0, ok.stderr);
-  await directStore().delete([`${prefix}/verify-me/chunk-000003`]);
+  const gone = await findChunkKey(`${prefix}/verify-me`, 3);
+  await directStore().delete([gone]);
+  assert.equal(await directStore().head(gone), undefined, `${gone} still there`);
   const bad = await cli(["verify", ...base(), "--name", "verify-me"], { env });
   assert.equal(bad.code, 4);
   assert.match(bad.stderr, /MISSING chunk 3/);

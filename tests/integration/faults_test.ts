@@ -259,13 +259,17 @@ async function roundTrip(p: FaultProxy, name: string, size: number, chunk: numbe
   const get = await cli(["get", ...cliArgs(p, name), "--key", "env:K", "-q"], { env });
   assert.equal(get.code, 0, get.stderr);
   assert.ok(equalBytes(get.stdout, data), `${name}: get returns the bytes put`);
-  // Straight from Ceph: exactly the expected chunks, in order, and nothing else.
+  // Straight from Ceph: exactly the expected chunks, in order, all in the one generation
+  // folder this put wrote (`g` + 8 base36), and nothing else.
   const count = Math.ceil(size / chunk);
-  const chunkKey = (i: number) => `${name}/chunk-${String(i).padStart(6, "0")}`;
   const keys: string[] = [];
   for await (const e of direct.list(`${prefix}/${name}/`)) {
     if (e.kind === "object") keys.push(e.key);
   }
+  const gen = new RegExp(`^${prefix}/${name}/(g[0-9a-z]{8})/chunk-000000$`).exec(keys[1] ?? "")
+    ?.[1];
+  assert.ok(gen, `chunk 0 in a generation folder: ${keys.slice(0, 3).join(" ")}`);
+  const chunkKey = (i: number) => `${name}/${gen}/chunk-${String(i).padStart(6, "0")}`;
   assert.deepEqual(keys, [
     `${prefix}/${name}/.manifest.json`,
     ...Array.from({ length: count }, (_, i) => `${prefix}/${chunkKey(i)}`),

@@ -10,6 +10,7 @@ import {
   cli,
   directStore,
   equalBytes,
+  findChunkKey,
   runPrefix,
   s3Args,
   s3Env,
@@ -63,7 +64,10 @@ Deno.test("put --from-command: data then exit 3 -> exit 10, one-line error, no m
   // The chunks it did upload are orphans, which cleanup finds.
   const c = await cli(["cleanup", ...s3Args(), "--prefix", prefix, "--dry-run"], { env });
   assert.equal(c.code, 0, c.stderr);
-  assert.ok(new TextDecoder().decode(c.stdout).includes(`${prefix}/fails/chunk-000000`));
+  const orphan = await findChunkKey(`${prefix}/fails`, 0, store);
+  assert.match(orphan, new RegExp(`^${prefix}/fails/g[0-9a-z]{8}/chunk-000000$`));
+  const listed = new TextDecoder().decode(c.stdout).split("\n");
+  assert.ok(listed.includes(orphan), `${orphan} not in: ${listed.join(" ")}`);
 });
 
 Deno.test("put --from-command: a producer killed by a signal -> exit 10 naming the signal", async () => {

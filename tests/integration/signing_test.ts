@@ -10,6 +10,7 @@ import {
   cli,
   directStore,
   equalBytes,
+  findChunkKey,
   runPrefix,
   s3Args,
   s3Env,
@@ -188,8 +189,12 @@ Deno.test("attack: chunk 0 replaced by another signed stream's chunk 0 -> exit 4
     const [victim, other] = [fresh(mode), fresh(mode)];
     await put(victim, mode, testBytes(3 * CHUNK, 7));
     await put(other, mode, testBytes(3 * CHUNK, 8));
-    const chunk0 = (s: string) => `${prefix}/${s}/chunk-000000`;
-    await store.put(chunk0(victim), await store.get(chunk0(other)));
+    const [mine, theirs] = [
+      await findChunkKey(`${prefix}/${victim}`, 0, store),
+      await findChunkKey(`${prefix}/${other}`, 0, store),
+    ];
+    assert.match(mine, new RegExp(`^${prefix}/${victim}/g[0-9a-z]{8}/chunk-000000$`));
+    await store.put(mine, await store.get(theirs));
     assertClosed(await get(victim, mode, A), /chunk 0/);
   }
 });
@@ -260,8 +265,9 @@ Deno.test("key misuse: private key as --verify-key, public key as --sign-key -> 
   assert.match(r1.stderr, /private signing key; --verify-key takes its public key/);
   const r2 = await run(["put", ...where(fresh("x")), "--no-encrypt", "--sign-key", `${tmp}/a.pub`]);
   assert.equal(r2.code, 5, r2.stderr);
+  // A key file that is missing is a key problem like any other key-file problem (issue 12.3).
   const r3 = await get(name, "plain", ["--verify-key", `${tmp}/missing.pub`]);
-  assert.equal(r3.code, 2, r3.stderr);
+  assert.equal(r3.code, 5, r3.stderr);
   const r4 = await get(name, "plain", ["--verify-key", "s3duct-ed25519:AAAA"]);
   assert.equal(r4.code, 5, r4.stderr);
 });

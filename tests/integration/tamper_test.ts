@@ -9,6 +9,7 @@ import {
   cli,
   directStore,
   equalBytes,
+  findChunkKey,
   OTHER_KEY_HEX,
   runPrefix,
   s3Args,
@@ -43,9 +44,20 @@ async function fresh(mode: Mode): Promise<{ name: string; key: (i: number) => st
     ...(mode === "aes-plain-manifest" ? ["--no-encrypt-manifest"] : []),
   ], { stdin: data, env });
   assert.equal(put.code, 0, put.stderr);
+  // The real keys of its 5 chunks, all in the one generation folder this put wrote.
+  const keys = await Promise.all(
+    [0, 1, 2, 3, 4].map((i) => findChunkKey(`${prefix}/${name}`, i, store)),
+  );
+  const gen = new RegExp(`^${prefix}/${name}/(g[0-9a-z]{8})/chunk-00000[0-4]$`);
+  const gens = new Set(keys.map((k) => gen.exec(k)?.[1]));
+  assert.equal(gens.size, 1, keys.join(" "));
+  assert.ok(!gens.has(undefined), keys.join(" "));
   return {
     name,
-    key: (i) => `${prefix}/${name}/chunk-${String(i).padStart(6, "0")}`,
+    key: (i) => {
+      assert.ok(i in keys, `no chunk ${i}`);
+      return keys[i];
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import {
   cli,
   directStore,
   equalBytes,
+  findChunkKey,
   runPrefix,
   s3Args,
   s3Env,
@@ -47,8 +48,15 @@ async function put(data: Uint8Array, plainManifest = true): Promise<string> {
 
 const get = (name: string) =>
   cli(["get", ...s3Args(), "--prefix", prefix, "--name", name, "--key", "env:K"], { env });
-const chunkKey = (name: string, i: number) =>
-  `${prefix}/${name}/chunk-${String(i).padStart(6, "0")}`;
+/** Full key of chunk `i` of a stream, in the generation folder its put wrote it to. */
+async function chunkKey(name: string, i: number): Promise<string> {
+  const key = await findChunkKey(`${prefix}/${name}`, i, store);
+  assert.match(
+    key,
+    new RegExp(`^${prefix}/${name}/g[0-9a-z]{8}/chunk-${String(i).padStart(6, "0")}$`),
+  );
+  return key;
+}
 
 function assertRefused(r: { code: number; stdout: Uint8Array; stderr: string }, mention: RegExp) {
   assert.equal(r.code, 4, r.stderr);
@@ -76,9 +84,10 @@ Deno.test("format 2: round trips with plain and encrypted manifests; the manifes
 
 Deno.test("format 2: two chunks swapped -> exit 4; only the genuine chunk 0 is written", async () => {
   const name = await put(testBytes(5 * CHUNK, 3));
-  const [a, b] = [await store.get(chunkKey(name, 1)), await store.get(chunkKey(name, 2))];
-  await store.put(chunkKey(name, 1), b);
-  await store.put(chunkKey(name, 2), a);
+  const [k1, k2] = [await chunkKey(name, 1), await chunkKey(name, 2)];
+  const [a, b] = [await store.get(k1), await store.get(k2)];
+  await store.put(k1, b);
+  await store.put(k2, a);
   // Chunk 0 is fine and written; chunk 1 no longer opens at position 1.
   const r = await get(name);
   assert.equal(r.code, 4, r.stderr);
@@ -98,7 +107,9 @@ Deno.test("format 2: last chunk dropped, plain manifest rewritten consistently -
   const kept = data.subarray(0, 4 * CHUNK);
   m.stream_sha256 = createHash("sha256").update(kept).digest("hex");
   m.stream_sha3_256 = createHash("sha3-256").update(kept).digest("hex");
-  await store.delete([chunkKey(name, 4)]);
+  const dropped = await chunkKey(name, 4);
+  await store.delete([dropped]);
+  assert.equal(await store.head(dropped), undefined, `${dropped} still there`);
   for (const chain of [m.final_chain, "0".repeat(64)]) {
     m.final_chain = chain;
     await store.put(key, serializeManifest(m));
@@ -109,7 +120,7 @@ Deno.test("format 2: last chunk dropped, plain manifest rewritten consistently -
 Deno.test("format 2: a chunk moved in from another v2 stream under the same key -> exit 4", async () => {
   const victim = await put(testBytes(3 * CHUNK, 5));
   const donor = await put(testBytes(3 * CHUNK, 6));
-  await store.put(chunkKey(victim, 0), await store.get(chunkKey(donor, 0)));
+  await store.put(await chunkKey(victim, 0), await store.get(await chunkKey(donor, 0)));
   assertRefused(await get(victim), /chunk 0/);
 });
 

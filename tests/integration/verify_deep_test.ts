@@ -1,6 +1,7 @@
 /**
  * verify --deep on Ceph: passes on a good AES stream; catches a flipped byte whose ETag was
- * patched into a plain manifest (so the HEAD-only verify passes); reports a missing chunk.
+ * patched into a plain manifest (so plain verify, which compares listed ETags, passes);
+ * reports a missing chunk.
  */
 import assert from "node:assert/strict";
 import { ExitCode } from "../../lib/errors.ts";
@@ -9,6 +10,7 @@ import {
   cleanPrefix,
   cli,
   directStore,
+  findChunkKey,
   runPrefix,
   s3Args,
   s3Env,
@@ -70,18 +72,21 @@ Deno.test("verify --deep: a good AES stream passes, nothing on stdout", async ()
 
 Deno.test("verify --deep: flipped byte behind a patched ETag fails (exit 4) where plain verify passes", async () => {
   await put("flip", ["--no-encrypt-manifest"]);
-  const key = `${prefix}/flip/chunk-000001`;
+  const mkey = `${prefix}/flip/.manifest.json`;
+  const m = JSON.parse(new TextDecoder().decode(await store.get(mkey)));
+  // The plain manifest names chunk 1's real key (in put's generation folder).
+  const key = `${prefix}/${m.chunks[1].s3_key}`;
+  assert.match(key, new RegExp(`^${prefix}/flip/g[0-9a-z]{8}/chunk-000001$`));
+  assert.equal(key, await findChunkKey(`${prefix}/flip`, 1, store));
   const bytes = await store.get(key);
   bytes[100] ^= 0x01;
   const { etag } = await store.put(key, bytes);
-  const mkey = `${prefix}/flip/.manifest.json`;
-  const m = JSON.parse(new TextDecoder().decode(await store.get(mkey)));
   assert.notEqual(m.chunks[1].etag, etag, "a rewritten object has a new ETag");
   m.chunks[1].etag = etag;
   await store.put(mkey, serializeManifest(m));
 
   const plain = await verify("flip", "--summary", "json");
-  assert.equal(plain.code, 0, `HEAD-only verify cannot see it: ${plain.stderr}`);
+  assert.equal(plain.code, 0, `plain (listing) verify cannot see it: ${plain.stderr}`);
   assert.equal(lastJson(plain.stderr).status, "ok");
 
   const deep = await verify("flip", "--deep");
@@ -100,7 +105,9 @@ Deno.test("verify --deep: flipped byte behind a patched ETag fails (exit 4) wher
 
 Deno.test("verify --deep: a missing chunk is reported as missing; plain verify agrees", async () => {
   await put("hole");
-  await store.delete([`${prefix}/hole/chunk-000002`]);
+  const gone = await findChunkKey(`${prefix}/hole`, 2, store);
+  await store.delete([gone]);
+  assert.equal(await store.head(gone), undefined, `${gone} still there`);
   const j = await verify("hole", "--deep", "--summary", "json");
   assert.equal(j.code, ExitCode.INTEGRITY, j.stderr);
   assert.match(j.stderr, /MISSING chunk 2/);
