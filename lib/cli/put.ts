@@ -2,10 +2,13 @@
 import { Command, Option } from "commander";
 import { KeyError, UsageError } from "../errors.ts";
 import { plainCipher } from "../crypto/cipher.ts";
-import { putStream } from "../pipeline/put_stream.ts";
+import { type PutOutcome, putStream } from "../pipeline/put_stream.ts";
+import { type PutSettings, putSettings } from "./put_settings.ts";
+import type { Cipher } from "../crypto/cipher.ts";
+import type { Log } from "../ui/log.ts";
 import { maxObjectSize } from "../pipeline/chunk_upload.ts";
 import { Producer } from "../pipeline/producer.ts";
-import { putSummary, type SummaryFormat } from "../ui/summary.ts";
+import { putSummary } from "../ui/summary.ts";
 import {
   addKeyOptions,
   addOutputOptions,
@@ -15,7 +18,6 @@ import {
   layoutOf,
   makeLog,
   type RawOptions,
-  sizeOption,
   storeOf,
 } from "./common.ts";
 import {
@@ -26,15 +28,11 @@ import {
   limitedStore,
   spillOf,
 } from "./transfer.ts";
-import { Progress, type ProgressMode } from "../ui/progress.ts";
+import { Progress } from "../ui/progress.ts";
 import { withCommas } from "../format/size.ts";
 import { reservedPathProblem } from "../format/layout.ts";
 import { stateDir } from "../resume/resume_log.ts";
 import { addSignOption, signingStoreOf } from "./auth.ts";
-
-const MAX_CHUNK = 5 * 1024 ** 3;
-/** Description and tags together: well inside the 1 MiB manifestSizeLimit leaves for them. */
-const MAX_NOTES = 256 * 1024;
 
 export function putCommand(): Command {
   const cmd = new Command("put").description(
@@ -83,63 +81,18 @@ export function putCommand(): Command {
   return cmd.action(runPut);
 }
 
-export function parseTags(raw: string[]): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const t of raw) {
-    const eq = t.indexOf("=");
-    if (eq <= 0) throw new UsageError(`--tag '${t}' must be key=value with a non-empty key`);
-    tags[t.slice(0, eq)] = t.slice(eq + 1);
-  }
-  return tags;
-}
+export { parseTags } from "./put_settings.ts";
 
 async function runPut(o: RawOptions): Promise<void> {
   const log = makeLog(o);
   const layout = layoutOf(o);
   const reserved = reservedPathProblem(layout.path);
   if (reserved) throw new UsageError(`--prefix/--name '${layout.path}': ${reserved}`);
-  const chunkSize = sizeOption(o.chunkSize, "--chunk-size", 1, MAX_CHUNK);
-  const tags = parseTags(o.tag as string[]);
-  const notes = String(o.description ?? "").length + JSON.stringify(tags).length;
-  if (notes > MAX_NOTES) {
-    throw new UsageError(
-      `--description and --tag add up to ${notes} characters; at most ${MAX_NOTES} fit the ` +
-        "manifest size get accepts",
-    );
-  }
+  const s = putSettings(o);
   // One in-flight chunk holds its sealed copy; the plaintext is dropped once sealed.
-  const concurrency = concurrencyOf(o, "upload", chunkSize + 64 * 1024);
-  const spill = spillOf(o, maxObjectSize(chunkSize), readableEnv("HOME"));
-  const expected = o.expectedSize === undefined
-    ? undefined
-    : sizeOption(o.expectedSize, "--expected-size", 0, Number.MAX_SAFE_INTEGER);
-  const encrypt = o.encrypt !== false;
-  const keys = encrypt ? await keyringOf(o, log, true) : {};
-  const cipher = keys.aes ?? keys.age ?? plainCipher;
-  if (cipher.method === "age" && cipher.recipient === null) {
-    throw new KeyError(
-      "age encryption needs --age-recipient, --age-recipients-file or --age-identity",
-    );
-  }
-  if (o.encryptManifest === true && cipher === plainCipher) {
-    throw new KeyError("--encrypt-manifest needs encryption: pass --key or an --age-* option");
-  }
-  const encryptManifest = cipher !== plainCipher && o.encryptManifest !== false;
-  if (cipher === plainCipher && encrypt) {
-    log.warn(
-      `no --key or --age-* given: stream '${layout.name}' will be stored UNENCRYPTED ` +
-        "(pass --no-encrypt to silence this)",
-    );
-  }
-  const format = Number(o.format ?? 1);
-  if (format === 2 && cipher.method !== "aes-256-gcm") {
-    throw new UsageError(
-      "--format 2 needs --key (AES); age streams are authenticated with --sign-key instead",
-    );
-  }
-  if (format === 2) {
-    log.info("note: --format 2 uploads cannot be resumed yet; s3duct 0.4 cannot read them");
-  }
+  const concurrency = concurrencyOf(o, "upload", s.chunkSize + 64 * 1024);
+  const spill = spillOf(o, maxObjectSize(s.chunkSize), readableEnv("HOME"));
+  const { cipher, encryptManifest } = await sealingOf(o, s, log, layout.name);
   const store = await signingStoreOf(
     limitedStore(
       await storeOf(o, log, (msg, code) => isThrottle(msg, code) && concurrency.throttled()),
@@ -149,32 +102,27 @@ async function runPut(o: RawOptions): Promise<void> {
     layout,
     log,
   );
-  const fromCommand = o.fromCommand === undefined ? undefined : String(o.fromCommand);
-  const stdinFile = fromCommand === undefined ? regularFileSize("/dev/stdin") : undefined;
-  const progress = new Progress(
-    "put",
-    o.progress as ProgressMode,
-    o.quiet === true,
-    expected ?? stdinFile,
-  );
-  if (fromCommand === undefined && Deno.stdin.isTerminal()) {
+  const stdinFile = s.fromCommand === undefined ? regularFileSize("/dev/stdin") : undefined;
+  const progress = new Progress("put", s.progress, s.quiet, s.expectedSize ?? stdinFile);
+  if (s.fromCommand === undefined && Deno.stdin.isTerminal()) {
     log.info("reading the stream from stdin (Ctrl-D ends it)...");
   }
   // Started last, once every option and the store are known to be usable.
-  const producer = fromCommand === undefined ? undefined : new Producer(fromCommand);
+  const producer = s.fromCommand === undefined ? undefined : new Producer(s.fromCommand);
   const outcome = await putStream({
     store,
     layout,
     input: producer ?? Deno.stdin,
-    chunkSize,
+    chunkSize: s.chunkSize,
     cipher,
     encryptManifest,
-    description: String(o.description ?? ""),
-    tags,
-    storageClass: String(o.storageClass),
-    clobber: o.clobber === true,
-    format: format === 2 ? 2 : 1,
-    resume: format === 2 ? undefined : {
+    description: s.description,
+    tags: s.tags,
+    storageClass: s.storageClass,
+    clobber: s.clobber,
+    format: s.format,
+    // Format 2 uploads are not resumable yet: their chunks carry no bucket records.
+    resume: s.format === 2 ? undefined : {
       dir: stateDir(readableEnv),
       identity: {
         endpoint: String(o.endpointUrl ?? "aws"),
@@ -183,7 +131,7 @@ async function runPut(o: RawOptions): Promise<void> {
         name: layout.name,
       },
       keyFingerprint: cipher.fingerprint,
-      strict: o.strictResume !== false,
+      strict: s.strictResume,
     },
     concurrency,
     spill,
@@ -193,13 +141,72 @@ async function runPut(o: RawOptions): Promise<void> {
     await producer?.stop(); // a put that failed for its own reasons stops the producer
     throw e;
   }).finally(() => progress.stop());
+  reportPut(outcome, s, log, stdinFile);
+  for (const c of concurrency.changes) log.debug(`workers ${c}`);
+  const summary = putSummary({
+    manifest: outcome.manifest,
+    bucket: String(o.bucket),
+    prefix: layout.prefix,
+    manifestKey: layout.manifestKey,
+    chunksNew: outcome.chunksNew,
+    chunksResumed: outcome.chunksResumed,
+    chunksReuploaded: outcome.reuploaded,
+    publishCheck: outcome.publishCheck,
+    workers: concurrency.label,
+    peakWorkers: concurrency.peak,
+    elapsedMs: outcome.elapsedMs,
+    warnings: log.warnings,
+  }, s.summary);
+  if (summary) s.summary === "json" ? log.always(summary) : log.info(summary);
+}
+
+/**
+ * The cipher for the chunks and whether the manifest is sealed too, from the keys given.
+ * @throws {KeyError} for a key setup that cannot encrypt as asked
+ * @throws {UsageError} for --format 2 without an AES key
+ */
+async function sealingOf(
+  o: RawOptions,
+  s: PutSettings,
+  log: Log,
+  name: string,
+): Promise<{ cipher: Cipher; encryptManifest: boolean }> {
+  const keys = s.encrypt ? await keyringOf(o, log, true) : {};
+  const cipher = keys.aes ?? keys.age ?? plainCipher;
+  if (cipher.method === "age" && cipher.recipient === null) {
+    throw new KeyError(
+      "age encryption needs --age-recipient, --age-recipients-file or --age-identity",
+    );
+  }
+  if (s.encryptManifest === true && cipher === plainCipher) {
+    throw new KeyError("--encrypt-manifest needs encryption: pass --key or an --age-* option");
+  }
+  if (cipher === plainCipher && s.encrypt) {
+    log.warn(
+      `no --key or --age-* given: stream '${name}' will be stored UNENCRYPTED ` +
+        "(pass --no-encrypt to silence this)",
+    );
+  }
+  if (s.format === 2 && cipher.method !== "aes-256-gcm") {
+    throw new UsageError(
+      "--format 2 needs --key (AES); age streams are authenticated with --sign-key instead",
+    );
+  }
+  if (s.format === 2) {
+    log.info("note: --format 2 uploads cannot be resumed yet; s3duct 0.4 cannot read them");
+  }
+  return { cipher, encryptManifest: cipher !== plainCipher && s.encryptManifest !== false };
+}
+
+/** What the user should hear about a finished put besides the summary. */
+function reportPut(outcome: PutOutcome, s: PutSettings, log: Log, stdinFile?: number): void {
   const total = outcome.manifest.total_bytes;
+  const expected = s.expectedSize;
   if (expected !== undefined && total < expected) {
     log.warn(
       `--expected-size was ${withCommas(expected)} bytes but the stream ended at ` +
-        `${withCommas(total)} bytes (short by ${
-          withCommas(expected - total)
-        }); it may be truncated`,
+        `${withCommas(total)} bytes (short by ${withCommas(expected - total)}); ` +
+        "it may be truncated",
     );
   }
   if (stdinFile !== undefined && stdinFile !== total) {
@@ -208,7 +215,6 @@ async function runPut(o: RawOptions): Promise<void> {
         "stored; the file may have changed during the upload",
     );
   }
-  for (const c of concurrency.changes) log.debug(`workers ${c}`);
   if (outcome.manifest.chunk_count === 0) log.info(`note: stdin was empty; stored an empty stream`);
   if (outcome.chunksSpilled > 0) {
     log.info(`${outcome.chunksSpilled} chunks waited in the scratch spill while uploads were busy`);
@@ -232,21 +238,6 @@ async function runPut(o: RawOptions): Promise<void> {
       `${outcome.publishCheck.listRequests} listing pages in ` +
       `${(outcome.publishCheck.elapsedMs / 1000).toFixed(2)} s`,
   );
-  const summary = putSummary({
-    manifest: outcome.manifest,
-    bucket: String(o.bucket),
-    prefix: layout.prefix,
-    manifestKey: layout.manifestKey,
-    chunksNew: outcome.chunksNew,
-    chunksResumed: outcome.chunksResumed,
-    chunksReuploaded: outcome.reuploaded,
-    publishCheck: outcome.publishCheck,
-    workers: concurrency.label,
-    peakWorkers: concurrency.peak,
-    elapsedMs: outcome.elapsedMs,
-    warnings: log.warnings,
-  }, o.summary as SummaryFormat);
-  if (summary) o.summary === "json" ? log.always(summary) : log.info(summary);
 }
 
 /** Size of stdin when it is a regular file (`< dump.sql`), for progress and a sanity check. */
