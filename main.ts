@@ -4,6 +4,7 @@
 import { CommanderError } from "commander";
 import { buildApp } from "./lib/cli/app.ts";
 import { ExitCode, OutputClosedError, S3ductError } from "./lib/errors.ts";
+import { clip, escapeForTerminal } from "./lib/ui/escape.ts";
 import { writeStderr } from "./lib/ui/log.ts";
 
 /** Run the CLI with these arguments; resolves to the process exit code. */
@@ -20,24 +21,36 @@ function report(e: unknown): number {
   if (e instanceof CommanderError) {
     // Commander already printed its message (or the help/version text).
     if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return ExitCode.OK;
-    if (e.code === "commander.help") return ExitCode.OK;
+    // `s3duct help` asked for it (0); `s3duct` with no command got the usage instead (1).
+    if (e.code === "commander.help") return e.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
     return ExitCode.USAGE;
   }
   const denied = permissionProblem(e);
   if (denied) {
-    writeStderr(`s3duct: error: ${denied}`);
+    printError(denied);
     return ExitCode.ACCESS;
   }
   // A reader that stops early (`get | head`) is not an error worth a message; the code says it.
   if (e instanceof OutputClosedError) return e.exitCode;
   if (e instanceof S3ductError) {
-    writeStderr(`s3duct: error: ${e.message}`);
+    printError(e.message);
     return e.exitCode;
   }
   const detail = e instanceof Error ? e.message : String(e);
-  writeStderr(`s3duct: error: unexpected failure: ${detail} (set S3DUCT_DEBUG=1 for details)`);
+  printError(`unexpected failure: ${detail} (set S3DUCT_DEBUG=1 for details)`);
   if (debugWanted()) console.error(e);
   return ExitCode.ERROR;
+}
+
+/** Longest error line: messages quote store text, which must not flood the terminal. */
+const MAX_ERROR_CHARS = 4000;
+
+/**
+ * The one error line. Messages quote names, keys and S3 error codes from the store, so they are
+ * escaped here (no control character, no second line) and clipped.
+ */
+function printError(message: string): void {
+  writeStderr(`s3duct: error: ${escapeForTerminal(clip(message, MAX_ERROR_CHARS))}`);
 }
 
 /** S3DUCT_DEBUG is set (false, too, when Deno may not read it). */

@@ -18,6 +18,10 @@ export const ExitCode = {
   ARCHIVED: 9,
   PRODUCER: 10,
   RESUME: 11,
+  /** stdout cannot be written: disk full (`> /dev/full`), closed, an I/O error. */
+  OUTPUT: 12,
+  /** stdin cannot be read as a stream: a directory, an I/O error. */
+  INPUT: 13,
   INTERRUPTED: 130,
   OUTPUT_CLOSED: 141,
 } as const;
@@ -46,6 +50,17 @@ export class UsageError extends S3ductError {
 
 /** A stream, object or bucket that does not exist. */
 export class NotFoundError extends S3ductError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ExitCode.NOT_FOUND, options);
+  }
+}
+
+/**
+ * The bucket (or the local store's directory) does not exist. Deliberately not a NotFoundError:
+ * code that turns a missing object into "stream not found" or "chunk missing" must let it
+ * through, so every command says what is really missing.
+ */
+export class MissingBucketError extends S3ductError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, ExitCode.NOT_FOUND, options);
   }
@@ -124,5 +139,19 @@ export class ProducerError extends S3ductError {
 export class OutputClosedError extends S3ductError {
   constructor() {
     super("output closed by the reader; stopped", ExitCode.OUTPUT_CLOSED);
+  }
+}
+
+/** stdout cannot take our output for a reason other than the reader leaving (disk full...). */
+export class OutputError extends S3ductError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ExitCode.OUTPUT, options);
+  }
+}
+
+/** stdin cannot be read as a stream (a directory, an I/O error). */
+export class InputError extends S3ductError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ExitCode.INPUT, options);
   }
 }

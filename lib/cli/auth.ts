@@ -3,7 +3,8 @@
  * `put --sign-key FILE`; `get`/`verify [--deep] --verify-key KEY|FILE --expect-sha256 HEX`.
  */
 import type { Command } from "commander";
-import { KeyError, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
+import { readKeyFileText } from "../crypto/keyspec.ts";
 import {
   parsePublicKey,
   parseSigningKey,
@@ -18,6 +19,7 @@ import type { Store } from "../store/store.ts";
 import type { Log } from "../ui/log.ts";
 import type { RawOptions } from "./common.ts";
 
+/** put's --sign-key. */
 export function addSignOption(cmd: Command): Command {
   return cmd.option(
     "--sign-key <file>",
@@ -25,6 +27,7 @@ export function addSignOption(cmd: Command): Command {
   );
 }
 
+/** --verify-key and --expect-sha256, for the commands that read a stream. */
 export function addVerifyOptions(cmd: Command): Command {
   return cmd.option(
     "--verify-key <key|file>",
@@ -66,9 +69,14 @@ export async function signingStoreOf<S extends Store>(
   log: Log,
 ): Promise<S> {
   const path = o.signKey === undefined ? undefined : String(o.signKey);
-  const key = path === undefined
-    ? undefined
-    : await parseSigningKey(await readSecret(path, log), `--sign-key file '${path}'`);
+  const key = path === undefined ? undefined : await parseSigningKey(
+    await readKeyFileText(path, {
+      what: "signing key file",
+      secret: true,
+      warn: (m) => log.warn(m),
+    }),
+    `--sign-key file '${path}'`,
+  );
   if (key) log.info(`signing the manifest with ${key.publicText}`);
   return signingStore(store, layout, String(o.bucket), key, log);
 }
@@ -84,27 +92,6 @@ function expectedHash(v: string): string {
 /** `s3duct-ed25519:...` itself, or a file holding it. */
 async function loadVerifyKey(v: string): Promise<VerifyKey> {
   if (v.startsWith(PUBLIC_KEY_PREFIX)) return await parsePublicKey(v, "--verify-key");
-  return await parseVerifyKeyFile(await readText(v), `--verify-key file '${v}'`);
-}
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotCapable) throw e; // main.ts names the missing flag
-    if (e instanceof Deno.errors.NotFound) {
-      throw new UsageError(`file '${path}' does not exist`);
-    }
-    throw new KeyError(`file '${path}' cannot be read`);
-  }
-}
-
-/** A private key file, with a warning when others can read it. */
-async function readSecret(path: string, log: Log): Promise<string> {
-  const text = await readText(path);
-  const mode = (await Deno.stat(path)).mode;
-  if (mode !== null && (mode & 0o077) !== 0) {
-    log.warn(`signing key file '${path}' is readable by group or others; run: chmod 600 '${path}'`);
-  }
-  return text;
+  const text = await readKeyFileText(v, { what: "--verify-key file" });
+  return await parseVerifyKeyFile(text, `--verify-key file '${v}'`);
 }

@@ -22,6 +22,8 @@ import {
   storeOf,
 } from "./common.ts";
 import { confirm } from "./confirm.ts";
+import { writeStdout } from "../ui/stdout.ts";
+import { escapeForTerminal } from "../ui/escape.ts";
 import { normalizePrefix, streamNameProblem } from "../format/layout.ts";
 import { withCommas } from "../format/size.ts";
 import { decodeManifest, type Keyring, manifestSizeLimit } from "../pipeline/manifest_io.ts";
@@ -80,7 +82,9 @@ async function runCleanup(o: RawOptions): Promise<void> {
     log.info(`no orphan chunks in ${where}${name ? ` for stream '${name}'` : ""}`);
     return;
   }
-  await Deno.stdout.write(new TextEncoder().encode(found.keys.map((k) => k + "\n").join("")));
+  await writeStdout(
+    new TextEncoder().encode(found.keys.map((k) => escapeForTerminal(k) + "\n").join("")),
+  );
   const what = `${found.keys.length} orphan chunks (${withCommas(found.bytes)} bytes) of ` +
     `${found.streams.size} stream(s)`;
   log.info(`Found ${what} in ${where}: ${[...found.streams].map((s) => `'${s}'`).join(", ")}`);

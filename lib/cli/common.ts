@@ -1,6 +1,6 @@
 /** Options shared by several commands, and turning their raw values into typed settings. */
 import { type Command, Option } from "commander";
-import { KeyError, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import {
   ageCipher,
   checkRecipient,
@@ -9,18 +9,26 @@ import {
   recipientsOf,
 } from "../crypto/age.ts";
 import { aesCipher } from "../crypto/cipher.ts";
-import { loadAesKey } from "../crypto/keyspec.ts";
-import { prefixProblem, StreamLayout, streamNameProblem } from "../format/layout.ts";
+import { loadAesKey, readKeyFileText } from "../crypto/keyspec.ts";
+import {
+  normalizePrefix,
+  prefixProblem,
+  StreamLayout,
+  streamNameProblem,
+} from "../format/layout.ts";
+import { keyLengthProblem, type KeyStore } from "../format/key_limits.ts";
 import { parseSize } from "../format/size.ts";
 import type { Keyring } from "../pipeline/manifest_io.ts";
 import { openStore } from "../store/open_store.ts";
 import { DEFAULT_RETRY } from "../store/retry.ts";
 import type { Store } from "../store/store.ts";
 import { Log } from "../ui/log.ts";
+import { reportingMissingBucket } from "./missing_bucket.ts";
 
 /** Raw option values as commander gives them (camelCase of the flags). */
 export type RawOptions = Record<string, unknown>;
 
+/** --bucket (and --name unless `withName` is false), --prefix and how to reach the store. */
 export function addStoreOptions(cmd: Command, withName = true): Command {
   cmd.requiredOption(
     "--bucket <bucket>",
@@ -47,6 +55,7 @@ export function addStoreOptions(cmd: Command, withName = true): Command {
     );
 }
 
+/** -q, -v, --progress and (unless `summary` is false) --summary. */
 export function addOutputOptions(cmd: Command, summary = true): Command {
   cmd.option(
     "-q, --quiet",
@@ -70,6 +79,7 @@ export function addOutputOptions(cmd: Command, summary = true): Command {
   return cmd;
 }
 
+/** --key and --age-identity; for put also --age-recipient and --age-recipients-file. */
 export function addKeyOptions(cmd: Command, forPut = false): Command {
   cmd.option(
     "--key <spec>",
@@ -98,34 +108,74 @@ export function addKeyOptions(cmd: Command, forPut = false): Command {
   return cmd;
 }
 
+/** Commander's accumulator for repeatable options. */
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** The log for -q / -v. */
 export function makeLog(o: RawOptions): Log {
   return new Log(o.quiet ? "quiet" : o.verbose ? "verbose" : "normal");
 }
 
+/**
+ * The stream --name and --prefix name, checked: UsageError for a name or prefix s3duct cannot
+ * use, or one too long for the store.
+ */
 export function layoutOf(o: RawOptions): StreamLayout {
   const name = String(o.name);
   const problem = streamNameProblem(name);
   if (problem) throw new UsageError(`--name: ${problem}`);
   const prefix = o.prefix === undefined ? undefined : String(o.prefix);
   if (prefix !== undefined) checkPrefix(prefix);
+  checkKeyLengths(o);
   return new StreamLayout(name, prefix);
 }
 
+/**
+ * UsageError when --prefix and --name cannot fit the store's limits on keys (S3: 1024 bytes)
+ * or paths (local: 255-byte segments), found before any request (lib/format/key_limits.ts).
+ * layoutOf and storeOf both call it, so every command is covered.
+ */
+export function checkKeyLengths(o: RawOptions): void {
+  const prefix = normalizePrefix(o.prefix === undefined ? undefined : String(o.prefix));
+  const name = o.name === undefined ? "" : String(o.name);
+  const store = keyStoreOf(o);
+  const problem = store && keyLengthProblem(prefix, name, store);
+  if (problem) throw new UsageError(problem);
+}
+
+/** Which kind of store --endpoint-url names; undefined when openStore will refuse the URL. */
+function keyStoreOf(o: RawOptions): KeyStore | undefined {
+  const url = o.endpointUrl === undefined ? undefined : String(o.endpointUrl);
+  if (!url?.startsWith("file:")) return { kind: "s3" };
+  try {
+    return {
+      kind: "local",
+      root: decodeURIComponent(new URL(url).pathname),
+      bucket: String(o.bucket),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** UsageError for a --prefix s3duct cannot use. */
 export function checkPrefix(prefix: string): void {
   const problem = prefixProblem(prefix);
   if (problem) throw new UsageError(`--prefix ${problem}`);
 }
 
-/** The store for these options; `onThrottle` hears of retries the store asked for. */
-export function storeOf(
+/**
+ * The store for these options; `onThrottle` hears of retries the store asked for. A missing
+ * bucket is reported as such by every command (lib/cli/missing_bucket.ts).
+ */
+export async function storeOf(
   o: RawOptions,
   log: Log,
   onThrottle?: (message: string, code?: string) => void,
 ): Promise<Store> {
+  checkKeyLengths(o);
   const retries = intOption(o.retries, "--retries", 0, 100);
   const rawTimeout = String(o.requestTimeout ?? "60").trim();
   const timeout = Number(rawTimeout);
@@ -134,20 +184,22 @@ export function storeOf(
       `--request-timeout must be a number of seconds from 0.1 to 3600, got '${o.requestTimeout}'`,
     );
   }
-  return openStore({
-    timeoutMs: timeout * 1000,
-    bucket: String(o.bucket),
-    endpointUrl: o.endpointUrl as string | undefined,
-    region: o.region as string | undefined,
-    retry: {
-      ...DEFAULT_RETRY,
-      retries,
-      onRetry: (n, e, ms) => {
-        log.debug(`retry ${n}/${retries} in ${(ms / 1000).toFixed(1)} s: ${e.message}`);
-        onThrottle?.(e.message, e.code);
+  return reportingMissingBucket(
+    await openStore({
+      timeoutMs: timeout * 1000,
+      bucket: String(o.bucket),
+      endpointUrl: o.endpointUrl as string | undefined,
+      region: o.region as string | undefined,
+      retry: {
+        ...DEFAULT_RETRY,
+        retries,
+        onRetry: (n, e, ms) => {
+          log.debug(`retry ${n}/${retries} in ${(ms / 1000).toFixed(1)} s: ${e.message}`);
+          onThrottle?.(e.message, e.code);
+        },
       },
-    },
-  });
+    }),
+  );
 }
 
 /** Ciphers from --key / --age-*; `sealing` also gathers the recipients a put encrypts to. */
@@ -166,41 +218,23 @@ export async function keyringOf(o: RawOptions, log: Log, sealing = false): Promi
   if (usesAge) {
     const identities: string[] = [];
     for (const f of identityFiles) {
-      identities.push(...parseIdentities(await readSecretFile(f, log), `age identity file '${f}'`));
+      const what = "age identity file";
+      const text = await readKeyFileText(f, { what, secret: true, warn: (m) => log.warn(m) });
+      identities.push(...parseIdentities(text, `${what} '${f}'`));
     }
     const recipients = sealing ? await recipientsOf(identities) : [];
     recipientArgs.forEach((r) => checkRecipient(r, "--age-recipient"));
     recipients.push(...recipientArgs);
     for (const f of recipientFiles) {
-      recipients.push(...parseRecipients(await readKeyFile(f), `recipients file '${f}'`));
+      const text = await readKeyFileText(f, { what: "recipients file" });
+      recipients.push(...parseRecipients(text, `recipients file '${f}'`));
     }
     keys.age = ageCipher({ identities, recipients: [...new Set(recipients)] });
   }
   return keys;
 }
 
-async function readKeyFile(path: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotCapable) throw e; // main.ts names the missing flag
-    if (e instanceof Deno.errors.NotFound) throw new UsageError(`file '${path}' does not exist`);
-    throw new KeyError(`file '${path}' cannot be read`);
-  }
-}
-
-/** Read a private key file, warning when others can read it. */
-async function readSecretFile(path: string, log: Log): Promise<string> {
-  const text = await readKeyFile(path);
-  const mode = (await Deno.stat(path)).mode;
-  if (mode !== null && (mode & 0o077) !== 0) {
-    log.warn(
-      `age identity file '${path}' is readable by group or others; run: chmod 600 '${path}'`,
-    );
-  }
-  return text;
-}
-
+/** A whole-number option within [min, max], else UsageError naming the flag. */
 export function intOption(v: unknown, flag: string, min: number, max: number): number {
   const s = String(v);
   const n = Number(s);
@@ -210,6 +244,7 @@ export function intOption(v: unknown, flag: string, min: number, max: number): n
   return n;
 }
 
+/** A size option (`64M`, `1.5G`...) within [min, max] bytes, else UsageError naming the flag. */
 export function sizeOption(v: unknown, flag: string, min: number, max: number): number {
   const n = parseSize(String(v));
   if (n === undefined) {

@@ -5,6 +5,7 @@
  * choices complete those; other values get no suggestions.
  */
 import { Argument, Command, type Option } from "commander";
+import { writeStdout } from "../ui/stdout.ts";
 
 export function completionCommand(): Command {
   return new Command("completion")
@@ -18,7 +19,7 @@ export function completionCommand(): Command {
       const root = cmd.parent ?? cmd;
       const model = modelOf(root);
       const text = shell === "bash" ? bash(model) : shell === "zsh" ? zsh(model) : fish(model);
-      await Deno.stdout.write(new TextEncoder().encode(text));
+      await writeStdout(new TextEncoder().encode(text));
     });
 }
 

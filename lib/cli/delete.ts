@@ -22,6 +22,8 @@ import {
   storeOf,
 } from "./common.ts";
 import { confirm } from "./confirm.ts";
+import { writeStdout } from "../ui/stdout.ts";
+import { escapeForTerminal } from "../ui/escape.ts";
 
 export function deleteCommand(): Command {
   const cmd = new Command("delete").description(
@@ -71,7 +73,9 @@ async function runDelete(o: RawOptions): Promise<void> {
       (plan.manifestKey ? ", and the manifest." : ", no manifest."),
   );
   if (o.dryRun) {
-    await Deno.stdout.write(new TextEncoder().encode(all.map((k) => k + "\n").join("")));
+    await writeStdout(
+      new TextEncoder().encode(all.map((k) => escapeForTerminal(k) + "\n").join("")),
+    );
     return;
   }
   for (const k of all) log.debug(`  ${k}`);

@@ -9,7 +9,11 @@ import { ExistsError, UsageError } from "../errors.ts";
 import { toHex } from "../format/chain.ts";
 import { generateSigningKey } from "../crypto/signing.ts";
 import { writeStderr } from "../ui/log.ts";
+import { requireOpenStdout, writeStdout } from "../ui/stdout.ts";
 
+const print = (text: string) => writeStdout(new TextEncoder().encode(text));
+
+/** The `keygen` command. */
 export function keygenCommand(): Command {
   return new Command("keygen")
     .description(
@@ -36,14 +40,16 @@ async function runKeygen(
   if ([o.pq, o.aes, o.sign].filter(Boolean).length > 1) {
     throw new UsageError("--pq, --aes and --sign cannot be combined; choose one");
   }
+  // Without -o the secret exists only on stdout: a closed stdout would lose it unseen.
+  if (!o.output) requireOpenStdout();
   if (o.sign) {
     const { fileText, publicText } = await generateSigningKey();
     if (o.output) {
       await writeNew(o.output, fileText);
       // stdout carries only the public key, so scripts can capture it: PUB=$(s3duct keygen ...)
-      await Deno.stdout.write(new TextEncoder().encode(publicText + "\n"));
+      await print(publicText + "\n");
     } else {
-      await Deno.stdout.write(new TextEncoder().encode(fileText));
+      await print(fileText);
       writeStderr(`Public key: ${publicText}`);
     }
     return;
@@ -54,7 +60,7 @@ async function runKeygen(
       await writeNew(o.output, key);
       writeStderr(`AES-256 key written to ${o.output}; use --key file:${o.output}`);
     } else {
-      await Deno.stdout.write(new TextEncoder().encode(key));
+      await print(key);
     }
     return;
   }
@@ -65,9 +71,9 @@ async function runKeygen(
   if (o.output) {
     await writeNew(o.output, text);
     // stdout carries the recipient so scripts can capture it: R=$(s3duct keygen -o id.txt)
-    await Deno.stdout.write(new TextEncoder().encode(recipient + "\n"));
+    await print(recipient + "\n");
   } else {
-    await Deno.stdout.write(new TextEncoder().encode(text));
+    await print(text);
     writeStderr(`Public key: ${recipient}`);
   }
 }

@@ -1,4 +1,9 @@
-/** `s3duct list`: one line per stream under a prefix. */
+/**
+ * `s3duct list`: one line per stream under a prefix. Everything in a line comes from the store
+ * (object keys, manifest fields), so text lines are escaped for the terminal and JSON lines
+ * keep terminal-controlling characters as `\uXXXX` (lib/ui/escape.ts): exactly one line per
+ * stream, whatever the bucket holds.
+ */
 import { Command } from "commander";
 import { decodeManifest, detectSealing, type Keyring } from "../pipeline/manifest_io.ts";
 import { normalizePrefix, StreamLayout } from "../format/layout.ts";
@@ -6,10 +11,13 @@ import { withCommas } from "../format/size.ts";
 import { type Manifest, validateManifest } from "../format/manifest.ts";
 import type { Store } from "../store/store.ts";
 import { manifestKeys } from "./list_walk.ts";
-import { IntegrityError, S3ductError } from "../errors.ts";
+import { IntegrityError, KeyError, S3ductError } from "../errors.ts";
+import { clip, escapeForTerminal, jsonForTerminal } from "../ui/escape.ts";
+import { writeStdout } from "../ui/stdout.ts";
 import {
   addKeyOptions,
   addStoreOptions,
+  checkKeyLengths,
   checkPrefix,
   keyringOf,
   makeLog,
@@ -19,6 +27,7 @@ import {
 
 const MANIFEST_SUFFIX = "/.manifest.json";
 
+/** The `list` command. */
 export function listCommand(): Command {
   const cmd = new Command("list").description(
     "List the streams under --prefix: name, chunks, bytes, created, encryption. Encrypted manifests are shown as such unless --key opens them.",
@@ -34,6 +43,7 @@ async function runList(o: RawOptions): Promise<void> {
   const log = makeLog(o);
   const prefix = normalizePrefix(o.prefix as string | undefined);
   if (prefix) checkPrefix(prefix);
+  checkKeyLengths(o);
   const keys = await keyringOf(o, log);
   const store = await storeOf(o, log);
   await store.checkBucket();
@@ -42,8 +52,12 @@ async function runList(o: RawOptions): Promise<void> {
     const name = key.slice(prefix.length, -MANIFEST_SUFFIX.length);
     if (!name) continue;
     found++;
-    const line = await describe(store, prefix, name, keys, o.json === true);
-    await Deno.stdout.write(new TextEncoder().encode(line + "\n"));
+    const json = o.json === true;
+    const line = await describe(store, prefix, name, keys, json);
+    // `list | head -1`: a reader that left ends the listing quietly (141), like get.
+    await writeStdout(
+      new TextEncoder().encode((json ? jsonForTerminal(line) : escapeForTerminal(line)) + "\n"),
+    );
   }
   if (found === 0) {
     log.info(`no streams found in ${store.location}${prefix ? ` under '${prefix}'` : ""}`);
@@ -72,11 +86,7 @@ async function describe(
     return fail(e);
   }
   const sealing = detectSealing(bytes);
-  if (sealing !== "plain" && !(sealing === "age" ? keys.age : keys.aes)) {
-    return json
-      ? JSON.stringify({ stream: path, manifest_encrypted: true, manifest_sealing: sealing })
-      : `${path}  (manifest encrypted: ${sealing})`;
-  }
+  const keyless = sealing !== "plain" && !(sealing === "age" ? keys.age : keys.aes);
   let m: Manifest;
   try {
     m = (await decodeManifest(bytes, path, keys)).manifest;
@@ -87,6 +97,13 @@ async function describe(
     }
     validateManifest(m, new StreamLayout(m.name, full.slice(0, full.length - m.name.length)));
   } catch (e) {
+    // Sealed and no key for it: shown as encrypted. decodeManifest has already refused (as
+    // damage) what no key could open, so garbage is not listed as an encrypted stream.
+    if (keyless && e instanceof KeyError) {
+      return json
+        ? JSON.stringify({ stream: path, manifest_encrypted: true, manifest_sealing: sealing })
+        : `${path}  (manifest encrypted: ${sealing})`;
+    }
     return fail(e);
   }
   if (json) {
@@ -102,14 +119,19 @@ async function describe(
       tool_version: m.tool_version,
     });
   }
-  // Same shape as s3duct 0.4's lines, so scripts that parse them keep working.
+  // Same shape as s3duct 0.4's lines, so scripts that parse them keep working. Free-text
+  // fields are clipped: a megabyte of `created` is damage, not something to print.
   const enc = m.encrypted ? " [encrypted]" : "";
-  const sc = m.storage_class && m.storage_class !== "STANDARD" ? ` [${m.storage_class}]` : "";
-  const ver = m.tool_version ? `  v${m.tool_version}` : "";
-  return `${path}  ${m.chunk_count} chunks  ${
-    withCommas(m.total_bytes)
-  } bytes  ${m.created}${enc}${sc}${ver}`;
+  const storage = m.storage_class && clip(m.storage_class, FIELD_CHARS);
+  const sc = storage && storage !== "STANDARD" ? ` [${storage}]` : "";
+  const ver = m.tool_version ? `  v${clip(m.tool_version, FIELD_CHARS)}` : "";
+  return `${path}  ${m.chunk_count} chunks  ${withCommas(m.total_bytes)} bytes  ${
+    clip(m.created, FIELD_CHARS)
+  }${enc}${sc}${ver}`;
 }
+
+/** Most characters of a free-text manifest field in a text line. */
+const FIELD_CHARS = 64;
 
 function errText(e: unknown): string {
   return e instanceof S3ductError ? e.message : String(e);

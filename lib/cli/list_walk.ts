@@ -11,6 +11,7 @@ const MANIFEST = ".manifest.json";
 const CHUNKS = "chunk-";
 /** Past every `chunk-<digits>` key: ':' is the character after '9'. */
 const AFTER_CHUNKS = "chunk-:";
+const GENERATION_FOLDER = /(^|\/)g[0-9a-z]{8}\/$/;
 
 /** Full keys of every `.manifest.json` at or below `prefix`, in key order. */
 export async function* manifestKeys(store: Store, prefix: string): AsyncIterable<string> {
@@ -27,8 +28,10 @@ export async function* manifestKeys(store: Store, prefix: string): AsyncIterable
     after.push(e);
   }
   for (const e of [...before, ...after]) {
-    if (e.kind === "prefix") yield* manifestKeys(store, e.prefix);
-    else if (e.key === prefix + MANIFEST) yield e.key;
+    // `{name}/g1a2b3c4d/` folders hold a stream's chunks; put refuses stream names there.
+    if (e.kind === "prefix") {
+      if (!GENERATION_FOLDER.test(e.prefix)) yield* manifestKeys(store, e.prefix);
+    } else if (e.key === prefix + MANIFEST) yield e.key;
   }
 }
 

@@ -6,7 +6,8 @@
 import { Command, Option } from "commander";
 import { IntegrityError, StoreError, UsageError } from "../errors.ts";
 import type { StreamLayout } from "../format/layout.ts";
-import type { Manifest } from "../format/manifest.ts";
+import type { ChunkRecord, Manifest } from "../format/manifest.ts";
+import { planRange } from "../format/range.ts";
 import {
   assertRestored,
   type ChunkState,
@@ -29,6 +30,7 @@ import {
   type RawOptions,
   storeOf,
 } from "./common.ts";
+import { addRangeOptions, describeRange, rangeOf } from "./range_options.ts";
 
 const DEFAULT_TIMEOUT = "72h";
 
@@ -52,16 +54,20 @@ export function restoreCommand(): Command {
       "give up waiting after this long, e.g. 90s, 30m, 2h, 1d",
       DEFAULT_TIMEOUT,
     );
+  addRangeOptions(cmd, "restore");
   addOutputOptions(cmd);
   return cmd.action(runRestore);
 }
 
-/** The hook `get` (and `verify --deep`) runs before downloading: archived chunks fail early. */
+/**
+ * The hook `get` (and `verify --deep`) runs before downloading: archived chunks fail early.
+ * Only the chunks to be fetched (`records`, a range's) are checked.
+ */
 export function archiveCheck(
   store: Store,
   layout: StreamLayout,
   o: RawOptions,
-): (m: Manifest) => Promise<void> {
+): (m: Manifest, records?: readonly ChunkRecord[]) => Promise<void> {
   const hint = restoreHint({
     bucket: String(o.bucket),
     name: layout.name,
@@ -69,7 +75,7 @@ export function archiveCheck(
     endpointUrl: o.endpointUrl as string | undefined,
     keyed: o.key !== undefined || ((o.ageIdentity as string[] | undefined) ?? []).length > 0,
   });
-  return (m) => assertRestored(store, layout, m, hint);
+  return (m, records) => assertRestored(store, layout, m, hint, records);
 }
 
 /** `90s`, `30m`, `2h`, `1d`, `1.5h`; a bare number is seconds. */
@@ -97,17 +103,21 @@ async function runRestore(o: RawOptions): Promise<void> {
   const pollMs = intOption(o.pollInterval, "--poll-interval", 1, 86400) * 1000;
   const timeoutMs = parseDuration(String(o.timeout), "--timeout");
   const deadline = Date.now() + timeoutMs;
+  const request = rangeOf(o);
   const keys = await keyringOf(o, log);
   const store = await storeOf(o, log);
   const { manifest } = await openManifest(await fetchManifest(store, layout), layout, keys);
-  const total = manifest.chunks.length;
+  // A range thaws only the chunks it covers (get --offset/--length fetches no others).
+  const range = planRange(manifest.chunks.map((r) => r.size), request, layout.name);
+  const records = manifest.chunks.slice(range.first, range.end);
+  const total = records.length;
   log.info(
-    `Stream '${layout.name}' has ${total} chunks (manifest storage class: ${
+    `Stream '${layout.name}' has ${manifest.chunks.length} chunks (manifest storage class: ${
       manifest.storage_class ?? "not recorded"
-    }).`,
+    })` + (request ? `; ${describeRange(range, manifest.chunks.length)} asked for.` : "."),
   );
-  const chunkKey = (i: number) => layout.full(manifest.chunks[i].s3_key);
-  let states = await chunkStates(store, layout, manifest);
+  const chunkKey = (i: number) => layout.full(records[i].s3_key);
+  let states = await chunkStates(store, layout, manifest, records);
   const counts: Counts = { initiated: 0, in_progress: 0, restored: 0, readable: 0, missing: 0 };
   const outcomes = await mapLimit(states, 8, async (s, i): Promise<ChunkState | "initiated"> => {
     if (s !== "needs-restore") return s;
@@ -136,6 +146,7 @@ async function runRestore(o: RawOptions): Promise<void> {
         status,
         stream: layout.name,
         chunks_total: total,
+        ...(request ? { offset: range.offset, length: range.length } : {}),
         ...counts,
         pending,
         ...extra,

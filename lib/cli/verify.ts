@@ -19,6 +19,7 @@ import {
   type RawOptions,
   storeOf,
 } from "./common.ts";
+import { addRangeOptions, refuseRange } from "./range_options.ts";
 
 export function verifyCommand(): Command {
   const cmd = new Command("verify").description(
@@ -29,12 +30,15 @@ export function verifyCommand(): Command {
     "--deep",
     "download, decrypt and hash every chunk and check the chain and stream hashes, writing nothing (catches damage behind a matching ETag)",
   );
+  addRangeOptions(cmd, "verify");
   addOutputOptions(cmd);
   return cmd.action(runVerify);
 }
 
 async function runVerify(o: RawOptions): Promise<void> {
   if (o.deep) return await runDeepVerify(o);
+  // Listings check every chunk for the price of a few requests: a range saves nothing there.
+  refuseRange(o, "apply to verify --deep only (plain verify checks every chunk from listings)");
   const log = makeLog(o);
   const layout = layoutOf(o);
   const keys = await keyringOf(o, log);

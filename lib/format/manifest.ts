@@ -2,7 +2,9 @@
 import { IntegrityError } from "../errors.ts";
 import { chainOfRecords } from "./chain.ts";
 import type { StreamLayout } from "./layout.ts";
+import { scanManifestText } from "./manifest_scan.ts";
 import { pythonJsonDumps } from "./pyjson.ts";
+import { clip } from "../ui/escape.ts";
 
 export type EncryptionMethod = "aes-256-gcm" | "age";
 
@@ -44,6 +46,8 @@ export interface Manifest {
 export const MANIFEST_VERSION = 1;
 /** Opt-in format with keyed chain and position-bound chunks (lib/crypto/v2.ts). */
 export const MANIFEST_VERSION_2 = 2;
+/** The largest chunk put accepts (S3's limit on one PUT); a manifest claiming more is damaged. */
+export const MAX_CHUNK_SIZE = 5 * 1024 ** 3;
 const HEX64 = /^[0-9a-f]{64}$/;
 /** SHA-256 and SHA3-256 of no bytes: the stream hashes an empty stream must carry. */
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -87,9 +91,12 @@ export function serializeManifest(m: Manifest): Uint8Array {
 
 /**
  * Parse manifest JSON text, checking every field's type. Missing optional fields take the
- * defaults s3duct 0.4 uses; unknown top-level fields are ignored (forward compatible).
+ * defaults s3duct 0.4 uses; unknown top-level fields are ignored (forward compatible). The
+ * text's structure is checked first (manifest_scan.ts), so what JSON.parse builds stays in
+ * proportion to the text whatever the store sent. Every failure is an IntegrityError.
  */
 export function parseManifest(text: string): Manifest {
+  scanManifestText(text);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -114,12 +121,14 @@ export function parseManifest(text: string): Manifest {
   const tags = f.get("tags", "object", {}) as Record<string, unknown>;
   for (const [k, v] of Object.entries(tags)) {
     if (typeof v !== "string") {
-      throw new IntegrityError(`manifest field 'tags.${k}' is not a string`);
+      throw new IntegrityError(`manifest field 'tags.${clip(k, 40)}' is not a string`);
     }
   }
   const method = f.get("encryption_method", "string?", null) as string | null;
   if (method !== null && method !== "aes-256-gcm" && method !== "age") {
-    throw new IntegrityError(`manifest field 'encryption_method' has unknown value '${method}'`);
+    throw new IntegrityError(
+      `manifest field 'encryption_method' has unknown value '${clip(method, 40)}'`,
+    );
   }
   return {
     version: f.get("version", "integer", 1) as number,
@@ -155,10 +164,6 @@ export function parseManifest(text: string): Manifest {
  * counts and the chain consistent with its own records.
  */
 export function validateManifest(m: Manifest, layout: StreamLayout): void {
-  // Every chunk lives in one generation: the standard layout, or the one the first key names.
-  const keys = m.chunks.length
-    ? layout.withGeneration(layout.generationOf(m.chunks[0].s3_key))
-    : layout;
   const fail = (field: string, what: string) => {
     throw new IntegrityError(`manifest of '${layout.name}': field '${field}' ${what}`);
   };
@@ -173,8 +178,10 @@ export function validateManifest(m: Manifest, layout: StreamLayout): void {
       fail("encryption_method", "must be aes-256-gcm in format 2");
     }
   }
-  if (m.name !== layout.name) fail("name", `is '${m.name}', not the stream asked for`);
-  if (m.chunk_size < 1) fail("chunk_size", `is ${m.chunk_size}`);
+  if (m.name !== layout.name) fail("name", `is '${clip(m.name)}', not the stream asked for`);
+  if (m.chunk_size < 1 || m.chunk_size > MAX_CHUNK_SIZE) {
+    fail("chunk_size", `is ${m.chunk_size}, outside 1 to ${MAX_CHUNK_SIZE} (what put accepts)`);
+  }
   if (m.chunk_count !== m.chunks.length) {
     fail("chunk_count", `is ${m.chunk_count} but ${m.chunks.length} chunks are listed`);
   }
@@ -182,8 +189,12 @@ export function validateManifest(m: Manifest, layout: StreamLayout): void {
   m.chunks.forEach((c, i) => {
     const at = `chunks[${i}]`;
     if (c.index !== i) fail(`${at}.index`, `is ${c.index}, expected ${i}`);
-    if (c.s3_key !== keys.chunkKey(i)) {
-      fail(`${at}.s3_key`, `is '${c.s3_key}', expected '${keys.chunkKey(i)}'`);
+    // The standard layout or a generation of this stream (a resumed put may use several).
+    if (!layout.isChunkKey(c.s3_key, i)) {
+      fail(
+        `${at}.s3_key`,
+        `is '${clip(c.s3_key)}', expected '${layout.chunkKey(i)}' or a generation`,
+      );
     }
     const last = i === m.chunks.length - 1;
     if (last ? c.size < 1 || c.size > m.chunk_size : c.size !== m.chunk_size) {

@@ -4,7 +4,7 @@
  */
 import { ArchivedError } from "../errors.ts";
 import type { StreamLayout } from "../format/layout.ts";
-import type { Manifest } from "../format/manifest.ts";
+import type { ChunkRecord, Manifest } from "../format/manifest.ts";
 import type { ObjectInfo, Store } from "../store/store.ts";
 
 /**
@@ -41,14 +41,15 @@ export async function mapLimit<T, R>(
   return out;
 }
 
-/** HEAD every chunk of the stream; states in manifest order. */
+/** HEAD every chunk of the stream (or only `records`, a range's); states in that order. */
 export function chunkStates(
   store: Store,
   layout: StreamLayout,
   manifest: Manifest,
+  records: readonly ChunkRecord[] = manifest.chunks,
 ): Promise<ChunkState[]> {
   return mapLimit(
-    manifest.chunks,
+    records,
     16,
     async (r) => chunkState(await store.head(layout.full(r.s3_key))),
   );
@@ -57,16 +58,18 @@ export function chunkStates(
 /**
  * For a stream the manifest says was stored in an archive class: fail with ArchivedError
  * naming the restore command unless every chunk is readable. `restoreHint` is that command.
- * Missing chunks are left for the download itself to report.
+ * Missing chunks are left for the download itself to report. `records` narrows the check to
+ * the chunks a range needs.
  */
 export async function assertRestored(
   store: Store,
   layout: StreamLayout,
   manifest: Manifest,
   restoreHint: string,
+  records: readonly ChunkRecord[] = manifest.chunks,
 ): Promise<void> {
   if (!manifest.storage_class || !ARCHIVE_CLASSES.has(manifest.storage_class)) return;
-  const states = await chunkStates(store, layout, manifest);
+  const states = await chunkStates(store, layout, manifest, records);
   const waiting = states.filter((s) => s === "in-progress").length;
   const cold = states.filter((s) => s === "needs-restore").length;
   if (waiting + cold === 0) return;

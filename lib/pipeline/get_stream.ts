@@ -1,7 +1,8 @@
 /**
  * get: manifest -> open/validate -> prefetch window -> unseal -> verify -> stdout.
  * A chunk's bytes reach the output only after its size, both hashes and its chain link
- * have been checked; the first failure stops everything.
+ * have been checked; the first failure stops everything. A byte range (`job.range`) fetches
+ * only the chunks covering it, verifies each whole, then writes its part.
  */
 import { IntegrityError, KeyError, NotFoundError } from "../errors.ts";
 import { type Cipher, plainCipher } from "../crypto/cipher.ts";
@@ -23,6 +24,7 @@ import {
   type Sealing,
 } from "./manifest_io.ts";
 import { OrderedWindow } from "./window.ts";
+import { keptPart, planRange, type RangePlan, type RangeRequest } from "../format/range.ts";
 import { v2KeyVerdict } from "./v2_key.ts";
 import { buffers } from "../buffer_pool.ts";
 import { Concurrency } from "./concurrency.ts";
@@ -44,14 +46,29 @@ export interface GetJob {
    * are checked either way; the stream's SHA-256 always is.
    */
   streamSha3?: boolean;
-  /** Runs once the manifest is open, before any chunk is fetched (e.g. the archive check). */
-  beforeChunks?: (manifest: Manifest) => Promise<void>;
+  /**
+   * Runs once the manifest is open, before any chunk is fetched (e.g. the archive check);
+   * `chunks` are the records the range needs (all of them without a range).
+   */
+  beforeChunks?: (
+    manifest: Manifest,
+    chunks: readonly ChunkRecord[],
+    range: RangePlan,
+  ) => Promise<void>;
+  /**
+   * Only these bytes of the stream (get --offset/--length). The chain of the records is
+   * verified up front and each chunk against its record, as for a whole get; the stream's own
+   * hashes can only be rechecked when the range is the whole stream.
+   */
+  range?: RangeRequest;
 }
 
 export interface GetOutcome {
   manifest: Manifest;
   manifestSealing: Sealing;
   elapsedMs: number;
+  /** The range written (the whole stream without job.range). */
+  range: RangePlan;
 }
 
 export async function getStream(job: GetJob): Promise<GetOutcome> {
@@ -62,7 +79,10 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
     layout,
     job.keys,
   );
-  await job.beforeChunks?.(manifest);
+  // Checked against the stream's size before anything else is fetched (exit 2 past the end).
+  const range = planRange(manifest.chunks.map((r) => r.size), job.range, layout.name);
+  const wanted = manifest.chunks.slice(range.first, range.end);
+  await job.beforeChunks?.(manifest, wanted, range);
   const base = chunkCipher(manifest.encryption_method, layout.name, job.keys, plainCipher);
   const v2 = await formatV2(
     manifest,
@@ -79,7 +99,11 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
   // Each chunk is checked against both its hashes, so the stream's bytes are settled; the whole-
   // stream hashes only prove the manifest agrees with itself. SHA-256 does that at 0.6 s/GiB;
   // a second SHA3-256 pass would cost ~2.5 CPU-s/GiB more (verify --deep does it).
-  const streamHash = job.streamSha3 ? await DualHasher.create() : sha256Hasher();
+  const streamHash = !range.whole
+    ? undefined
+    : job.streamSha3
+    ? await DualHasher.create()
+    : sha256Hasher();
   const workers = job.workersFor(manifest.chunk_size);
   const concurrency = typeof workers === "number"
     ? new Concurrency({ fixed: workers, min: 1, max: workers })
@@ -90,7 +114,7 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
   buffers.maxFreeBytes = (concurrency.max + 2) * perChunk;
   let opening: Promise<unknown> = Promise.resolve();
   const window = new OrderedWindow<Opened>(() => concurrency.current, { failFast: false });
-  const progress = job.progressFor?.(manifest.total_bytes);
+  const progress = job.progressFor?.(range.length);
   // Download, open and digest run in the window (in parallel); checks and output in order.
   const fetchChunk = (r: ChunkRecord) =>
     window.add(async (signal) => {
@@ -115,18 +139,22 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
         if (plain && plain.buffer !== sealed.buffer) buffers.give(sealed);
       } catch (e) {
         // No identity matches this chunk: a wrong key only if nothing has proven it right yet.
-        if (!(e instanceof NoMatchingIdentity && (r.index > 0 || sealing !== "plain"))) throw e;
+        if (!(e instanceof NoMatchingIdentity && (r.index > range.first || sealing !== "plain"))) {
+          throw e;
+        }
       }
       return plain ? { plain, digest: await dualDigest(plain) } : undefined;
     });
   let chain: Uint8Array | undefined;
-  let next = 0;
+  let next = range.first;
   try {
-    for (const record of manifest.chunks) {
-      while (next < manifest.chunks.length && !window.full) fetchChunk(manifest.chunks[next++]);
+    for (const record of wanted) {
+      while (next < range.end && !window.full) fetchChunk(manifest.chunks[next++]);
       const opened = await window.next();
       if (!opened) {
-        throw await openFailure(record.index, manifest, sealing, cipher, store, layout);
+        // Only a chunk opened earlier in this run (or a sealed manifest) proves the key.
+        const proven = sealing !== "plain" || record.index > range.first;
+        throw await openFailure(record.index, proven, manifest, cipher, store, layout);
       }
       const { plain, digest: d } = opened;
       const problems: string[] = [];
@@ -138,10 +166,15 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
           `chunk ${record.index} of '${layout.name}' is corrupt: ${problems.join(", ")}`,
         );
       }
-      chain = v2
-        ? chainLinkV2(v2.mac, chain ?? v2.streamId, record.index, d.sha256, d.sha3)
-        : chainLink(chain, d.sha256, d.sha3);
-      await Promise.all([streamHash.update(plain), job.write(plain)]);
+      // A range starts mid-chain: its place is the records' chain, verified before any fetch
+      // (validateManifest, formatV2), and the hashes just checked against the record.
+      if (range.whole) {
+        chain = v2
+          ? chainLinkV2(v2.mac, chain ?? v2.streamId, record.index, d.sha256, d.sha3)
+          : chainLink(chain, d.sha256, d.sha3);
+      }
+      const [from, to] = keptPart(range, record.index, plain.length);
+      await Promise.all([streamHash?.update(plain), job.write(plain.subarray(from, to))]);
       buffers.give(plain);
       concurrency.completed(plain.length);
       if (progress) {
@@ -155,6 +188,8 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
   } finally {
     progress?.stop();
   }
+  const outcome = { manifest, manifestSealing: sealing, range };
+  if (!streamHash) return { ...outcome, elapsedMs: performance.now() - started };
   const finalChain = chain ? toHex(chain) : "";
   if (finalChain !== manifest.final_chain) {
     throw new IntegrityError(`final chain of '${layout.name}' does not match the manifest`);
@@ -169,7 +204,7 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
       `stream hash of '${layout.name}' does not match the manifest (manifest inconsistent)`,
     );
   }
-  return { manifest, manifestSealing: sealing, elapsedMs: performance.now() - started };
+  return { ...outcome, elapsedMs: performance.now() - started };
 }
 
 /**
@@ -203,12 +238,13 @@ async function formatV2(
 
 /**
  * A chunk did not authenticate. Wrong key and damaged chunk look the same to GCM, so decide
- * from what else we know: a manifest or earlier chunk that opened proves the key right.
+ * from what else we know: a manifest or earlier chunk that opened (`proven`) proves the key
+ * right; otherwise another chunk is asked (the last, or chunk 0 when this is the last).
  */
 async function openFailure(
   index: number,
+  proven: boolean,
   manifest: Manifest,
-  sealing: Sealing,
   cipher: Cipher,
   store: Store,
   layout: StreamLayout,
@@ -216,19 +252,20 @@ async function openFailure(
   const damaged = new IntegrityError(
     `chunk ${index} of '${layout.name}' fails authentication: the object was altered or damaged`,
   );
-  if (index > 0 || sealing !== "plain") return damaged;
+  if (proven) return damaged;
   const last = manifest.chunks.length - 1;
-  if (last > 0) {
+  const probe = index === last ? 0 : last;
+  if (probe !== index) {
     const other = await cipher.open(
-      await getChunk(store, layout, manifest.chunks[last], manifest),
+      await getChunk(store, layout, manifest.chunks[probe], manifest),
       undefined,
-      { index: last, last: true },
+      { index: probe, last: probe === last },
     );
     if (other) return damaged;
     return new KeyError(`the key given does not decrypt the chunks of '${layout.name}': wrong key`);
   }
   return new KeyError(
-    `chunk 0 of '${layout.name}' does not decrypt: wrong key, or the chunk is damaged`,
+    `chunk ${index} of '${layout.name}' does not decrypt: wrong key, or the chunk is damaged`,
   );
 }
 

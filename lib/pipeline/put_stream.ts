@@ -214,7 +214,8 @@ async function streamChunks(
 ): Promise<Streamed> {
   const room = upJob.sealer.inPlace ?? { head: 0, tail: 0 };
   // Buffers recycle within the memory the worker policy allows (see buffer_pool.ts).
-  buffers.maxFreeBytes = (job.concurrency.max + 2) * (room.head + job.chunkSize + room.tail + 65536);
+  buffers.maxFreeBytes = (job.concurrency.max + 2) *
+    (room.head + job.chunkSize + room.tail + 65536);
   const stored: Stored[] = [];
   const out: Streamed = {
     stored,

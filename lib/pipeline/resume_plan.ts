@@ -58,7 +58,9 @@ export async function planResume(job: PutJob, target: PutTarget): Promise<Resume
     const bad = replay.filter((r) => r.state !== "ok").length;
     job.log.info(
       `resuming '${job.layout.name}' from the ${state.source}: ${replay.length} chunks stored` +
-        (bad ? `, of which ${bad} are missing or changed in the store and will be uploaded again` : "") +
+        (bad
+          ? `, of which ${bad} are missing or changed in the store and will be uploaded again`
+          : "") +
         " (each re-verified against stdin)",
     );
     if (redo > bad) job.log.debug(`  the log resumes after chunk ${keep.length - 1}`);

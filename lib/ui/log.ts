@@ -1,7 +1,14 @@
-/** Messages for people, on stderr only (stdout carries stream bytes and listings). */
+/**
+ * Messages for people, on stderr only (stdout carries stream bytes and listings). Every message
+ * is escaped for the terminal here (lib/ui/escape.ts): messages quote object keys and manifest
+ * fields, which come from the store.
+ */
+import { escapeForTerminal, escapeLines } from "./escape.ts";
 
+/** -q, default, -v. */
 export type Verbosity = "quiet" | "normal" | "verbose";
 
+/** Leveled messages to stderr (or `write`), escaped for the terminal. */
 export class Log {
   readonly verbosity: Verbosity;
   readonly warnings: string[] = [];
@@ -9,7 +16,8 @@ export class Log {
 
   constructor(verbosity: Verbosity, write: (line: string) => void = writeStderr) {
     this.verbosity = verbosity;
-    this.#write = write;
+    // Multi-line messages are our own summaries; each line is escaped on its own.
+    this.#write = (message) => write(escapeLines(message));
   }
 
   /** Normal progress information. */
@@ -25,7 +33,8 @@ export class Log {
   /** Something the user should know; kept for the JSON summary too. */
   warn(message: string): void {
     this.warnings.push(message);
-    if (this.verbosity !== "quiet") this.#write(`warning: ${message}`);
+    // A warning is one line whatever it quotes: store text cannot forge a second one.
+    if (this.verbosity !== "quiet") this.#write(`warning: ${escapeForTerminal(message)}`);
   }
 
   /** Always printed (summaries the user asked for). */
@@ -43,6 +52,7 @@ export function writeText(to: { writeSync(p: Uint8Array): number }, text: string
   while (off < bytes.length) off += to.writeSync(bytes.subarray(off));
 }
 
+/** One line (or our own lines) to stderr, as given: callers escape what came from the store. */
 export function writeStderr(line: string): void {
   writeText(Deno.stderr, line + "\n");
 }

@@ -2,6 +2,7 @@
 import { humanSize, withCommas } from "../format/size.ts";
 import type { Manifest } from "../format/manifest.ts";
 import { VERSION } from "../version.ts";
+import type { RangePlan } from "../format/range.ts";
 
 export type SummaryFormat = "text" | "json" | "none";
 
@@ -16,6 +17,10 @@ export interface PutFacts {
   manifestKey: string;
   chunksNew: number;
   chunksResumed: number;
+  /** Logged chunks uploaded again, by why (resume re-check). */
+  chunksReuploaded?: { missing: number; differs: number };
+  /** Listing pages and time the publish check took. */
+  publishCheck?: { listRequests: number; elapsedMs: number };
   /** "4", or "auto (6)" for adaptive. */
   workers: string;
   /** The most workers that ran at once. */
@@ -50,6 +55,10 @@ export function putSummary(f: PutFacts, format: SummaryFormat): string | undefin
       prefix: f.prefix,
       encrypted_manifest: m.encrypted_manifest,
       upload_workers_peak: f.peakWorkers,
+      chunks_reuploaded_missing: f.chunksReuploaded?.missing ?? 0,
+      chunks_reuploaded_changed: f.chunksReuploaded?.differs ?? 0,
+      publish_check_list_requests: f.publishCheck?.listRequests ?? 0,
+      publish_check_seconds: round((f.publishCheck?.elapsedMs ?? 0) / 1000),
       elapsed_seconds: round(f.elapsedMs / 1000),
       bytes_per_second: f.elapsedMs > 0 ? Math.round(m.total_bytes / (f.elapsedMs / 1000)) : null,
     });
@@ -70,11 +79,14 @@ export interface GetFacts {
   peakWorkers: number;
   elapsedMs: number;
   warnings: string[];
+  /** The range written, when --offset/--length asked for one. */
+  range?: RangePlan;
 }
 
 export function getSummary(f: GetFacts, format: SummaryFormat): string | undefined {
   const m = f.manifest;
   if (format === "none") return undefined;
+  if (f.range) return rangeSummary(f, f.range, format);
   if (format === "json") {
     return JSON.stringify({
       version: VERSION,
@@ -98,6 +110,43 @@ export function getSummary(f: GetFacts, format: SummaryFormat): string | undefin
     `${(f.elapsedMs / 1000).toFixed(1)} s (${
       rate(m.total_bytes, f.elapsedMs)
     }), all chunks verified.`;
+}
+
+/** get --offset/--length: what was written, and that the stream hash was not rechecked. */
+function rangeSummary(f: GetFacts, r: RangePlan, format: SummaryFormat): string {
+  const m = f.manifest;
+  const chunks = r.end - r.first;
+  if (format === "json") {
+    return JSON.stringify({
+      version: VERSION,
+      status: "complete",
+      stream: m.name,
+      offset: r.offset,
+      length: r.length,
+      chunks_downloaded: chunks,
+      chunks_total: m.chunk_count,
+      total_bytes: m.total_bytes,
+      stream_sha256: m.stream_sha256,
+      stream_sha256_checked: r.whole,
+      chain_verified: true,
+      encrypted: m.encrypted,
+      encryption_method: m.encryption_method,
+      download_workers: f.workers,
+      elapsed_seconds: round(f.elapsedMs / 1000),
+      warnings: f.warnings,
+      download_workers_peak: f.peakWorkers,
+    });
+  }
+  const what = r.length
+    ? `bytes ${withCommas(r.offset)}-${withCommas(r.offset + r.length - 1)}`
+    : `no bytes (offset ${withCommas(r.offset)})`;
+  return `Restored ${what} of '${m.name}' (${withCommas(r.length)} of ${
+    withCommas(m.total_bytes)
+  } bytes${r.clamped ? ", cut at the end of the stream" : ""}): ` +
+    `${chunks} of ${m.chunk_count} chunks fetched, ${(f.elapsedMs / 1000).toFixed(1)} s, ` +
+    (r.whole
+      ? "all chunks and the stream SHA-256 verified."
+      : "each verified whole (the stream SHA-256 needs the whole stream; not rechecked).");
 }
 
 function round(x: number): number {

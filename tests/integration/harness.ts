@@ -171,7 +171,6 @@ export async function putInterrupted(
   assert.ok(logLines(env.S3DUCT_STATE_DIR) >= 1 + stored, "put never stored the first chunks");
 }
 
-
 /**
  * The full key of chunk `index` of the stream at `base` (`prefix/name`), wherever its put
  * wrote it: every put writes its chunks into a generation folder of its own.

@@ -7,7 +7,6 @@ import {
   cleanPrefix,
   cli,
   equalBytes,
-  logLines,
   OTHER_KEY_HEX,
   putInterrupted,
   runPrefix,

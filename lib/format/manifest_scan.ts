@@ -1,0 +1,339 @@
+/**
+ * A cheap pass over manifest JSON text before JSON.parse builds anything (issue 12.2). Pure.
+ *
+ * JSON.parse materialises every value, so a 60 MB manifest of 20 million empty objects `{}`
+ * (in a field we would ignore) cost 2.1 GB before any check could refuse it. This pass walks the
+ * text once, keeping only a few counters and the field names of the object it is in, and
+ * refuses a text whose structure no manifest has: a root that is not an object, nesting deeper
+ * than `maxDepth`, more than `maxChunks` records, a chunk record that is not exactly a record (unknown, duplicate or missing
+ * fields, or a container where a number or string belongs), more than `maxTags` tags, more than
+ * `maxUnknownValues` values in fields this version does not know (kept for forward
+ * compatibility, but bounded), and duplicate field names (JSON.parse would keep the last one
+ * silently; another reader might keep the first). What passes costs JSON.parse memory in
+ * proportion to the text: every record needs at least ~60 characters of text, and everything
+ * else is bounded.
+ *
+ * It checks structure only; JSON.parse then checks the syntax of what passed, and
+ * parseManifest the types.
+ */
+import { IntegrityError } from "../errors.ts";
+import { clip } from "../ui/escape.ts";
+
+/** Bounds on a manifest's structure; the defaults leave real manifests far inside them. */
+export interface ScanLimits {
+  /** Nesting anywhere (a real manifest: root, chunks, record = 3). */
+  maxDepth: number;
+  /** Field names and values, all together, inside fields this version does not know. */
+  maxUnknownValues: number;
+  maxTags: number;
+  /**
+   * Chunk records. 2^20, as MAX_MANIFEST_CHUNKS in lib/pipeline/manifest_io.ts, which sizes
+   * the read cap for manifests from it: 64 TiB at 64M chunks, 512 TiB at 512M.
+   */
+  maxChunks: number;
+  /** Characters in a field or tag name. */
+  maxKeyChars: number;
+}
+
+/** The limits parseManifest applies. */
+export const DEFAULT_SCAN_LIMITS: ScanLimits = {
+  maxDepth: 16,
+  maxUnknownValues: 10_000,
+  maxTags: 1024,
+  maxChunks: 1_048_576,
+  maxKeyChars: 256,
+};
+
+/** A field's expected type, named as parseManifest's messages name it. */
+type Kind = "string" | "string or null" | "integer" | "boolean";
+
+/** Top-level fields that hold one value (chunks and tags are handled on their own). */
+const SCALAR_FIELDS: Record<string, Kind> = {
+  version: "integer",
+  name: "string",
+  description: "string",
+  created: "string",
+  tool_version: "string",
+  chunk_count: "integer",
+  chunk_size: "integer",
+  total_bytes: "integer",
+  encrypted: "boolean",
+  encrypted_manifest: "boolean",
+  encryption_method: "string or null",
+  encryption_recipient: "string or null",
+  storage_class: "string or null",
+  final_chain: "string",
+  stream_sha256: "string",
+  stream_sha3_256: "string",
+  format_salt: "string",
+  stream_id: "string",
+};
+
+/** A chunk record's fields: exactly these (s3duct 0.4 refuses records with others). */
+const RECORD_FIELDS: Record<string, Kind> = {
+  index: "integer",
+  s3_key: "string",
+  size: "integer",
+  sha256: "string",
+  sha3_256: "string",
+  etag: "string",
+};
+/** etag may be absent (0.4 defaults it to ""); the others must be there. */
+const RECORD_REQUIRED = ["index", "s3_key", "size", "sha256", "sha3_256"];
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+/**
+ * IntegrityError if `text` cannot be a manifest by its structure alone; returns once it is safe
+ * to hand to JSON.parse. Linear in the text, constant memory apart from field-name sets.
+ */
+export function scanManifestText(text: string, limits: ScanLimits = DEFAULT_SCAN_LIMITS): void {
+  new Scanner(text, limits).manifest();
+}
+
+class Scanner {
+  #i = 0;
+  #unknown = 0;
+  constructor(private readonly s: string, private readonly limits: ScanLimits) {}
+
+  manifest(): void {
+    if (this.#peek() !== OPEN_OBJECT) {
+      // A scalar root costs JSON.parse at most its own size: let it say which problem it is.
+      // An array root could be 20 million `{}`: refused without parsing.
+      if (this.#peek() === OPEN_ARRAY) fail("manifest is not a JSON object");
+      try {
+        JSON.parse(this.s);
+      } catch {
+        fail("manifest is not valid JSON");
+      }
+      fail("manifest is not a JSON object");
+    }
+    this.#object((key) => this.#topField(key));
+    this.#ws();
+    if (this.#i !== this.s.length) invalid();
+  }
+
+  #topField(key: string): void {
+    const c = this.#peek();
+    if (key === "chunks") {
+      if (c === OPEN_ARRAY) return this.#chunks();
+      if (c === OPEN_OBJECT) fail("manifest field 'chunks' is not array");
+    } else if (key === "tags") {
+      if (c === OPEN_OBJECT) return this.#tags();
+      if (c === OPEN_ARRAY) fail("manifest field 'tags' is not object");
+    } else if (Object.hasOwn(SCALAR_FIELDS, key)) {
+      if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+        fail(`manifest field '${key}' is not ${SCALAR_FIELDS[key]}`);
+      }
+    } else {
+      this.#countUnknown(); // the field name
+      return this.#skipUnknown(2);
+    }
+    this.#scalar();
+  }
+
+  #chunks(): void {
+    let index = 0;
+    this.#array(() => {
+      if (index >= this.limits.maxChunks) {
+        fail(`manifest lists more than ${this.limits.maxChunks} chunks`);
+      }
+      if (this.#peek() !== OPEN_OBJECT) fail(`manifest field 'chunks[${index}]' is not an object`);
+      this.#record(index++);
+    });
+  }
+
+  #record(index: number): void {
+    const at = `manifest field 'chunks[${index}]`;
+    const seen = this.#object((key) => {
+      if (!Object.hasOwn(RECORD_FIELDS, key)) {
+        fail(
+          `${at}.${clip(key, 40)}' is not a chunk record field ` +
+            "(a record holds index, s3_key, size, sha256, sha3_256 and etag)",
+        );
+      }
+      const c = this.#peek();
+      if (c === OPEN_OBJECT || c === OPEN_ARRAY) fail(`${at}.${key}' is not ${RECORD_FIELDS[key]}`);
+      this.#scalar();
+    });
+    for (const f of RECORD_REQUIRED) if (!seen.has(f)) fail(`${at}.${f}' is missing`);
+  }
+
+  #tags(): void {
+    let n = 0;
+    this.#object((key) => {
+      if (++n > this.limits.maxTags) {
+        fail(`manifest field 'tags' has more than ${this.limits.maxTags} tags`);
+      }
+      const c = this.#peek();
+      if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+        fail(`manifest field 'tags.${clip(key, 40)}' is not a string`);
+      }
+      this.#scalar();
+    });
+  }
+
+  /** A value inside a field we do not know: anything, within the depth and count budget. */
+  #skipUnknown(depth: number): void {
+    this.#countUnknown();
+    const c = this.#peek();
+    if (c !== OPEN_OBJECT && c !== OPEN_ARRAY) return this.#scalar();
+    if (depth > this.limits.maxDepth) {
+      fail(`manifest is nested deeper than ${this.limits.maxDepth} levels`);
+    }
+    if (c === OPEN_ARRAY) return this.#array(() => this.#skipUnknown(depth + 1));
+    // Names are not checked for duplicates here (nobody reads them) but count.
+    this.#object(() => {
+      this.#countUnknown();
+      this.#skipUnknown(depth + 1);
+    }, false);
+  }
+
+  #countUnknown(): void {
+    if (++this.#unknown > this.limits.maxUnknownValues) {
+      fail(
+        `manifest holds more than ${this.limits.maxUnknownValues} values in fields this ` +
+          "s3duct does not know",
+      );
+    }
+  }
+
+  /**
+   * `{ "k": v, ... }`, calling `member` with each name once the scanner stands at its value.
+   * Returns the names seen; a name seen twice fails when `unique`.
+   */
+  #object(member: (key: string) => void, unique = true): Set<string> {
+    this.#expect(OPEN_OBJECT);
+    const seen = new Set<string>();
+    if (this.#peek() === CLOSE_OBJECT) {
+      this.#i++;
+      return seen;
+    }
+    for (;;) {
+      if (this.#peek() !== QUOTE) invalid();
+      const key = this.#key();
+      if (unique) {
+        if (seen.has(key)) fail(`manifest field '${clip(key, 40)}' appears twice`);
+        seen.add(key);
+      }
+      this.#expect(COLON);
+      member(key);
+      const c = this.#peek();
+      this.#i++;
+      if (c === CLOSE_OBJECT) return seen;
+      if (c !== COMMA) invalid();
+    }
+  }
+
+  /** `[ v, ... ]`, calling `element` at each value. */
+  #array(element: () => void): void {
+    this.#expect(OPEN_ARRAY);
+    if (this.#peek() === CLOSE_ARRAY) {
+      this.#i++;
+      return;
+    }
+    for (;;) {
+      element();
+      const c = this.#peek();
+      this.#i++;
+      if (c === CLOSE_ARRAY) return;
+      if (c !== COMMA) invalid();
+    }
+  }
+
+  /** A field name, decoded (escapes included) and bounded in length. */
+  #key(): string {
+    const start = this.#i;
+    const end = this.#stringEnd();
+    this.#i = end;
+    // An escape is at most 6 characters per character of the name.
+    const tooLong = () =>
+      fail(`manifest has a field name over ${this.limits.maxKeyChars} characters`);
+    if (end - start - 2 > 6 * this.limits.maxKeyChars) tooLong();
+    const raw = this.s.slice(start, end);
+    let key: string;
+    if (raw.includes("\\")) {
+      try {
+        key = JSON.parse(raw);
+      } catch {
+        invalid();
+      }
+    } else key = raw.slice(1, -1);
+    if (key.length > this.limits.maxKeyChars) tooLong();
+    return key;
+  }
+
+  /** A string, number, true, false or null (its syntax is JSON.parse's to check). */
+  #scalar(): void {
+    const c = this.#peek();
+    if (c === QUOTE) {
+      this.#i = this.#stringEnd();
+      return;
+    }
+    const start = this.#i;
+    const s = this.s;
+    let i = start;
+    while (i < s.length && !isDelimiter(s.charCodeAt(i))) i++;
+    if (i === start) invalid();
+    this.#i = i;
+  }
+
+  /** Index just past the string token starting at the current position (a '"'). */
+  #stringEnd(): number {
+    const s = this.s;
+    let from = this.#i + 1;
+    for (;;) {
+      const q = s.indexOf('"', from);
+      if (q < 0) invalid();
+      // Escaped when preceded by an odd number of backslashes. Each run of backslashes is
+      // counted once (it precedes exactly one quote), so this stays linear.
+      let b = q - 1;
+      while (b >= from && s.charCodeAt(b) === BACKSLASH) b--;
+      if ((q - 1 - b) % 2 === 0) return q + 1;
+      from = q + 1;
+    }
+  }
+
+  #expect(c: number): void {
+    if (this.#peek() !== c) invalid();
+    this.#i++;
+  }
+
+  /** The next non-blank character code (-1 at the end), without consuming it. */
+  #peek(): number {
+    this.#ws();
+    return this.#i < this.s.length ? this.s.charCodeAt(this.#i) : -1;
+  }
+
+  #ws(): void {
+    const s = this.s;
+    let i = this.#i;
+    while (i < s.length) {
+      const c = s.charCodeAt(i);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      i++;
+    }
+    this.#i = i;
+  }
+}
+
+function isDelimiter(c: number): boolean {
+  return c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || c === COLON ||
+    c === OPEN_OBJECT || c === OPEN_ARRAY || c === QUOTE || c === 0x20 || c === 0x0a ||
+    c === 0x0d || c === 0x09;
+}
+
+function fail(message: string): never {
+  throw new IntegrityError(message);
+}
+
+function invalid(): never {
+  fail("manifest is not valid JSON");
+}
