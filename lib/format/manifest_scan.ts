@@ -19,6 +19,11 @@
 import { IntegrityError } from "../errors.ts";
 import { clip } from "../ui/escape.ts";
 
+/**
+ * The most chunks a stream may have for its manifest to be read (2^20): 512 TiB at the default
+ * 512M chunk size, 64 TiB at 64M. `put` refuses to write more (lib/pipeline/put_stream.ts).
+ */
+export const MAX_MANIFEST_CHUNKS = 1_048_576;
 /** Bounds on a manifest's structure; the defaults leave real manifests far inside them. */
 export interface ScanLimits {
   /** Nesting anywhere (a real manifest: root, chunks, record = 3). */
@@ -40,7 +45,7 @@ export const DEFAULT_SCAN_LIMITS: ScanLimits = {
   maxDepth: 16,
   maxUnknownValues: 10_000,
   maxTags: 1024,
-  maxChunks: 1_048_576,
+  maxChunks: MAX_MANIFEST_CHUNKS,
   maxKeyChars: 256,
 };
 

@@ -99,11 +99,8 @@ export interface OpenedManifest {
   sealing: Sealing;
 }
 
-/**
- * The most chunks a stream may have for its manifest to be read (2^20): 512 TiB at the default
- * 512M chunk size, 64 TiB at 64M. `put` must not write more (see manifestSizeLimit).
- */
-export const MAX_MANIFEST_CHUNKS = 1_048_576;
+import { MAX_MANIFEST_CHUNKS } from "../format/manifest_scan.ts";
+export { MAX_MANIFEST_CHUNKS };
 /**
  * Bytes one chunk record can take in a manifest (JSON, indent 2, as serializeManifest writes
  * it), besides the stream name inside its s3_key: the braces, field names and punctuation at
