@@ -26,6 +26,17 @@ export const ExitCode = {
   OUTPUT_CLOSED: 141,
 } as const;
 
+/** S3 error codes that mean "too many requests": back off, do not just retry. */
+const THROTTLE_CODES = new Set([
+  "SlowDown",
+  "ServiceUnavailable",
+  "RequestTimeout",
+  "Throttling",
+  "ThrottlingException",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+]);
+
 /** A Deno permission refusal: these reach main.ts untouched (it names the missing flag). */
 export function isPermissionError(e: unknown): boolean {
   return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied;
@@ -96,6 +107,11 @@ export class StoreError extends S3ductError {
   readonly code?: string;
   readonly status?: number;
   readonly retryAfterMs?: number;
+  /**
+   * The store asked us to slow down (SlowDown, throttling codes, 429, 503) or stopped answering
+   * in time: the adaptive worker count backs off on this flag, never on message text.
+   */
+  readonly throttle: boolean;
   constructor(
     message: string,
     opts: {
@@ -104,6 +120,7 @@ export class StoreError extends S3ductError {
       status?: number;
       cause?: unknown;
       retryAfterMs?: number;
+      throttle?: boolean;
     } = {},
   ) {
     super(message, ExitCode.STORE, { cause: opts.cause });
@@ -111,6 +128,8 @@ export class StoreError extends S3ductError {
     this.code = opts.code;
     this.status = opts.status;
     this.retryAfterMs = opts.retryAfterMs;
+    this.throttle = opts.throttle ??
+      (THROTTLE_CODES.has(opts.code ?? "") || opts.status === 429 || opts.status === 503);
   }
 }
 

@@ -1,6 +1,6 @@
 /** Options shared by several commands, and turning their raw values into typed settings. */
 import { type Command, Option } from "commander";
-import { UsageError } from "../errors.ts";
+import { type StoreError, UsageError } from "../errors.ts";
 import {
   ageCipher,
   checkRecipient,
@@ -167,13 +167,13 @@ export function checkPrefix(prefix: string): void {
 }
 
 /**
- * The store for these options; `onThrottle` hears of retries the store asked for. A missing
+ * The store for these options; `onThrottle` hears of retries flagged as throttling. A missing
  * bucket is reported as such by every command (lib/cli/missing_bucket.ts).
  */
 export async function storeOf(
   o: RawOptions,
   log: Log,
-  onThrottle?: (message: string, code?: string) => void,
+  onThrottle?: (error: StoreError) => void,
 ): Promise<Store> {
   checkKeyLengths(o);
   const retries = intOption(o.retries, "--retries", 0, 100);
@@ -195,7 +195,7 @@ export async function storeOf(
         retries,
         onRetry: (n, e, ms) => {
           log.debug(`retry ${n}/${retries} in ${(ms / 1000).toFixed(1)} s: ${e.message}`);
-          onThrottle?.(e.message, e.code);
+          if (e.throttle) onThrottle?.(e);
         },
       },
     }),

@@ -16,13 +16,7 @@ import {
   sizeOption,
   storeOf,
 } from "./common.ts";
-import {
-  addTransferOptions,
-  concurrencyOf,
-  defaultMemoryLimit,
-  isThrottle,
-  limitedStore,
-} from "./transfer.ts";
+import { addTransferOptions, concurrencyOf, defaultMemoryLimit, limitedStore } from "./transfer.ts";
 import type { Concurrency } from "../pipeline/concurrency.ts";
 import { Progress, type ProgressMode } from "../ui/progress.ts";
 import { addVerifyOptions, guardKeys } from "./auth.ts";
@@ -54,7 +48,7 @@ async function runGet(o: RawOptions): Promise<void> {
   // The worker policy needs the chunk size, known once the manifest is read.
   let concurrency: Concurrency | undefined;
   const store = limitedStore(
-    await storeOf(o, log, (msg, code) => isThrottle(msg, code) && concurrency?.throttled()),
+    await storeOf(o, log, () => concurrency?.throttled()),
     o,
   );
   await guardKeys(keys, o, store, log);

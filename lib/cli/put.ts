@@ -24,7 +24,6 @@ import {
   addSpillOptions,
   addTransferOptions,
   concurrencyOf,
-  isThrottle,
   limitedStore,
   spillOf,
 } from "./transfer.ts";
@@ -95,7 +94,7 @@ async function runPut(o: RawOptions): Promise<void> {
   const { cipher, encryptManifest } = await sealingOf(o, s, log, layout.name);
   const store = await signingStoreOf(
     limitedStore(
-      await storeOf(o, log, (msg, code) => isThrottle(msg, code) && concurrency.throttled()),
+      await storeOf(o, log, () => concurrency.throttled()),
       o,
     ),
     o,

@@ -139,11 +139,3 @@ export class ThrottleSignal {
     this.#listener();
   }
 }
-
-const THROTTLE =
-  /SlowDown|ServiceUnavailable|RequestTimeout|Throttl|TooManyRequests|503|429|timed out/i;
-
-/** Whether a retried error means the store wants us to slow down. */
-export function isThrottle(message: string, code?: string): boolean {
-  return THROTTLE.test(code ?? "") || THROTTLE.test(message);
-}

@@ -289,12 +289,12 @@ export class S3Store implements Store {
               e.declared,
             );
           }
-          // "timed out" also tells the adaptive worker count to back off (transfer.ts).
+          // A request that stopped moving also tells the adaptive worker count to back off.
           throw new StoreError(
             e instanceof TimeoutError
               ? `${what} timed out: ${e.message}`
               : `cannot reach ${this.#base.origin}: ${(e as Error).message}`,
-            { transient: true, cause: e },
+            { transient: true, cause: e, throttle: e instanceof TimeoutError },
           );
         }
         if (res.status < 200 || res.status > 299) {

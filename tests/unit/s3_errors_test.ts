@@ -116,3 +116,17 @@ Deno.test("parseRetryAfter: seconds, HTTP date, junk; capped at 5 minutes", () =
   assert.equal(parseRetryAfter("soon", now), undefined);
   assert.equal(parseRetryAfter(null, now), undefined);
 });
+
+Deno.test("StoreError.throttle: set from codes and statuses, never from message text", () => {
+  const t = (status: number, code?: string) =>
+    (s3Error(status, code, WHAT, "bkt") as StoreError).throttle;
+  assert.equal(t(503, "SlowDown"), true);
+  assert.equal(t(503), true);
+  assert.equal(t(429), true);
+  assert.equal(t(400, "ThrottlingException"), true);
+  assert.equal(t(500, "InternalError"), false);
+  assert.equal(t(400, "InvalidArgument"), false);
+  // A message that merely mentions throttling words is not a throttle.
+  assert.equal(new StoreError("SlowDown 503 timed out", { code: "InternalError" }).throttle, false);
+  assert.equal(new StoreError("x", { throttle: true }).throttle, true);
+});
