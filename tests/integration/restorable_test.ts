@@ -75,6 +75,19 @@ const getArgs = (name: string, t: Target = ceph) => [
   "env:K",
 ];
 
+/** `verb` on one stream of this file's prefix, with the test key. */
+const stream = (verb: string, name: string, ...extra: string[]) => [
+  verb,
+  ...s3Args(),
+  "--prefix",
+  prefix,
+  "--name",
+  name,
+  "--key",
+  "env:K",
+  ...extra,
+];
+
 function summary(stderr: string): Record<string, number | string> {
   return JSON.parse(stderr.trim().split("\n").at(-1)!);
 }
@@ -209,37 +222,13 @@ Deno.test("names: streams a and a/b coexist through put, list, verify, cleanup, 
   );
   assert.equal(c.code, 0, c.stderr);
   assert.equal(c.stdout.length, 0, "no orphans: nothing of either stream removed");
-  const d = await cli([
-    "delete",
-    ...s3Args(),
-    "--prefix",
-    prefix,
-    "--name",
-    "nest/a",
-    "--key",
-    "env:K",
-    "--force",
-  ], {
-    env: e,
-  });
+  const d = await cli(stream("delete", "nest/a", "--force"), { env: e });
   assert.equal(d.code, 0, d.stderr);
   await assertRestores("nest/a/b", e, ab);
   const gone = await cli(getArgs("nest/a"), { env: e });
   assert.equal(gone.code, ExitCode.NOT_FOUND, gone.stderr);
   assert.equal((await cli(putArgs("nest/a"), { stdin: a, env: e })).code, 0);
-  const d2 = await cli([
-    "delete",
-    ...s3Args(),
-    "--prefix",
-    prefix,
-    "--name",
-    "nest/a/b",
-    "--key",
-    "env:K",
-    "--force",
-  ], {
-    env: e,
-  });
+  const d2 = await cli(stream("delete", "nest/a/b", "--force"), { env: e });
   assert.equal(d2.code, 0, d2.stderr);
   await assertRestores("nest/a", e, a);
 });
@@ -249,19 +238,7 @@ Deno.test("resume path: --clobber killed, delete --force, plain re-run -> restor
   const old = testBytes(100_000, 9);
   assert.equal((await cli(putArgs("cdp"), { stdin: old, env: e })).code, 0);
   await putInterrupted(putArgs("cdp", ceph, ["--clobber"]), DATA, e, 3);
-  const d = await cli([
-    "delete",
-    ...s3Args(),
-    "--prefix",
-    prefix,
-    "--name",
-    "cdp",
-    "--key",
-    "env:K",
-    "--force",
-  ], {
-    env: e,
-  });
+  const d = await cli(stream("delete", "cdp", "--force"), { env: e });
   assert.equal(d.code, 0, d.stderr);
   for await (const o of store.list(`${prefix}/cdp/`)) {
     assert.fail(`delete left ${JSON.stringify(o)}`);
