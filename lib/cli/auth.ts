@@ -3,6 +3,7 @@
  * `put --sign-key FILE`; `get`/`verify [--deep] --verify-key KEY|FILE --expect-sha256 HEX`.
  */
 import type { Command } from "commander";
+import { isHex64 } from "../format/hex.ts";
 import { UsageError } from "../errors.ts";
 import { readKeyFileText } from "../crypto/keyspec.ts";
 import {
@@ -83,7 +84,7 @@ export async function signingStoreOf<S extends Store>(
 
 function expectedHash(v: string): string {
   const hex = v.trim().toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(hex)) {
+  if (!isHex64(hex)) {
     throw new UsageError(`--expect-sha256 must be 64 hex digits (a SHA-256), got '${v}'`);
   }
   return hex;

@@ -7,6 +7,7 @@ import { limitBandwidth } from "../store/limited_store.ts";
 import type { Store } from "../store/store.ts";
 import type { SpillLimits } from "../pipeline/spill.ts";
 import { intOption, type RawOptions, sizeOption } from "./common.ts";
+import { activeRun } from "../metrics/run.ts";
 
 export type Direction = "upload" | "download";
 
@@ -114,12 +115,18 @@ export function concurrencyOf(o: RawOptions, dir: Direction, perWorkerBytes: num
           `${memory}; use at most ${fit}, or raise --memory-limit`,
       );
     }
-    return new Concurrency({ fixed: n, min: n, max: n });
+    return watched(new Concurrency({ fixed: n, min: n, max: n }));
   }
   const min = minRaw === undefined ? 2 : intOption(minRaw, `--min-${dir}-workers`, 1, 256);
   const max = maxRaw === undefined ? 16 : intOption(maxRaw, `--max-${dir}-workers`, 1, 256);
   if (min > max) throw new UsageError(`--min-${dir}-workers must be <= --max-${dir}-workers`);
-  return new Concurrency({ min: Math.min(min, fit), max: Math.min(max, fit) });
+  return watched(new Concurrency({ min: Math.min(min, fit), max: Math.min(max, fit) }));
+}
+
+/** The run's metrics (--metrics-file) read workers and chunks moved from every pool. */
+function watched(c: Concurrency): Concurrency {
+  activeRun()?.watch(c);
+  return c;
 }
 
 /** Wrap the store with the shared bandwidth limit, if one was asked for. */
@@ -127,15 +134,4 @@ export function limitedStore(store: Store, o: RawOptions): Store {
   if (o.bandwidthLimit === undefined) return store;
   const rate = sizeOption(o.bandwidthLimit, "--bandwidth-limit", 1024, Number.MAX_SAFE_INTEGER);
   return limitBandwidth(store, new Bandwidth(rate));
-}
-
-/** Lets the retry layer, created before the worker policy, tell it about throttling. */
-export class ThrottleSignal {
-  #listener: () => void = () => {};
-  set listener(f: () => void) {
-    this.#listener = f;
-  }
-  notify(): void {
-    this.#listener();
-  }
 }

@@ -15,6 +15,7 @@
  * Keys use WebCrypto's Ed25519. Errors never contain key material.
  */
 import { KeyError } from "../errors.ts";
+import { decodeBase64, decodeBase64Url, encodeBase64, encodeBase64Url } from "../format/base64.ts";
 
 export const SIGNATURE_LABEL = "s3duct manifest signature v1";
 /** Text form of a public key: the prefix, then base64url (no padding) of the raw 32 bytes. */
@@ -74,12 +75,12 @@ export async function generateSigningKey(
   const pair = await crypto.subtle.generateKey(ED25519, true, ["sign", "verify"]) as CryptoKeyPair;
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
   const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
-  const publicText = PUBLIC_KEY_PREFIX + toBase64Url(raw);
+  const publicText = PUBLIC_KEY_PREFIX + encodeBase64Url(raw);
   const fileText =
     "# s3duct manifest signing key (Ed25519, PKCS#8). Secret: it signs manifests.\n" +
     `# created: ${now.toISOString().replace(/\.\d+Z$/, "Z")}\n` +
     `# public key: ${publicText}\n` +
-    `${PEM_BEGIN}\n${toBase64(pkcs8)}\n${PEM_END}\n`;
+    `${PEM_BEGIN}\n${encodeBase64(pkcs8)}\n${PEM_END}\n`;
   return { fileText, publicText };
 }
 
@@ -95,7 +96,7 @@ export async function parseSigningKey(text: string, where: string): Promise<Sign
     );
   }
   const body = text.slice(begin + PEM_BEGIN.length, end).replace(/\s+/g, "");
-  const der = fromBase64(body);
+  const der = decodeBase64(body);
   let privateKey: CryptoKey | undefined;
   try {
     // Extractable only so the public half can be read back from the JWK's `x`.
@@ -112,7 +113,7 @@ export async function parseSigningKey(text: string, where: string): Promise<Sign
 export async function parsePublicKey(text: string, where: string): Promise<VerifyKey> {
   const t = text.trim();
   const m = /^s3duct-ed25519:([A-Za-z0-9_-]{43})$/.exec(t);
-  const raw = m ? fromBase64Url(m[1]) : undefined;
+  const raw = m ? decodeBase64Url(m[1]) : undefined;
   let key: CryptoKey | undefined;
   try {
     if (raw?.length === 32) {
@@ -157,7 +158,7 @@ export async function signManifest(
     version: 1,
     algorithm: "Ed25519",
     public_key: key.publicText,
-    signature: toBase64Url(sig),
+    signature: encodeBase64Url(sig),
   };
   return new TextEncoder().encode(JSON.stringify(obj) + "\n");
 }
@@ -205,31 +206,7 @@ export function parseSignatureObject(
   }
   if (typeof r.public_key !== "string" || typeof r.signature !== "string") return undefined;
   if (!/^[A-Za-z0-9_-]{86}$/.test(r.signature)) return undefined;
-  const signature = fromBase64Url(r.signature);
+  const signature = decodeBase64Url(r.signature);
   if (signature?.length !== 64) return undefined;
   return { publicText: r.public_key, signature };
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-function fromBase64(text: string): Uint8Array<ArrayBuffer> | undefined {
-  try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  } catch {
-    return undefined;
-  }
-}
-
-export function toBase64Url(bytes: Uint8Array): string {
-  return toBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
-  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
-  return fromBase64(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
 }

@@ -1,5 +1,6 @@
 /** The s3duct v1 chain (spec §5.2): an HMAC-SHA256 chain over each chunk's two hashes. */
 import { createHmac } from "node:crypto";
+import { fromHex, toHex } from "./hex.ts";
 
 /** The v1 genesis key: a public constant, so the v1 chain detects accidents, not forgery. */
 export const GENESIS_KEY: Uint8Array = new TextEncoder().encode("s3duct-genesis");
@@ -23,17 +24,5 @@ export function chainOfRecords(records: { sha256: string; sha3_256: string }[]):
   return chain ? toHex(chain) : "";
 }
 
-/** Lower-case hex. */
-export function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
-
-/** Parse hex (even length, 0-9a-f any case); throws RangeError otherwise. */
-export function fromHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new RangeError("not hex");
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
+// Hex lives in hex.ts; re-exported because most chain users need both.
+export { fromHex, toHex } from "./hex.ts";

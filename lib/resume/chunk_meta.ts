@@ -5,7 +5,8 @@
  * encrypted manifest hides); age streams carry none (a recipient-only host could not read it
  * back), so they resume from the local log only.
  */
-import { decodeBase64Url, encodeBase64Url } from "./base64url.ts";
+import { decodeBase64Url, encodeBase64Url } from "../format/base64.ts";
+import { isHex64 } from "../format/hex.ts";
 import type { Cipher } from "../crypto/cipher.ts";
 
 export const META_KEY = "s3duct";
@@ -42,15 +43,15 @@ export async function decodeChunkMeta(
   if (!raw || !cipher.carriesRecords) return undefined;
   try {
     const sealed = decodeBase64Url(raw);
+    if (!sealed) return undefined;
     const json = cipher.method === null ? sealed : await cipher.open(sealed);
     if (!json) return undefined;
     const [index, size, sha256, sha3_256, chain, chunk_size] = JSON.parse(
       new TextDecoder().decode(json),
     );
-    const hex = (s: unknown) => typeof s === "string" && /^[0-9a-f]{64}$/.test(s);
     if (
-      !Number.isSafeInteger(index) || !Number.isSafeInteger(size) || !hex(sha256) ||
-      !hex(sha3_256) || !hex(chain) || !Number.isSafeInteger(chunk_size)
+      !Number.isSafeInteger(index) || !Number.isSafeInteger(size) || !isHex64(sha256) ||
+      !isHex64(sha3_256) || !isHex64(chain) || !Number.isSafeInteger(chunk_size)
     ) return undefined;
     return { index, size, sha256, sha3_256, chain, chunk_size };
   } catch {

@@ -6,6 +6,7 @@
  * refused instead of producing a broken stream. A torn last line (crash mid-write) is dropped.
  */
 import { createHash } from "node:crypto";
+import { isHex64 } from "../format/hex.ts";
 
 /**
  * What an interrupted upload is keyed by. The log file name hashes only the canonical parts
@@ -109,8 +110,8 @@ function isHeader(v: unknown): v is ResumeHeader {
 function isEntry(v: unknown): v is ResumeEntry {
   const e = v as ResumeEntry;
   return typeof v === "object" && v !== null && Number.isSafeInteger(e.chunk) &&
-    Number.isSafeInteger(e.size) && /^[0-9a-f]{64}$/.test(e.sha256) &&
-    /^[0-9a-f]{64}$/.test(e.sha3_256) && /^[0-9a-f]{64}$/.test(e.chain) &&
+    Number.isSafeInteger(e.size) && isHex64(e.sha256) && isHex64(e.sha3_256) &&
+    isHex64(e.chain) &&
     typeof e.s3_key === "string" && typeof e.etag === "string" &&
     (e.object_size === undefined || Number.isSafeInteger(e.object_size));
 }

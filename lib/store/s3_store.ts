@@ -6,6 +6,7 @@
 import { XMLParser } from "fast-xml-parser";
 import { compareKeys } from "./store.ts";
 import { createHash } from "node:crypto";
+import { EMPTY_SHA256 } from "../format/hex.ts";
 import { ExistsError, NotFoundError, S3ductError, StoreError } from "../errors.ts";
 import { toHex } from "../format/chain.ts";
 import { sha256 } from "../crypto/hash.ts";
@@ -53,7 +54,6 @@ export interface S3StoreOptions {
   clock?: () => number;
 }
 
-const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 const xml = new XMLParser({
   parseTagValue: false,
   isArray: (n) => ["Contents", "CommonPrefixes", "Error", "Deleted"].includes(n),
