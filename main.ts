@@ -6,15 +6,20 @@ import { buildApp } from "./lib/cli/app.ts";
 import { ExitCode, OutputClosedError, S3ductError } from "./lib/errors.ts";
 import { clip, escapeForTerminal } from "./lib/ui/escape.ts";
 import { writeStderr } from "./lib/ui/log.ts";
+import { finishRun } from "./lib/metrics/run.ts";
 
 /** Run the CLI with these arguments; resolves to the process exit code. */
 export async function run(args: string[]): Promise<number> {
+  let code: number;
   try {
     await buildApp().parseAsync(args, { from: "user" });
-    return ExitCode.OK;
+    code = ExitCode.OK;
   } catch (e) {
-    return report(e);
+    code = report(e);
   }
+  // Every outcome, the error paths included, reaches --metrics-file (once) with its code.
+  for (const w of finishRun(code)) writeStderr(`warning: ${escapeForTerminal(w)}`);
+  return code;
 }
 
 function report(e: unknown): number {

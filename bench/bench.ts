@@ -13,6 +13,7 @@ import { type Input, makeInput } from "./input.ts";
 import { GNU_TIME, jsonSummary, lastLine, measure, type Measured } from "./measure.ts";
 import { measurePure, measurePureParallel, type PureTimes } from "./pure.ts";
 import { listingCosts } from "./listing.ts";
+import { compressBench } from "./compress.ts";
 import { deletePrefix, type S3Target } from "./s3_cleanup.ts";
 import {
   addRatios,
@@ -41,6 +42,10 @@ Matrix (default: the full matrix of issue 4):
   --chunk LIST         8M,64M,512M           (default 8M,64M,512M; --quick 64M)
   --mode LIST          plain,aes,age         (default plain,aes,age)
   --op LIST            put,get               (default put,get; get needs put)
+  --compress           only the compression comparison (issue 17.3): --compress zstd vs
+                       'zstd -T0 -3 |' vs none, on a SQL dump and on random bytes, format 2
+                       AES; --size (default 1G, --quick 256M), --chunk (64M), --store;
+                       needs Debian's zstd
 Baselines:
   --no-aws             skip the 'aws s3 cp -' transport baseline
   --no-pure            skip the in-process hashing/encryption rate
@@ -80,6 +85,8 @@ interface Options {
   tmp?: string;
   out: string;
   main: string;
+  /** --compress: the compression comparison instead of the matrix. */
+  compress: boolean;
 }
 
 function parseSize(s: string): number {
@@ -105,6 +112,7 @@ function parseArgs(argv: string[]): Options | undefined {
     repeat: 1,
     out: `${ROOT}/bench/out/latest.md`,
     main: `${ROOT}/main.ts`,
+    compress: false,
   };
   let quick = false, big = false;
   const set = new Set<string>();
@@ -132,6 +140,9 @@ function parseArgs(argv: string[]): Options | undefined {
         return undefined;
       case "--quick":
         quick = true;
+        break;
+      case "--compress":
+        o.compress = true;
         break;
       case "--big":
         big = true;
@@ -196,6 +207,8 @@ function parseArgs(argv: string[]): Options | undefined {
     if (!set.has("chunk")) o.chunks = ["64M"];
   }
   if (big && !o.sizes.includes("4G")) o.sizes.push("4G");
+  if (o.compress && !set.has("size")) o.sizes = [quick ? "256M" : "1G"];
+  if (o.compress && !set.has("chunk")) o.chunks = ["64M"];
   if (o.ops.includes("get") && !o.ops.includes("put")) {
     throw new Error("--op get needs put too (get reads the stream put just wrote)");
   }
@@ -400,6 +413,29 @@ async function main(): Promise<number> {
     ...(ceph?.env ?? {}),
   };
   const localRoot = `${tmp}/store`;
+
+  if (opts.compress) {
+    const ran = await compressBench({
+      size: parseSize(opts.sizes[0]),
+      sizeLabel: opts.sizes[0],
+      chunk: opts.chunks[0],
+      stores: opts.stores,
+      ceph: ceph && { ...ceph, cleanup: (p: string) => cephDelete(ceph, p) },
+      deno: DENO,
+      mainTs,
+      cliDir,
+      tmp,
+      prefix,
+      env: baseEnv,
+      timeoutPerGiB: opts.timeoutPerGiB,
+      log,
+    }).finally(() => opts.tmp ? undefined : Deno.remove(tmp, { recursive: true }).catch(() => {}));
+    const report = ["## s3duct compression benchmark", "", ...info, "", ...ran].join("\n");
+    console.log(report);
+    await Deno.mkdir(opts.out.replace(/\/[^/]*$/, ""), { recursive: true });
+    await Deno.writeTextFile(opts.out, report);
+    return ran.some((l) => l.includes("FAILED")) ? 1 : 0;
+  }
 
   try {
     // Warm Deno's module cache, and make the age identity used by the age rows.

@@ -58,3 +58,28 @@ export async function deletePrefix(t: S3Target, prefix: string): Promise<number>
     deleted += keys.length;
   }
 }
+
+/** Total size of the objects under `prefix` whose key matches `pattern` (a listing). */
+export async function sumPrefix(t: S3Target, prefix: string, pattern: RegExp): Promise<number> {
+  const client = new AwsClient({
+    accessKeyId: t.accessKeyId,
+    secretAccessKey: t.secretAccessKey,
+    service: "s3",
+    region: t.region,
+    retries: 2,
+  });
+  const base = `${t.endpoint.replace(/\/+$/, "")}/${encodeURIComponent(t.bucket)}`;
+  let total = 0;
+  let token: string | undefined;
+  do {
+    const q = new URLSearchParams({ "list-type": "2", prefix, "max-keys": "1000" });
+    if (token) q.set("continuation-token", token);
+    const res = await client.fetch(`${base}?${q}`);
+    const body = await res.text();
+    if (!res.ok) throw new Error(`list ${prefix}: HTTP ${res.status} ${body.slice(0, 200)}`);
+    const list = xml.parse(body).ListBucketResult ?? {};
+    for (const c of list.Contents ?? []) if (pattern.test(String(c.Key))) total += Number(c.Size);
+    token = list.IsTruncated === "true" ? String(list.NextContinuationToken) : undefined;
+  } while (token);
+  return total;
+}

@@ -11,11 +11,13 @@
 
 const MIN_POOLED = 1024 * 1024;
 
+/** A free list of large ArrayBuffers by size, so chunk buffers stay mapped between chunks. */
 export class BufferPool {
   #maxFreeBytes: number;
   readonly #free = new Map<number, ArrayBuffer[]>();
   #freeBytes = 0;
 
+  /** A pool keeping at most `maxFreeBytes` of free buffers (see the setter). */
   constructor(maxFreeBytes: number) {
     this.#maxFreeBytes = maxFreeBytes;
   }

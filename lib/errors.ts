@@ -44,7 +44,9 @@ export function isPermissionError(e: unknown): boolean {
 
 /** Base class: a message fit for one line on stderr, and the exit code it maps to. */
 export class S3ductError extends Error {
+  /** The process exit code main.ts uses for this error (an {@linkcode ExitCode} value). */
   readonly exitCode: number;
+  /** An error with a one-line `message`; `name` becomes the subclass's name. */
   constructor(message: string, exitCode: number = ExitCode.ERROR, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -54,6 +56,7 @@ export class S3ductError extends Error {
 
 /** Bad command line or option value. */
 export class UsageError extends S3ductError {
+  /** An error that exits with code 2 (`ExitCode.USAGE`). */
   constructor(message: string) {
     super(message, ExitCode.USAGE);
   }
@@ -61,6 +64,7 @@ export class UsageError extends S3ductError {
 
 /** A stream, object or bucket that does not exist. */
 export class NotFoundError extends S3ductError {
+  /** An error that exits with code 3 (`ExitCode.NOT_FOUND`). */
   constructor(message: string, options?: ErrorOptions) {
     super(message, ExitCode.NOT_FOUND, options);
   }
@@ -72,6 +76,7 @@ export class NotFoundError extends S3ductError {
  * through, so every command says what is really missing.
  */
 export class MissingBucketError extends S3ductError {
+  /** An error that exits with code 3 (`ExitCode.NOT_FOUND`), like a missing stream. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, ExitCode.NOT_FOUND, options);
   }
@@ -79,6 +84,7 @@ export class MissingBucketError extends S3ductError {
 
 /** Stored data or a manifest failed a check: hash, size, chain, layout. */
 export class IntegrityError extends S3ductError {
+  /** An error that exits with code 4 (`ExitCode.INTEGRITY`). */
   constructor(message: string) {
     super(message, ExitCode.INTEGRITY);
   }
@@ -86,6 +92,7 @@ export class IntegrityError extends S3ductError {
 
 /** A key is missing, malformed, of the wrong kind, or does not decrypt the data. */
 export class KeyError extends S3ductError {
+  /** An error that exits with code 5 (`ExitCode.KEY`); `message` must not hold key material. */
   constructor(message: string) {
     super(message, ExitCode.KEY);
   }
@@ -93,6 +100,7 @@ export class KeyError extends S3ductError {
 
 /** The store refused our credentials or permissions. */
 export class AccessError extends S3ductError {
+  /** An error that exits with code 6 (`ExitCode.ACCESS`). */
   constructor(message: string) {
     super(message, ExitCode.ACCESS);
   }
@@ -103,15 +111,22 @@ export class AccessError extends S3ductError {
  * Retry-After (the least a retry must wait).
  */
 export class StoreError extends S3ductError {
+  /** True when the failure is worth retrying (the store's retry policy acts on it). */
   readonly transient: boolean;
+  /** The store's error code (e.g. S3's `SlowDown`, `NoSuchKey`), when it gave one. */
   readonly code?: string;
+  /** The HTTP status of the failed request, when there was a response. */
   readonly status?: number;
+  /** The server's Retry-After in milliseconds: the least a retry must wait. */
   readonly retryAfterMs?: number;
   /**
    * The store asked us to slow down (SlowDown, throttling codes, 429, 503) or stopped answering
    * in time: the adaptive worker count backs off on this flag, never on message text.
    */
   readonly throttle: boolean;
+  /**
+   * An error that exits with code 7 (`ExitCode.STORE`); `throttle` defaults from `code`/`status`.
+   */
   constructor(
     message: string,
     opts: {
@@ -135,6 +150,7 @@ export class StoreError extends S3ductError {
 
 /** The target stream already exists. */
 export class ExistsError extends S3ductError {
+  /** An error that exits with code 8 (`ExitCode.EXISTS`). */
   constructor(message: string) {
     super(message, ExitCode.EXISTS);
   }
@@ -142,6 +158,7 @@ export class ExistsError extends S3ductError {
 
 /** Chunks sit in GLACIER/DEEP_ARCHIVE without a finished restore: `s3duct restore` first. */
 export class ArchivedError extends S3ductError {
+  /** An error that exits with code 9 (`ExitCode.ARCHIVED`). */
   constructor(message: string) {
     super(message, ExitCode.ARCHIVED);
   }
@@ -149,6 +166,7 @@ export class ArchivedError extends S3ductError {
 
 /** The --from-command producer exited non-zero or was killed: the stream is not published. */
 export class ProducerError extends S3ductError {
+  /** An error that exits with code 10 (`ExitCode.PRODUCER`). */
   constructor(message: string) {
     super(message, ExitCode.PRODUCER);
   }
@@ -163,6 +181,7 @@ export class OutputClosedError extends S3ductError {
 
 /** stdout cannot take our output for a reason other than the reader leaving (disk full...). */
 export class OutputError extends S3ductError {
+  /** An error that exits with code 12 (`ExitCode.OUTPUT`). */
   constructor(message: string, options?: ErrorOptions) {
     super(message, ExitCode.OUTPUT, options);
   }
@@ -170,6 +189,7 @@ export class OutputError extends S3ductError {
 
 /** stdin cannot be read as a stream (a directory, an I/O error). */
 export class InputError extends S3ductError {
+  /** An error that exits with code 13 (`ExitCode.INPUT`). */
   constructor(message: string, options?: ErrorOptions) {
     super(message, ExitCode.INPUT, options);
   }

@@ -1,6 +1,11 @@
-/** Fill a buffer from a reader; fewer bytes only at end of input. */
+/**
+ * Fill a buffer from a reader; fewer bytes only at end of input.
+ * @module
+ */
 
+/** Anything with `Deno.Reader`'s `read`: a file, stdin, a producer's pipe. */
 export interface ByteReader {
+  /** Reads up to `p.length` bytes into `p`: how many, or null at end of input (`Deno.Reader`). */
   read(p: Uint8Array): Promise<number | null>;
 }
 

@@ -19,6 +19,7 @@ command -v strace >/dev/null || need_apt+=(strace)   # durability test: traces f
 [ -x /usr/bin/time ] || need_apt+=(time)   # GNU time: peak-RSS meter (hostile-store tests, bench)
 if [ "${1:-}" = bench ]; then
   command -v aws >/dev/null || need_apt+=(awscli)
+  command -v zstd >/dev/null || need_apt+=(zstd)   # bench --compress: the external-pipe baseline
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
@@ -67,7 +68,8 @@ S3DUCT_NO_OPENSSL=1 deno test -A --no-check=remote \
   tests/integration/roundtrip_test.ts tests/integration/resume_test.ts \
   tests/integration/restorable_test.ts tests/integration/faults_test.ts \
   tests/integration/spill_test.ts tests/integration/age_test.ts \
-  tests/integration/v2_test.ts tests/integration/permissions_test.ts 2>&1 | tee -a "$out"
+  tests/integration/v2_test.ts tests/integration/permissions_test.ts \
+  tests/integration/compress_test.ts 2>&1 | tee -a "$out"
 portable=${PIPESTATUS[0]}
 totals=$(sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '^(ok|FAILED) \| [0-9]+ passed' |
   sed -E 's/^[A-Za-z]+ \| ([0-9]+) passed.*\| ([0-9]+) failed.*/\1 \2/' |

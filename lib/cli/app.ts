@@ -1,5 +1,5 @@
 /** The command tree. Help goes to stdout; parse errors become UsageError in main.ts. */
-import { Command } from "commander";
+import { Command } from "./command.ts";
 import { VERSION } from "../version.ts";
 import { writeText } from "../ui/log.ts";
 import { escapeLines } from "../ui/escape.ts";

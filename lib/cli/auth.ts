@@ -2,7 +2,7 @@
  * Options for signed manifests and pinning (README "Signed manifests and pinning"):
  * `put --sign-key FILE`; `get`/`verify [--deep] --verify-key KEY|FILE --expect-sha256 HEX`.
  */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { isHex64 } from "../format/hex.ts";
 import { UsageError } from "../errors.ts";
 import { readKeyFileText } from "../crypto/keyspec.ts";

@@ -9,7 +9,7 @@
  * manifest references it. An owner whose manifest exists but cannot be read (encrypted and no
  * --key/--age-identity given, or damaged) protects all its chunks: we cannot know them.
  */
-import { Command } from "commander";
+import { Command } from "./command.ts";
 import { KeyError, NotFoundError, S3ductError, StoreError, UsageError } from "../errors.ts";
 import {
   addKeyOptions,
@@ -21,6 +21,8 @@ import {
   type RawOptions,
   storeOf,
 } from "./common.ts";
+import { addMetricsOption } from "./metrics_option.ts";
+import { activeRun } from "../metrics/run.ts";
 import { confirm } from "./confirm.ts";
 import { writeStdout } from "../ui/stdout.ts";
 import { escapeForTerminal } from "../ui/escape.ts";
@@ -34,6 +36,7 @@ const CHUNK = /^chunk-\d{6,}$/;
 const GENERATION = /^g[0-9a-z]{8}$/;
 const BATCH = 1000;
 
+/** The `cleanup` command: prints orphan chunk keys and deletes them (asking, or --force). */
 export function cleanupCommand(): Command {
   const cmd = new Command("cleanup").description(
     "Find chunk objects under --prefix (or of one --name) that no manifest references, left " +
@@ -48,16 +51,22 @@ export function cleanupCommand(): Command {
     .option("--dry-run", "print the orphan chunk keys; delete nothing")
     .option("--force", "delete without asking");
   addOutputOptions(cmd, false);
+  addMetricsOption(cmd);
   return cmd.action(runCleanup);
 }
 
-interface Orphans {
+/** What {@linkcode findOrphans} found: the orphan chunks and the streams they belong to. */
+export interface Orphans {
+  /** Full object keys of the orphan chunks, in key order. */
   keys: string[];
+  /** Total size of the orphan chunks in bytes. */
   bytes: number;
   /** Stream paths (without the --prefix) the orphans belong to. */
   streams: Set<string>;
   /** Streams whose manifest could not be read, with why. */
   unreadable: Map<string, string>;
+  /** Size of each orphan (--metrics-file counts what was removed). */
+  sizes: Map<string, number>;
 }
 
 async function runCleanup(o: RawOptions): Promise<void> {
@@ -95,6 +104,8 @@ async function runCleanup(o: RawOptions): Promise<void> {
   for (let i = 0; i < found.keys.length; i += BATCH) {
     const report = await store.delete(found.keys.slice(i, i + BATCH));
     deleted += report.deleted.length;
+    const removed = report.deleted.reduce((t, k) => t + (found.sizes.get(k) ?? 0), 0);
+    activeRun()?.moved(removed, report.deleted.length);
     for (const f of report.failed) {
       log.info(`  FAILED ${f.key}: ${f.reason}`);
       failed.push(f.key);
@@ -143,7 +154,13 @@ export async function findOrphans(
     }
     return s;
   };
-  const out: Orphans = { keys: [], bytes: 0, streams: new Set(), unreadable: new Map() };
+  const out: Orphans = {
+    keys: [],
+    bytes: 0,
+    streams: new Set(),
+    unreadable: new Map(),
+    sizes: new Map(),
+  };
   for (const c of chunks) {
     let referenced = false;
     let unknown = false;
@@ -158,6 +175,7 @@ export async function findOrphans(
     if (referenced || unknown) continue;
     out.keys.push(c.key);
     out.bytes += c.size;
+    out.sizes.set(c.key, c.size);
     // The stream is the owner with a manifest, else the plain one (D of D/chunk-N).
     const owner = c.owners.find((w) => states.get(w) !== "missing") ?? c.owners[0];
     out.streams.add(owner.slice(root.length) || owner);

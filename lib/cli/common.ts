@@ -1,5 +1,6 @@
 /** Options shared by several commands, and turning their raw values into typed settings. */
-import { type Command, Option } from "commander";
+import { Option } from "commander";
+import type { Command } from "./command.ts";
 import { type StoreError, UsageError } from "../errors.ts";
 import {
   ageCipher,
@@ -24,6 +25,7 @@ import { DEFAULT_RETRY } from "../store/retry.ts";
 import type { Store } from "../store/store.ts";
 import { Log } from "../ui/log.ts";
 import { reportingMissingBucket } from "./missing_bucket.ts";
+import { activeRun } from "../metrics/run.ts";
 
 /** Raw option values as commander gives them (camelCase of the flags). */
 export type RawOptions = Record<string, unknown>;
@@ -195,6 +197,7 @@ export async function storeOf(
         retries,
         onRetry: (n, e, ms) => {
           log.debug(`retry ${n}/${retries} in ${(ms / 1000).toFixed(1)} s: ${e.message}`);
+          activeRun()?.retried(e.throttle);
           if (e.throttle) onThrottle?.(e);
         },
       },

@@ -4,9 +4,11 @@
  * Options whose value is a file (placeholder `<file>`) complete file names; options with
  * choices complete those; other values get no suggestions.
  */
-import { Argument, Command, type Option } from "commander";
+import { Argument, type Option } from "commander";
+import { Command } from "./command.ts";
 import { writeStdout } from "../ui/stdout.ts";
 
+/** The `completion` command: prints a bash, zsh or fish script built from the command tree. */
 export function completionCommand(): Command {
   return new Command("completion")
     .description(
@@ -23,26 +25,39 @@ export function completionCommand(): Command {
     });
 }
 
-interface Opt {
+/** One option as the completion scripts see it. */
+export interface Opt {
+  /** The long form with its dashes (`--name`), if the option has one. */
   long?: string;
+  /** The short form with its dash (`-n`), if the option has one. */
   short?: string;
+  /** Help text, folded onto one line for the scripts' descriptions. */
   description: string;
   /** undefined: a flag without a value. */
   value?: "file" | "choice" | "any";
+  /** The values the option accepts, when it restricts them; else empty. */
   choices: string[];
+  /** True when the option may be given more than once (it collects into an array). */
   repeatable: boolean;
 }
 
-interface Cmd {
+/** One subcommand as the completion scripts see it. */
+export interface Cmd {
+  /** The subcommand word (`put`, `get`, ...). */
   name: string;
+  /** Help summary, folded onto one line. */
   description: string;
+  /** Every option the subcommand takes, `--help` included. */
   options: Opt[];
   /** Choices of the first positional argument (e.g. completion's shells). */
   argChoices: string[];
 }
 
-interface Model {
+/** The command tree reduced to what the completion scripts need. */
+export interface Model {
+  /** The program name the scripts register for (`s3duct`). */
   program: string;
+  /** The subcommands, in the order the program lists them. */
   commands: Cmd[];
 }
 
@@ -59,6 +74,7 @@ function optOf(o: Option): Opt {
   };
 }
 
+/** The completion model of `root`'s subcommands; each gets `--help` added, as commander does. */
 export function modelOf(root: Command): Model {
   const help: Opt = {
     long: "--help",

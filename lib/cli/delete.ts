@@ -3,7 +3,7 @@
  * interrupted uploads, spec §8 item 15), and the manifest last, so an interrupted delete can be
  * re-run. Without a readable manifest it deletes only with --force, by listing chunk keys.
  */
-import { Command } from "commander";
+import { Command } from "./command.ts";
 import { S3ductError, StoreError } from "../errors.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import { withCommas } from "../format/size.ts";
@@ -21,10 +21,13 @@ import {
   type RawOptions,
   storeOf,
 } from "./common.ts";
+import { addMetricsOption } from "./metrics_option.ts";
+import { activeRun } from "../metrics/run.ts";
 import { confirm } from "./confirm.ts";
 import { writeStdout } from "../ui/stdout.ts";
 import { escapeForTerminal } from "../ui/escape.ts";
 
+/** The `delete` command: removes a stream's chunks and orphans, then its manifest last. */
 export function deleteCommand(): Command {
   const cmd = new Command("delete").description(
     "Delete a stream: its chunks, orphan chunks left by interrupted uploads, then the manifest. " +
@@ -39,6 +42,7 @@ export function deleteCommand(): Command {
       "do not ask; also delete by listing chunk keys when the manifest cannot be read",
     );
   addOutputOptions(cmd, false);
+  addMetricsOption(cmd);
   return cmd.action(runDelete);
 }
 
@@ -48,6 +52,8 @@ interface Plan {
   bytes: number;
   /** Full manifest key, if a manifest exists (it is deleted last). */
   manifestKey?: string;
+  /** Size of each chunk object the listing found (--metrics-file counts what was removed). */
+  sizes: Map<string, number>;
 }
 
 async function runDelete(o: RawOptions): Promise<void> {
@@ -83,6 +89,8 @@ async function runDelete(o: RawOptions): Promise<void> {
     await confirm(`Delete stream '${layout.name}' (${what}) from ${store.location}?`, "delete");
   }
   const report = await store.delete(plan.chunkKeys);
+  const removed = report.deleted.reduce((t, k) => t + (plan.sizes.get(k) ?? 0), 0);
+  activeRun()?.moved(removed, report.deleted.length);
   // The manifest goes only once every chunk is gone: a re-run then still finds everything.
   if (last.length && report.failed.length === 0) {
     const m = await store.delete(last);
@@ -149,6 +157,7 @@ async function planDelete(
       chunkKeys: [...listed.keys()],
       orphans: n,
       bytes: sum(listed.values()),
+      sizes: listed,
       manifestKey: exists ? manifestKey : undefined,
     };
   }
@@ -161,6 +170,7 @@ async function planDelete(
     orphans: orphans.length,
     // What the store holds of them: a chunk the manifest names but the store lost is 0 bytes.
     bytes: sum(listed.values()),
+    sizes: listed,
     manifestKey: layout.full(layout.manifestKey),
   };
 }

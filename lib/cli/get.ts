@@ -1,5 +1,5 @@
 /** `s3duct get`: write a stream to stdout, verified chunk by chunk. */
-import { Command } from "commander";
+import { Command } from "./command.ts";
 import { UsageError } from "../errors.ts";
 import { getStream } from "../pipeline/get_stream.ts";
 import { archiveCheck } from "./restore.ts";
@@ -16,6 +16,7 @@ import {
   sizeOption,
   storeOf,
 } from "./common.ts";
+import { addMetricsOption } from "./metrics_option.ts";
 import { addTransferOptions, concurrencyOf, defaultMemoryLimit, limitedStore } from "./transfer.ts";
 import type { Concurrency } from "../pipeline/concurrency.ts";
 import { Progress, type ProgressMode } from "../ui/progress.ts";
@@ -35,6 +36,7 @@ export function getCommand(): Command {
   // order, so the option is accepted (old command lines keep working) and unused.
   cmd.option("--scratch-dir <dir>", "accepted for s3duct 0.4 command lines; get uses no scratch");
   addOutputOptions(cmd);
+  addMetricsOption(cmd);
   return cmd.action(runGet);
 }
 

@@ -4,6 +4,7 @@ import { InputError } from "../errors.ts";
 
 /** The facts about fd 0 that decide; injectable for tests. */
 export interface StdinFacts {
+  /** True when fd 0 is a directory, which `put` refuses to read. */
   isDirectory(): boolean;
 }
 

@@ -1,5 +1,5 @@
 /** `s3duct keygen`: make keys without any other tool. */
-import { Command } from "commander";
+import { Command } from "./command.ts";
 import {
   generateHybridIdentity,
   generateX25519Identity,

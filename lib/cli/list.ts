@@ -4,7 +4,7 @@
  * keep terminal-controlling characters as `\uXXXX` (lib/ui/escape.ts): exactly one line per
  * stream, whatever the bucket holds.
  */
-import { Command } from "commander";
+import { Command } from "./command.ts";
 import { decodeManifest, detectSealing, type Keyring } from "../pipeline/manifest_io.ts";
 import { normalizePrefix, StreamLayout } from "../format/layout.ts";
 import { withCommas } from "../format/size.ts";

@@ -1,5 +1,6 @@
 /** `s3duct put`: store stdin as a stream. */
-import { Command, Option } from "commander";
+import { Option } from "commander";
+import { Command } from "./command.ts";
 import { KeyError, UsageError } from "../errors.ts";
 import { plainCipher } from "../crypto/cipher.ts";
 import { type PutOutcome, putStream } from "../pipeline/put_stream.ts";
@@ -20,6 +21,7 @@ import {
   type RawOptions,
   storeOf,
 } from "./common.ts";
+import { addMetricsOption } from "./metrics_option.ts";
 import {
   addSpillOptions,
   addTransferOptions,
@@ -29,10 +31,12 @@ import {
 } from "./transfer.ts";
 import { Progress } from "../ui/progress.ts";
 import { withCommas } from "../format/size.ts";
+import { storedSize } from "../pipeline/compress_step.ts";
 import { reservedPathProblem } from "../format/layout.ts";
 import { stateDir } from "../resume/resume_log.ts";
 import { addSignOption, signingStoreOf } from "./auth.ts";
 
+/** The `put` command: stores stdin (or a `--from-command` producer's output) as a stream. */
 export function putCommand(): Command {
   const cmd = new Command("put").description(
     "Read stdin to EOF and store it as a stream of hashed, chained, optionally encrypted chunks.",
@@ -71,12 +75,19 @@ export function putCommand(): Command {
     ).choices(["1", "2"]).default("1"),
   );
   cmd.option(
+    "--compress <codec>",
+    "compress each chunk before it is encrypted: zstd or zstd:LEVEL (1-19, default 3); needs " +
+      "--format 2 and --key; s3duct 0.4 cannot read such streams, and object sizes then " +
+      "show how compressible each chunk was (README: Compression)",
+  );
+  cmd.option(
     "--no-strict-resume",
     "when resuming, accept stdin ending early: keep the stored chunks that matched and finish",
   );
   addTransferOptions(cmd, "upload");
   addSpillOptions(cmd);
   addOutputOptions(cmd);
+  addMetricsOption(cmd);
   return cmd.action(runPut);
 }
 
@@ -120,6 +131,7 @@ async function runPut(o: RawOptions): Promise<void> {
     storageClass: s.storageClass,
     clobber: s.clobber,
     format: s.format,
+    compress: s.compress,
     // Format 2 uploads are not resumable yet: their chunks carry no bucket records.
     resume: s.format === 2 ? undefined : {
       dir: stateDir(readableEnv),
@@ -215,6 +227,15 @@ function reportPut(outcome: PutOutcome, s: PutSettings, log: Log, stdinFile?: nu
     );
   }
   if (outcome.manifest.chunk_count === 0) log.info(`note: stdin was empty; stored an empty stream`);
+  const m = outcome.manifest;
+  if (m.compression) {
+    const stored = m.chunks.reduce((t, r) => t + storedSize(r), 0);
+    const packed = m.chunks.filter((r) => r.stored_size !== undefined).length;
+    log.info(
+      `${m.compression}: ${packed} of ${m.chunk_count} chunks compressed (the others stored as ` +
+        `they are); ${withCommas(total)} bytes stored as ${withCommas(stored)} before sealing`,
+    );
+  }
   if (outcome.chunksSpilled > 0) {
     log.info(`${outcome.chunksSpilled} chunks waited in the scratch spill while uploads were busy`);
   }

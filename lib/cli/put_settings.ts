@@ -7,16 +7,22 @@ import { MAX_CHUNK_SIZE } from "../format/manifest.ts";
 import type { SummaryFormat } from "../ui/summary.ts";
 import type { ProgressMode } from "../ui/progress.ts";
 import { type RawOptions, sizeOption } from "./common.ts";
+import { type Compression, parseCompression } from "../crypto/zstd.ts";
 
 /** Description and tags together: well inside the 1 MiB manifestSizeLimit leaves for them. */
 export const MAX_NOTES = 256 * 1024;
 
 /** Everything `put` was asked to do, apart from where (store options) and with which keys. */
 export interface PutSettings {
+  /** --chunk-size in bytes (default 512M), 1 to {@linkcode MAX_CHUNK_SIZE}. */
   chunkSize: number;
+  /** --tag key=value pairs (repeatable). */
   tags: Record<string, string>;
+  /** --description ("" for none). */
   description: string;
+  /** --storage-class of the chunk objects (default STANDARD). */
   storageClass: string;
+  /** --clobber: replace a stream of this name instead of refusing. */
   clobber: boolean;
   /** --expected-size: progress total and a short-stream warning. */
   expectedSize?: number;
@@ -24,16 +30,24 @@ export interface PutSettings {
   encrypt: boolean;
   /** --encrypt-manifest / --no-encrypt-manifest; undefined = the default (encrypt if we do). */
   encryptManifest?: boolean;
+  /** --format: 1 (default, s3duct 0.4 compatible) or 2. */
   format: 1 | 2;
+  /** --compress zstd[:LEVEL]: format 2 with an AES key only. */
+  compress?: Compression;
   /** --from-command: the producer to run instead of reading stdin. */
   fromCommand?: string;
+  /** False with --no-strict-resume: a shorter stdin may end a resumed put early. */
   strictResume: boolean;
+  /** --summary (default text). */
   summary: SummaryFormat;
+  /** --progress (default auto). */
   progress: ProgressMode;
+  /** -q: nothing but errors (and a `--summary json`) on stderr; no progress either. */
   quiet: boolean;
 }
 
 /**
+ * `put`'s options checked and typed, without reading keys or touching the store.
  * @param o commander's raw option values for `put`
  * @returns the typed settings
  * @throws {UsageError} naming the option and what it accepts
@@ -48,6 +62,14 @@ export function putSettings(o: RawOptions): PutSettings {
         "manifest size get accepts",
     );
   }
+  const format = Number(o.format ?? 1) === 2 ? 2 : 1;
+  const compress = o.compress === undefined ? undefined : parseCompression(String(o.compress));
+  if (compress && (format !== 2 || o.encrypt === false)) {
+    throw new UsageError(
+      "--compress needs --format 2 and an AES --key: format 2 records each chunk's stored " +
+        "size (s3duct 0.4 cannot read compressed streams), and only AES streams use format 2",
+    );
+  }
   return {
     chunkSize: sizeOption(o.chunkSize ?? "512M", "--chunk-size", 1, MAX_CHUNK_SIZE),
     tags,
@@ -59,7 +81,8 @@ export function putSettings(o: RawOptions): PutSettings {
       : sizeOption(o.expectedSize, "--expected-size", 0, Number.MAX_SAFE_INTEGER),
     encrypt: o.encrypt !== false,
     encryptManifest: typeof o.encryptManifest === "boolean" ? o.encryptManifest : undefined,
-    format: Number(o.format ?? 1) === 2 ? 2 : 1,
+    format,
+    compress,
     fromCommand: o.fromCommand === undefined ? undefined : String(o.fromCommand),
     strictResume: o.strictResume !== false,
     summary: (o.summary ?? "text") as SummaryFormat,

@@ -3,14 +3,14 @@
  * values are parsed before any request; whether the offset fits is known only once the
  * manifest is read (lib/format/range.ts).
  */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { UsageError } from "../errors.ts";
 import type { RangePlan, RangeRequest } from "../format/range.ts";
 import { withCommas } from "../format/size.ts";
 import { type RawOptions, sizeOption } from "./common.ts";
 
 /** What the range does for each command, for --help. */
-const VERBS = {
+export const VERBS = {
   get: "write",
   verify: "check (with --deep)",
   restore: "thaw the chunks of",

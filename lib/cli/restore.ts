@@ -3,7 +3,8 @@
  * read them, optionally waiting, never forever. Every chunk is HEADed whatever the manifest says:
  * lifecycle rules move objects to archive classes without touching the manifest.
  */
-import { Command, Option } from "commander";
+import { Option } from "commander";
+import { Command } from "./command.ts";
 import { IntegrityError, StoreError, UsageError } from "../errors.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import type { ChunkRecord, Manifest } from "../format/manifest.ts";
@@ -34,6 +35,9 @@ import { addRangeOptions, describeRange, rangeOf } from "./range_options.ts";
 
 const DEFAULT_TIMEOUT = "72h";
 
+/**
+ * The `restore` command: requests thaws of a stream's archived chunks, optionally waiting for them.
+ */
 export function restoreCommand(): Command {
   const cmd = new Command("restore").description(
     "Request restores of a stream's GLACIER / DEEP_ARCHIVE chunks (GLACIER_IR and other classes " +

@@ -1,5 +1,5 @@
 /** Options that shape transfers: workers (fixed or adaptive), memory budget, bandwidth. */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { UsageError } from "../errors.ts";
 import { Bandwidth } from "../pipeline/bandwidth.ts";
 import { Concurrency } from "../pipeline/concurrency.ts";
@@ -9,8 +9,12 @@ import type { SpillLimits } from "../pipeline/spill.ts";
 import { intOption, type RawOptions, sizeOption } from "./common.ts";
 import { activeRun } from "../metrics/run.ts";
 
+/**
+ * Which way chunks move; it names the worker options (`--upload-workers`, `--download-workers`).
+ */
 export type Direction = "upload" | "download";
 
+/** Workers (fixed or adaptive), memory budget and bandwidth limit options, named for `dir`. */
 export function addTransferOptions(cmd: Command, dir: Direction): Command {
   return cmd
     .option(

@@ -2,11 +2,12 @@
  * `s3duct verify`: every chunk object exists with the recorded size and ETag, from listings
  * (a 5000-chunk stream costs ~5 requests, not 5000 HEADs). --deep checks the data itself.
  */
-import { Command } from "commander";
+import { Command } from "./command.ts";
 import { IntegrityError } from "../errors.ts";
 import { fetchManifest, openManifest } from "../pipeline/manifest_io.ts";
 import { AES_OVERHEAD } from "../crypto/aes.ts";
 import { compareWithStore } from "../resume/recheck.ts";
+import { storedSize } from "../pipeline/compress_step.ts";
 import { runDeepVerify } from "./verify_deep.ts";
 import { addVerifyOptions, guardKeys } from "./auth.ts";
 import {
@@ -19,8 +20,10 @@ import {
   type RawOptions,
   storeOf,
 } from "./common.ts";
+import { addMetricsOption } from "./metrics_option.ts";
 import { addRangeOptions, refuseRange } from "./range_options.ts";
 
+/** The `verify` command: checks chunk objects from listings, or (--deep) their data. */
 export function verifyCommand(): Command {
   const cmd = new Command("verify").description(
     "Check that every chunk object of a stream exists with the recorded ETag and expected size (from listings; no data is downloaded). --deep checks the data itself.",
@@ -32,6 +35,7 @@ export function verifyCommand(): Command {
   );
   addRangeOptions(cmd, "verify");
   addOutputOptions(cmd);
+  addMetricsOption(cmd);
   return cmd.action(runVerify);
 }
 
@@ -58,7 +62,7 @@ async function runVerify(o: RawOptions): Promise<void> {
   const expected = manifest.chunks.map((r) => ({
     key: layout.full(r.s3_key),
     etag: r.etag,
-    objectSize: sealed(r.size),
+    objectSize: sealed(storedSize(r)), // compressed chunks: their stored_size, sealed
   }));
   const { states, sizes, pages } = await compareWithStore(store, expected, {
     headWhenNoEtag: true,

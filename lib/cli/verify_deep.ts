@@ -14,6 +14,11 @@ import { OversizeObjectError } from "../store/store.ts";
 import { describeRange, rangeOf } from "./range_options.ts";
 import type { RangePlan } from "../format/range.ts";
 
+/**
+ * Runs `verify --deep`: fetches and checks every chunk in range exactly as `get` would, writing
+ * the data nowhere, then reports (text or JSON summary).
+ * @throws {IntegrityError} After the report, when a chunk or the stream failed a check.
+ */
 export async function runDeepVerify(o: RawOptions): Promise<void> {
   const log = makeLog(o);
   const layout = layoutOf(o);

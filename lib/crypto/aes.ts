@@ -5,13 +5,18 @@
  */
 import { aead, openssl } from "./openssl.ts";
 
+/** Bytes of random nonce at the front of every AES-GCM object. */
 export const NONCE_BYTES = 12;
+/** Bytes of GCM authentication tag at the end of every AES-GCM object. */
 export const TAG_BYTES = 16;
+/** How much larger an AES-GCM object is than its plaintext. */
 export const AES_OVERHEAD: number = NONCE_BYTES + TAG_BYTES;
 
 /** A key ready for either implementation. */
 export interface AesKey {
+  /** The 32 key bytes (a private copy), for OpenSSL. */
   readonly raw: Uint8Array;
+  /** The same key imported into WebCrypto, the fallback when OpenSSL is unavailable. */
   readonly web: CryptoKey;
 }
 

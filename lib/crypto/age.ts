@@ -42,6 +42,10 @@ export function parseRecipients(text: string, where: string): string[] {
   return out;
 }
 
+/**
+ * Accepts an age recipient (age1... or age1pq1...) that age-encryption can encrypt to.
+ * @throws {KeyError} `r` is not a valid recipient; `where` says which input it came from.
+ */
 export function checkRecipient(r: string, where: string): void {
   if (!RECIPIENT.test(r)) {
     throw new KeyError(

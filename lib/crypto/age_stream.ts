@@ -9,10 +9,13 @@
 import { createCipheriv, createDecipheriv, hkdfSync } from "node:crypto";
 import { aead, openssl } from "./openssl.ts";
 
+/** Plaintext bytes per payload segment (every segment but the last is exactly this long). */
 export const SEGMENT = 64 * 1024;
 const TAG = 16;
+/** Bytes of the random nonce that starts the payload and salts its key. */
 export const PAYLOAD_NONCE_BYTES = 16;
 
+/** The payload key: HKDF-SHA256 of the file key, salted with the payload nonce, info "payload". */
 export function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Uint8Array {
   return new Uint8Array(hkdfSync("sha256", fileKey, nonce, "payload", 32));
 }

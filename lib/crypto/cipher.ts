@@ -4,6 +4,7 @@ import { aesOpen, aesSeal, importAesKey, NONCE_BYTES, TAG_BYTES } from "./aes.ts
 import { chunkAad, type ChunkPosition, deriveV2Keys, type V2Params } from "./v2.ts";
 import { createHash, createHmac } from "node:crypto";
 
+/** Seals and opens chunk and manifest objects for one encryption method and key. */
 export interface Cipher {
   /** As recorded in the manifest's encryption_method. */
   readonly method: EncryptionMethod | null;

@@ -11,12 +11,17 @@ import { toHex } from "../format/chain.ts";
 
 /** Both digests of some bytes, raw. */
 export interface DualDigest {
+  /** The 32-byte SHA-256 digest. */
   sha256: Uint8Array;
+  /** The 32-byte SHA3-256 digest. */
   sha3: Uint8Array;
 }
 
+/** One running digest, fed in pieces; OpenSSL, node:crypto and hash-wasm each provide one. */
 export interface Incremental {
+  /** Feeds more bytes; await it before the next update or the digest. */
   update(bytes: Uint8Array): Promise<void>;
+  /** The digest of everything fed since the last digest, which starts the hasher afresh. */
   digest(): Uint8Array;
 }
 
@@ -29,12 +34,14 @@ export class DualHasher {
     this.#b = b;
   }
 
+  /** A hasher on OpenSSL when it is available, else on node:crypto and hash-wasm. */
   static async create(): Promise<DualHasher> {
     const l = openssl();
     if (l) return new DualHasher(new NativeDigest(l, "sha256"), new NativeDigest(l, "sha3-256"));
     return new DualHasher(new NodeSha256(), new WasmSha3(await createSHA3(256)));
   }
 
+  /** Feeds `bytes` to both digests at once. */
   async update(bytes: Uint8Array): Promise<void> {
     await Promise.all([this.#a.update(bytes), this.#b.update(bytes)]);
   }

@@ -19,6 +19,7 @@ export const KEY_FILE_MAX_BYTES = 64 * 1024;
 
 /** Where to read from; injectable for tests. */
 export interface KeySources {
+  /** The environment variable `name` (for `env:` specs), or undefined when it is not set. */
   env(name: string): string | undefined;
   /**
    * A key file's bytes: a regular file of at most KEY_FILE_MAX_BYTES, else KeyFileRefused.
@@ -31,6 +32,9 @@ export interface KeySources {
 
 /** A path that is not a readable key file, and why (completed into a KeyError by the caller). */
 export class KeyFileRefused extends Error {
+  /**
+   * A refusal; `why` completes the message `<what> '<path>' <why>` (e.g. "is a directory, ...").
+   */
   constructor(readonly why: string) {
     super(why);
   }
@@ -90,6 +94,7 @@ export interface KeyFileUse {
   what: string;
   /** Holds a secret: warn (through `warn`) when group or others may read it. */
   secret?: boolean;
+  /** Where the permission warning for a readable secret goes; without it, no warning. */
   warn?: (message: string) => void;
 }
 

@@ -16,7 +16,10 @@ const CANDIDATES = [
   "/usr/local/lib/libcrypto.3.dylib",
 ];
 
-const SYMBOLS = {
+/**
+ * The libcrypto functions s3duct binds, in `Deno.dlopen` form; `nonblocking` ones run off-thread.
+ */
+export const SYMBOLS = {
   EVP_sha256: { parameters: [], result: "pointer" },
   EVP_sha3_256: { parameters: [], result: "pointer" },
   EVP_md5: { parameters: [], result: "pointer" },
@@ -57,7 +60,8 @@ const SYMBOLS = {
   },
 } as const;
 
-type Lib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+/** The bound libcrypto functions, as `Deno.dlopen` returns them for {@linkcode SYMBOLS}. */
+export type Lib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 const CTRL_SET_IVLEN = 0x9;
 const CTRL_GET_TAG = 0x10;
@@ -65,7 +69,9 @@ const CTRL_SET_TAG = 0x11;
 /** EVP_CipherUpdate takes an int length: feed at most this much per call. */
 const MAX_CALL = 1 << 30;
 
+/** The digests bound here: chunk and stream hashes, and MD5 for single-part ETags. */
 export type DigestName = "sha256" | "sha3-256" | "md5";
+/** The AEAD ciphers bound here: AES-GCM for `--key`, ChaCha20-Poly1305 for age payloads. */
 export type AeadName = "aes-256-gcm" | "chacha20-poly1305";
 
 let lib: Lib | null | undefined;
@@ -119,6 +125,7 @@ export class NativeDigest {
   readonly #l: Lib;
   readonly #name: DigestName;
   #ctx: Deno.PointerValue;
+  /** A fresh OpenSSL context for `name`, held until {@linkcode NativeDigest.free}. */
   constructor(l: Lib, name: DigestName) {
     this.#l = l;
     this.#name = name;
@@ -132,6 +139,7 @@ export class NativeDigest {
     }
   }
 
+  /** Feeds `data` off the JS thread; await it before the next update or the digest. */
   async update(data: Uint8Array): Promise<void> {
     if (
       await this.#l.EVP_DigestUpdate(
@@ -154,6 +162,7 @@ export class NativeDigest {
     return out;
   }
 
+  /** Releases the OpenSSL context; the digest is unusable afterwards. */
   free(): void {
     this.#l.EVP_MD_CTX_free(this.#ctx);
     this.#ctx = null;

@@ -17,6 +17,7 @@
 import { KeyError } from "../errors.ts";
 import { decodeBase64, decodeBase64Url, encodeBase64, encodeBase64Url } from "../format/base64.ts";
 
+/** Domain label that starts every signed message, so these signatures verify nothing else. */
 export const SIGNATURE_LABEL = "s3duct manifest signature v1";
 /** Text form of a public key: the prefix, then base64url (no padding) of the raw 32 bytes. */
 export const PUBLIC_KEY_PREFIX = "s3duct-ed25519:";
@@ -31,20 +32,27 @@ export const MAX_SIGNATURE_OBJECT = 4096;
 
 /** Where a manifest lives: what a signature binds it to. */
 export interface SignatureContext {
+  /** The bucket the manifest is stored in. */
   bucket: string;
   /** Normalised as StreamLayout.prefix: "" or "a/b/". */
   prefix: string;
+  /** The stream name under the prefix. */
   name: string;
 }
 
+/** A parsed `--sign-key`: the private half for signing, with its public text for messages. */
 export interface SigningKey {
+  /** The Ed25519 private key (WebCrypto); never printed. */
   privateKey: CryptoKey;
   /** The matching public key in text form (safe to print). */
   publicText: string;
 }
 
+/** A parsed `--verify-key`: the public key manifests must be signed by. */
 export interface VerifyKey {
+  /** The Ed25519 public key (WebCrypto) that verifies signatures. */
   key: CryptoKey;
+  /** The key in text form (`s3duct-ed25519:...`), to tell "another key" from "bad signature". */
   publicText: string;
 }
 
@@ -170,6 +178,10 @@ export async function signManifest(
  */
 export type Verdict = "valid" | "other-key" | "invalid" | "malformed";
 
+/**
+ * Checks a signature object against `stored` (the manifest object's bytes) at `ctx`.
+ * @returns "malformed" before any crypto when `sigObject` is not one; see {@linkcode Verdict}.
+ */
 export async function checkSignature(
   key: VerifyKey,
   ctx: SignatureContext,

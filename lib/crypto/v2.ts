@@ -16,20 +16,29 @@
 import { createHmac, hkdfSync } from "node:crypto";
 import { fromHex, toHex } from "../format/chain.ts";
 
+/** Bytes of the per-stream random HKDF salt recorded in the manifest. */
 export const V2_SALT_BYTES = 32;
+/** Bytes of the random stream id, bound into every chunk's AAD and the chain's start. */
 export const V2_ID_BYTES = 16;
 const AAD_LABEL = new TextEncoder().encode("s3duct-v2 chunk");
 
+/** The random per-stream values a format-2 manifest records. */
 export interface V2Params {
+  /** HKDF salt for the stream's subkeys ({@linkcode V2_SALT_BYTES} bytes). */
   salt: Uint8Array;
+  /** The stream's id ({@linkcode V2_ID_BYTES} bytes), so its chunks open in no other stream. */
   streamId: Uint8Array;
 }
 
+/** The per-stream subkeys derived from the `--key`. */
 export interface V2Keys {
+  /** AES-256-GCM key for the chunk objects. */
   enc: Uint8Array;
+  /** HMAC-SHA256 key for the chain, so only key holders can recompute it. */
   mac: Uint8Array;
 }
 
+/** Fresh random salt and stream id for a new format-2 stream. */
 export function newV2Params(): V2Params {
   return {
     salt: crypto.getRandomValues(new Uint8Array(V2_SALT_BYTES)),
@@ -37,6 +46,7 @@ export function newV2Params(): V2Params {
   };
 }
 
+/** The stream's encryption and chain subkeys: HKDF-SHA256 of the key and the stream's salt. */
 export function deriveV2Keys(key: Uint8Array, salt: Uint8Array): V2Keys {
   return {
     enc: new Uint8Array(hkdfSync("sha256", key, salt, "s3duct v2 chunk encryption", 32)),
@@ -46,10 +56,13 @@ export function deriveV2Keys(key: Uint8Array, salt: Uint8Array): V2Keys {
 
 /** Where a chunk sits: what format 2 binds into its ciphertext. */
 export interface ChunkPosition {
+  /** The chunk's 0-based index in the stream. */
   index: number;
+  /** True for the stream's final chunk, so a truncated stream cannot pass as whole. */
   last: boolean;
 }
 
+/** The AAD that binds a chunk to its stream and position: label, stream id, index, last flag. */
 export function chunkAad(streamId: Uint8Array, at: ChunkPosition): Uint8Array {
   const aad = new Uint8Array(AAD_LABEL.length + V2_ID_BYTES + 9);
   aad.set(AAD_LABEL);
@@ -59,6 +72,7 @@ export function chunkAad(streamId: Uint8Array, at: ChunkPosition): Uint8Array {
   return aad;
 }
 
+/** The next keyed chain value: HMAC-SHA256 over the previous one, the index and both digests. */
 export function chainLinkV2(
   mac: Uint8Array,
   previous: Uint8Array,

@@ -74,10 +74,16 @@ export function newGeneration(): string {
 
 /** Object keys of one stream. Logical keys (no prefix) go into manifests. */
 export class StreamLayout {
+  /** The `--prefix`, normalised: "" or ending in "/"; it prefixes every full object key. */
   readonly prefix: string;
+  /** The stream name; logical keys start with it. */
   readonly name: string;
   /** Chunk folder below the name, after a --clobber; undefined = the standard layout. */
   readonly generation?: string;
+  /**
+   * The keys of stream `name` under `prefix`, its chunks in `generation` when given.
+   * @throws {RangeError} `generation` is not a generation name (`g` and 8 of [0-9a-z]).
+   */
   constructor(name: string, prefix?: string, generation?: string) {
     this.name = name;
     this.prefix = normalizePrefix(prefix);

@@ -6,43 +6,83 @@ import { scanManifestText } from "./manifest_scan.ts";
 import { pythonJsonDumps } from "./pyjson.ts";
 import { clip } from "../ui/escape.ts";
 
+/** How a stream's chunks are sealed: `--key` (AES-256-GCM) or age recipients. */
 export type EncryptionMethod = "aes-256-gcm" | "age";
 
-/** One chunk record; exactly these six fields (s3duct 0.4 rejects records with others). */
+/**
+ * One chunk record; exactly these six fields (s3duct 0.4 rejects records with others), plus
+ * `stored_size` on the compressed chunks of a compressed format 2 stream.
+ */
 export interface ChunkRecord {
+  /** The chunk's 0-based position in the stream. */
   index: number;
+  /** Logical key under the stream's prefix: `{name}/chunk-NNNNNN`, or in a generation folder. */
   s3_key: string;
+  /** Plaintext bytes: `chunk_size` for every chunk but the last, which holds 1 to `chunk_size`. */
   size: number;
+  /** SHA-256 of the plaintext, lower-case hex. */
   sha256: string;
+  /** SHA3-256 of the plaintext, lower-case hex. */
   sha3_256: string;
+  /** The ETag the store returned for the chunk object ("" when unknown). */
   etag: string;
+  /**
+   * Format 2 with `compression` only: the chunk is stored as a zstd frame of this many bytes
+   * (before sealing), fewer than `size`. Absent: stored as it is (incompressible).
+   */
+  stored_size?: number;
 }
+
+/** Chunk codecs a format 2 manifest may name in `compression`. */
+export type Codec = "zstd";
 
 /** Manifest v1, fields in the order s3duct 0.4 writes them. */
 export interface Manifest {
+  /** {@linkcode MANIFEST_VERSION} (1), or {@linkcode MANIFEST_VERSION_2} for format 2. */
   version: number;
+  /** The stream name; must be the name asked for. */
   name: string;
+  /** Free text from `put --description` ("" for none). */
   description: string;
+  /** When the put started (UTC), as Python's isoformat writes it. */
   created: string;
+  /** The s3duct version that wrote the manifest. */
   tool_version: string;
+  /** How many chunks the stream has; equals `chunks.length`. */
   chunk_count: number;
+  /** Plaintext bytes per chunk (the last may hold fewer), 1 to {@linkcode MAX_CHUNK_SIZE}. */
   chunk_size: number;
+  /** Stream length in bytes: the sum of the chunk sizes. */
   total_bytes: number;
+  /** True when the chunks are sealed (`encryption_method` is set). */
   encrypted: boolean;
+  /** True when the manifest object itself is sealed too; must match how it is stored. */
   encrypted_manifest: boolean;
+  /** How the chunks are sealed; null for a plain stream. */
   encryption_method: EncryptionMethod | null;
+  /** The age recipients the stream was sealed to, comma-separated (age only); else null. */
   encryption_recipient: string | null;
+  /** The storage class the chunks were written with (`--storage-class`); null when not recorded. */
   storage_class: string | null;
+  /** User tags from `put --tag key=value`, string to string. */
   tags: Record<string, string>;
+  /** Every chunk's record, in stream order. */
   chunks: ChunkRecord[];
+  /** The chain value after the last chunk, lower-case hex ("" for an empty stream). */
   final_chain: string;
+  /** SHA-256 of the whole stream, lower-case hex. */
   stream_sha256: string;
+  /** SHA3-256 of the whole stream, lower-case hex. */
   stream_sha3_256: string;
   /** Format 2 only (lib/crypto/v2.ts): HKDF salt (64 hex) and stream id (32 hex). */
   format_salt?: string;
+  /** Format 2 only: the stream id (32 hex) bound into every chunk's AAD and the chain. */
   stream_id?: string;
+  /** Format 2 only: chunks were compressed with this codec before sealing (lib/crypto/zstd.ts). */
+  compression?: Codec | null;
 }
 
+/** The format s3duct 0.4 reads and writes, and `put`'s default. */
 export const MANIFEST_VERSION = 1;
 /** Opt-in format with keyed chain and position-bound chunks (lib/crypto/v2.ts). */
 export const MANIFEST_VERSION_2 = 2;
@@ -77,6 +117,7 @@ export function serializeManifest(m: Manifest): Uint8Array {
       sha256: c.sha256,
       sha3_256: c.sha3_256,
       etag: c.etag,
+      ...(c.stored_size !== undefined ? { stored_size: c.stored_size } : {}),
     })),
     final_chain: m.final_chain,
     stream_sha256: m.stream_sha256,
@@ -85,6 +126,8 @@ export function serializeManifest(m: Manifest): Uint8Array {
   if (m.version === MANIFEST_VERSION_2) {
     ordered.format_salt = m.format_salt;
     ordered.stream_id = m.stream_id;
+    // Written only when set, so uncompressed format 2 manifests stay as they were.
+    if (m.compression) ordered.compression = m.compression;
   }
   return new TextEncoder().encode(pythonJsonDumps(ordered));
 }
@@ -116,6 +159,9 @@ export function parseManifest(text: string): Manifest {
       sha256: r.get("sha256", "string", undefined),
       sha3_256: r.get("sha3_256", "string", undefined),
       etag: r.get("etag", "string", ""),
+      ...(c.stored_size !== undefined
+        ? { stored_size: r.get("stored_size", "integer", undefined) }
+        : {}),
     } as ChunkRecord;
   });
   const tags = f.get("tags", "object", {}) as Record<string, unknown>;
@@ -128,6 +174,13 @@ export function parseManifest(text: string): Manifest {
   if (method !== null && method !== "aes-256-gcm" && method !== "age") {
     throw new IntegrityError(
       `manifest field 'encryption_method' has unknown value '${clip(method, 40)}'`,
+    );
+  }
+  const compression = f.get("compression", "string?", null) as string | null;
+  if (compression !== null && compression !== "zstd") {
+    throw new IntegrityError(
+      `manifest field 'compression' has unknown value '${clip(compression, 40)}' ` +
+        "(this s3duct reads zstd)",
     );
   }
   return {
@@ -155,6 +208,7 @@ export function parseManifest(text: string): Manifest {
         stream_id: f.get("stream_id", "string", undefined) as string,
       }
       : {}),
+    ...(raw.compression !== undefined ? { compression: compression as Codec | null } : {}),
   };
 }
 
@@ -178,6 +232,8 @@ export function validateManifest(m: Manifest, layout: StreamLayout): void {
       fail("encryption_method", "must be aes-256-gcm in format 2");
     }
   }
+  const compressed = m.compression !== undefined && m.compression !== null;
+  if (compressed && !v2) fail("compression", "is only valid in format 2 (version 2)");
   if (m.name !== layout.name) fail("name", `is '${clip(m.name)}', not the stream asked for`);
   if (m.chunk_size < 1 || m.chunk_size > MAX_CHUNK_SIZE) {
     fail("chunk_size", `is ${m.chunk_size}, outside 1 to ${MAX_CHUNK_SIZE} (what put accepts)`);
@@ -202,6 +258,16 @@ export function validateManifest(m: Manifest, layout: StreamLayout): void {
     }
     if (!HEX64.test(c.sha256)) fail(`${at}.sha256`, "is not a SHA-256 hex digest");
     if (!HEX64.test(c.sha3_256)) fail(`${at}.sha3_256`, "is not a SHA3-256 hex digest");
+    if (c.stored_size !== undefined) {
+      if (!compressed) fail(`${at}.stored_size`, "is only valid in a compressed format 2 stream");
+      // Compressed only when smaller (else stored as it is): this bounds get's read limit.
+      if (c.stored_size < 1 || c.stored_size >= c.size) {
+        fail(
+          `${at}.stored_size`,
+          `is ${c.stored_size}; a compressed chunk of ${c.size} bytes stores 1 to ${c.size - 1}`,
+        );
+      }
+    }
     total += c.size;
   });
   if (m.total_bytes !== total) {

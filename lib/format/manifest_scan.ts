@@ -30,6 +30,7 @@ export interface ScanLimits {
   maxDepth: number;
   /** Field names and values, all together, inside fields this version does not know. */
   maxUnknownValues: number;
+  /** Entries in the `tags` object. */
   maxTags: number;
   /**
    * Chunk records. 2^20, as MAX_MANIFEST_CHUNKS in lib/pipeline/manifest_io.ts, which sizes
@@ -72,6 +73,7 @@ const SCALAR_FIELDS: Record<string, Kind> = {
   stream_sha3_256: "string",
   format_salt: "string",
   stream_id: "string",
+  compression: "string or null",
 };
 
 /** A chunk record's fields: exactly these (s3duct 0.4 refuses records with others). */
@@ -82,6 +84,8 @@ const RECORD_FIELDS: Record<string, Kind> = {
   sha256: "string",
   sha3_256: "string",
   etag: "string",
+  // Compressed format 2 streams only (validateManifest refuses it elsewhere).
+  stored_size: "integer",
 };
 /** etag may be absent (0.4 defaults it to ""); the others must be there. */
 const RECORD_REQUIRED = ["index", "s3_key", "size", "sha256", "sha3_256"];
@@ -161,7 +165,8 @@ class Scanner {
       if (!Object.hasOwn(RECORD_FIELDS, key)) {
         fail(
           `${at}.${clip(key, 40)}' is not a chunk record field ` +
-            "(a record holds index, s3_key, size, sha256, sha3_256 and etag)",
+            "(a record holds index, s3_key, size, sha256, sha3_256, etag and, when " +
+            "compressed, stored_size)",
         );
       }
       const c = this.#peek();

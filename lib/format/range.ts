@@ -8,7 +8,9 @@ import { withCommas } from "./size.ts";
 
 /** What was asked for; `length` undefined means to the end of the stream. */
 export interface RangeRequest {
+  /** First stream byte wanted (0 = the start). */
   offset: number;
+  /** Most bytes wanted; undefined reads to the end of the stream. */
   length?: number;
 }
 

@@ -16,6 +16,7 @@ export const ARCHIVE_CLASSES: ReadonlySet<string> = new Set(["GLACIER", "DEEP_AR
 /** readable: not archived; restored: archived with a readable copy; others need waiting. */
 export type ChunkState = "missing" | "readable" | "restored" | "in-progress" | "needs-restore";
 
+/** A chunk's state from its HEAD (undefined: no such object); restore status only for archives. */
 export function chunkState(info: ObjectInfo | undefined): ChunkState {
   if (!info) return "missing";
   if (!info.storageClass || !ARCHIVE_CLASSES.has(info.storageClass)) return "readable";

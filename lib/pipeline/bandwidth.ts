@@ -5,11 +5,13 @@
  */
 
 export class Bandwidth {
+  /** The limit: average bytes per second over all transfers together. */
   readonly bytesPerSecond: number;
   #available: number;
   #last = performance.now();
   #queue: Promise<void> = Promise.resolve();
 
+  /** A bucket that starts full: the first second's worth may go at once. */
   constructor(bytesPerSecond: number) {
     this.bytesPerSecond = bytesPerSecond;
     this.#available = bytesPerSecond;

@@ -11,6 +11,7 @@ export type ChainStep = (
 ) => Uint8Array;
 
 /**
+ * The chain step for a put's format, so the pipeline never branches on it.
  * @param v2 format 2's MAC key and stream id (the keyed chain); absent = format 1 (HMAC chain
  *   s3duct 0.4 reads)
  */

@@ -13,6 +13,8 @@ import { encodeChunkMeta } from "../resume/chunk_meta.ts";
 import { buffers } from "../buffer_pool.ts";
 import { frameOf } from "./source.ts";
 import type { Spill, Spilled } from "./spill.ts";
+import type { Compression } from "../crypto/zstd.ts";
+import { compressForSeal } from "./compress_step.ts";
 
 /**
  * The most bytes a sealed chunk object can take: AES adds 28, age 16 per 64 KiB segment plus
@@ -24,49 +26,72 @@ export function maxObjectSize(chunkSize: number): number {
 
 /** What every chunk of one put shares. */
 export interface ChunkJob {
+  /** The store the chunks go to. */
   store: Store;
   /** Where chunks go (the stream's layout, or a fresh generation of it). */
   layout: StreamLayout;
+  /** Plaintext bytes per chunk (the last may hold fewer). */
   chunkSize: number;
   /** The stream's cipher (seals the bucket records for resume). */
   cipher: Cipher;
   /** What seals chunks: the stream cipher, or format 2's per-stream one. */
   sealer: Cipher;
+  /** The storage class every chunk object is written with. */
   storageClass: string;
+  /** The stream format; format 2 chunks carry no bucket record (no resume from the bucket yet). */
   format?: 1 | 2;
+  /** `--compress`: each chunk compressed before sealing (format 2, AES: an in-place sealer). */
+  compress?: Compression;
 }
 
 /** A chunk as read, its hashes under way. */
 export interface ChunkTask {
+  /** The chunk's 0-based index. */
   index: number;
+  /** True for the stream's final chunk (format 2 binds it into the AAD). */
   last: boolean;
   /** Plaintext; a view with the sealer's in-place room around it in its buffer. */
   chunk: Uint8Array;
+  /** Both digests of the chunk's plaintext. */
   digesting: Promise<DualDigest>;
   /** The stream hash is done with this chunk. */
   hashed: Promise<void>;
+  /**
+   * The chain value after this chunk, once the previous chunks' values and this digest are known.
+   */
   chaining: Promise<Uint8Array>;
 }
 
 /** A chunk sealed and ready to upload: bytes in memory (`body`) or on disk (`spilled`). */
 export interface Prepared {
+  /** The chunk's 0-based index. */
   index: number;
+  /** Plaintext bytes in the chunk (the record's size). */
   size: number;
+  /** Both digests of the plaintext. */
   digest: DualDigest;
   /**
    * SHA-256 of the object as uploaded, when already known (plain chunks); a store that signs
    * payloads (S3) hashes sealed ones itself, one that does not (local) is spared the pass.
    */
   objectSha256?: Uint8Array;
+  /** The chain value after this chunk. */
   chaining: Promise<Uint8Array>;
+  /** The sealed object, when held in memory. */
   body?: Uint8Array;
+  /** The sealed object's scratch file, when it waits on disk instead. */
   spilled?: Spilled;
+  /** Set when the chunk was stored compressed: the frame's size (the record's stored_size). */
+  storedSize?: number;
 }
 
 /** A chunk in the store: its manifest record, the chain after it, and the object's size. */
 export interface Stored {
+  /** The chunk's manifest record, ETag included. */
   record: ChunkRecord;
+  /** The chain value after this chunk. */
   chain: Uint8Array;
+  /** Bytes of the stored (sealed) object, for the publish check. */
   objectSize: number;
 }
 
@@ -77,8 +102,11 @@ export interface Stored {
 export async function prepare(job: ChunkJob, c: ChunkTask): Promise<Prepared> {
   const { sealer } = job;
   const at = { index: c.index, last: c.last };
+  // Read now: compression moves the chunk's buffer away and back (its view then reads 0).
+  const size = c.chunk.length;
   let digest: DualDigest;
   let body: Uint8Array;
+  let storedSize: number | undefined;
   if (sealer.method === null) {
     [digest] = await Promise.all([c.digesting, c.hashed]);
     body = c.chunk;
@@ -86,7 +114,11 @@ export async function prepare(job: ChunkJob, c: ChunkTask): Promise<Prepared> {
     // In place (AES) overwrites the plaintext, so the hashes must have read it first.
     const room = sealer.inPlace;
     [digest] = await Promise.all([c.digesting, c.hashed]);
-    body = await sealer.seal(c.chunk, () => frameOf(c.chunk, room), at);
+    const { plain, storedSize: s } = job.compress
+      ? await compressForSeal(c.chunk, job.compress, room)
+      : { plain: c.chunk };
+    storedSize = s;
+    body = await sealer.seal(plain, () => frameOf(plain, room), at);
   } else {
     // Into a second buffer (age), beside the hashing.
     [digest, body] = await Promise.all([
@@ -97,7 +129,7 @@ export async function prepare(job: ChunkJob, c: ChunkTask): Promise<Prepared> {
     buffers.give(c.chunk);
   }
   const objectSha256 = body === c.chunk ? digest.sha256 : undefined;
-  return { index: c.index, size: c.chunk.length, digest, objectSha256, chaining: c.chaining, body };
+  return { index: c.index, size, digest, objectSha256, chaining: c.chaining, body, storedSize };
 }
 
 /**
@@ -119,6 +151,7 @@ export async function uploadPrepared(
     size: p.size,
     sha256: toHex(p.digest.sha256),
     sha3_256: toHex(p.digest.sha3),
+    ...(p.storedSize !== undefined ? { stored_size: p.storedSize } : {}),
   };
   // Bucket records serve resume, which format 2 uploads do not offer yet.
   const metadata = job.format === 2 ? {} : await encodeChunkMeta({
@@ -136,7 +169,9 @@ export async function uploadPrepared(
     signal,
   });
   const objectSize = body.length;
-  buffers.give(body);
+  // A compressed chunk read back from the spill sits in a buffer of its frame's size, which
+  // nothing would take from the pool again.
+  if (p.storedSize === undefined || !p.spilled) buffers.give(body);
   if (p.spilled) await spill!.remove(p.spilled);
   return { record: { ...record, etag }, chain, objectSize };
 }

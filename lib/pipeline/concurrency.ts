@@ -5,12 +5,16 @@
  * always within [min, max] and the memory budget that set max. Comparing with the rate before
  * the probe, not the last round, is what stops noise from ratcheting the count (and memory)
  * up over a long stream: s3duct 0.4's scaler climbed that way (spec §6.7).
+ * @module
  */
 
+/** How a {@linkcode Concurrency} pool counts: fixed, or adaptive within [min, max]. */
 export interface ConcurrencyOptions {
   /** Fixed count; absent = adaptive. */
   fixed?: number;
+  /** Fewest workers an adaptive pool drops to (at least 1). */
   min: number;
+  /** Most workers an adaptive pool grows to: the memory budget's limit. */
   max: number;
   /** Clock in ms (tests). */
   now?: () => number;
@@ -19,9 +23,13 @@ export interface ConcurrencyOptions {
 /** A probe must beat the rate before it by this much to be kept. */
 const GAIN = 1.1;
 
+/** The worker count of one transfer pool, fixed or adapted to measured throughput. */
 export class Concurrency {
+  /** True unless the count was fixed (`--*-workers N`). */
   readonly adaptive: boolean;
+  /** Fewest workers, clamped to [1, max]. */
   readonly min: number;
+  /** Most workers (never below `min`). */
   readonly max: number;
   #current: number;
   readonly #now: () => number;
@@ -33,7 +41,10 @@ export class Concurrency {
   #cooldown = 0;
   /** Changes, for -v: "4 -> 5 (throughput up)". */
   readonly changes: string[] = [];
+  /** Transfers completed and their bytes, in all (what --metrics-file reports as moved). */
+  readonly done = { transfers: 0, bytes: 0 };
 
+  /** A pool at its fixed count, or, adaptive, at 4 workers clamped to [min, max]. */
   constructor(opts: ConcurrencyOptions) {
     this.adaptive = opts.fixed === undefined;
     this.min = Math.max(1, Math.min(opts.min, opts.max));
@@ -44,6 +55,7 @@ export class Concurrency {
     this.#window = { started: this.#now(), bytes: 0, done: 0 };
   }
 
+  /** How many transfers may run at once now. */
   get current(): number {
     return this.#current;
   }
@@ -55,6 +67,8 @@ export class Concurrency {
 
   /** A transfer finished; every `current` completions make a round whose rate is judged. */
   completed(bytes: number): void {
+    this.done.transfers++;
+    this.done.bytes += bytes;
     if (!this.adaptive) return;
     this.#window.bytes += bytes;
     this.#window.done++;

@@ -28,11 +28,17 @@ import { keptPart, planRange, type RangePlan, type RangeRequest } from "../forma
 import { v2KeyVerdict } from "./v2_key.ts";
 import { buffers } from "../buffer_pool.ts";
 import { Concurrency } from "./concurrency.ts";
+import { inflateOpened, storedSize } from "./compress_step.ts";
+import { openZstd } from "../crypto/zstd.ts";
 import type { Progress } from "../ui/progress.ts";
 
+/** Everything one get (or `verify --deep`) needs. */
 export interface GetJob {
+  /** The store holding the stream's manifest and chunks. */
   store: Store;
+  /** Which stream (prefix and name); the manifest's key follows from it. */
   layout: StreamLayout;
+  /** Keys to open the manifest and chunks with, and the manifest's guard. */
   keys: Keyring;
   /** Receives verified bytes only, in stream order. */
   write: (bytes: Uint8Array) => Promise<void>;
@@ -40,6 +46,7 @@ export interface GetJob {
   workersFor: (chunkSize: number) => number | Concurrency;
   /** Progress display for a stream of this many bytes. */
   progressFor?: (totalBytes: number) => Progress;
+  /** Where notes and warnings go (never stdout, which carries the stream). */
   log: Log;
   /**
    * Also recompute the stream's SHA3-256 (verify --deep). Every chunk's SHA-256 and SHA3-256
@@ -63,14 +70,23 @@ export interface GetJob {
   range?: RangeRequest;
 }
 
+/** What a finished get did. */
 export interface GetOutcome {
+  /** The stream's manifest, validated. */
   manifest: Manifest;
+  /** How the manifest object was stored (plain or sealed). */
   manifestSealing: Sealing;
+  /** Wall time of the get, in milliseconds. */
   elapsedMs: number;
   /** The range written (the whole stream without job.range). */
   range: RangePlan;
 }
 
+/**
+ * Writes the stream (or `job.range` of it) to `job.write`, each chunk only once verified.
+ * @throws {IntegrityError} A chunk or the manifest fails a check; bytes before it were written.
+ * @throws {KeyError} The keys given do not open the stream.
+ */
 export async function getStream(job: GetJob): Promise<GetOutcome> {
   const started = performance.now();
   const { store, layout } = job;
@@ -143,10 +159,13 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
           throw e;
         }
       }
+      // Compressed (format 2 --compress): back to the recorded bytes before they are hashed.
+      if (plain) plain = await inflateOpened(plain, r, layout.name);
       return plain ? { plain, digest: await dualDigest(plain) } : undefined;
     });
   let chain: Uint8Array | undefined;
   let next = range.first;
+  const closeCodec = manifest.compression ? openZstd() : undefined;
   try {
     for (const record of wanted) {
       while (next < range.end && !window.full) fetchChunk(manifest.chunks[next++]);
@@ -186,6 +205,7 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
     await window.close(e);
     throw e;
   } finally {
+    closeCodec?.();
     progress?.stop();
   }
   const outcome = { manifest, manifestSealing: sealing, range };
@@ -309,7 +329,8 @@ async function getChunk(
   signal?: AbortSignal,
 ): Promise<Uint8Array> {
   // record.s3_key was checked against the layout (and its generation) by validateManifest.
-  const maxBytes = sealedSizeLimit(record.size, manifest);
+  // A compressed chunk's object holds its stored_size bytes, sealed.
+  const maxBytes = sealedSizeLimit(storedSize(record), manifest);
   try {
     return await store.get(layout.full(record.s3_key), undefined, { signal, maxBytes });
   } catch (e) {

@@ -42,18 +42,23 @@ export function signatureContext(bucket: string, layout: StreamLayout): Signatur
   return { bucket, prefix: layout.prefix, name: layout.name };
 }
 
+/** What a reader's {@linkcode SignatureGuard} checks, and where it finds the signature. */
 export interface GuardOptions {
+  /** The store holding the stream's detached signature object. */
   store: Store;
+  /** The bucket name, part of what the signature binds the manifest to. */
   bucket: string;
   /** Require a valid signature by this key. Without it a signature is only reported. */
   verifyKey?: VerifyKey;
   /** Require this stream SHA-256 (lower-case hex). */
   expectSha256?: string;
+  /** Where the guard notes a signature it did not check (no `verifyKey`), or one it verified. */
   log: Log;
 }
 
 /** The reader's checks; see ManifestGuard for when each runs. */
 export class SignatureGuard implements ManifestGuard {
+  /** A guard applying `o`'s requirements to each manifest opened. */
   constructor(private o: GuardOptions) {}
 
   async authenticate(stored: Uint8Array, layout: StreamLayout): Promise<void> {

@@ -15,6 +15,7 @@ import type { ManifestGuard } from "./manifest_auth.ts";
 import { OversizeObjectError, type PutOptions, type Store } from "../store/store.ts";
 import { pythonJsonDumps } from "../format/pyjson.ts";
 
+/** How a manifest object itself is stored: JSON text, or sealed like the chunks. */
 export type Sealing = "plain" | "aes-256-gcm" | "age";
 
 const AGE_MAGIC = "age-encryption.org/v1\n";
@@ -87,13 +88,17 @@ function looksLikeJsonText(bytes: Uint8Array): boolean {
 
 /** Keys the user supplied: ciphers by method, and what authenticates a manifest. */
 export interface Keyring {
+  /** The `--key` cipher, for AES-sealed manifests and chunks. */
   aes?: Cipher;
+  /** The `--age-identity` cipher, for age-sealed manifests and chunks. */
   age?: Cipher;
   /** Signature and pinning checks (lib/pipeline/manifest_auth.ts); absent: none. */
   guard?: ManifestGuard;
 }
 
+/** A manifest object opened: the manifest it holds, and how the object was sealed. */
 export interface OpenedManifest {
+  /** The parsed manifest; {@linkcode openManifest} also validates it against the layout. */
   manifest: Manifest;
   /** How the manifest object itself was sealed. */
   sealing: Sealing;
@@ -106,9 +111,10 @@ export { MAX_MANIFEST_CHUNKS };
  * it), besides the stream name inside its s3_key: the braces, field names and punctuation at
  * their indent with a 7-digit index, a 10-digit size (5 GiB) and two 64-digit hashes (270), an
  * ETag of up to 64 characters as JSON writes it (`"\"<32 hex>-<parts>\""`: 40-50), and the rest
- * of the key, `/g1a2b3c4d/chunk-1048575` (24): 358, rounded up.
+ * of the key, `/g1a2b3c4d/chunk-1048575` (24): 358; plus, on a compressed format 2 chunk,
+ * `,"stored_size": <10 digits>` on its own line (33): 391, rounded up.
  */
-const MANIFEST_RECORD_BYTES = 384;
+const MANIFEST_RECORD_BYTES = 392;
 /** Everything but the records: description, tags, recipients, times, hashes. */
 const MANIFEST_OTHER_BYTES = 1024 * 1024;
 /** Sealing: age's 16-byte nonce + 16 bytes per 64 KiB segment, and its header (AES: 28). */
@@ -123,7 +129,7 @@ const MANIFEST_SEAL_HEADER = 64 * 1024;
  *           + MANIFEST_OTHER_BYTES
  *   cap   = plain + 16 + 16 x ceil(plain / 64 KiB) + MANIFEST_SEAL_HEADER
  *
- * e.g. ~425 MB for a 20-character name: gigabytes sent where a manifest belongs never reach
+ * e.g. ~433 MB for a 20-character name: gigabytes sent where a manifest belongs never reach
  * memory. (README "Limits" documents the same formula.)
  */
 export function manifestSizeLimit(name: string): number {
@@ -226,7 +232,7 @@ export async function decodeManifest(
  * The least an AES-sealed manifest can be: nonce (12) + tag (16) + the two 64-hex-digit stream
  * hashes every valid manifest holds (128), before any other field.
  */
-export const MIN_AES_MANIFEST_BYTES = 12 + 16 + 128;
+export const MIN_AES_MANIFEST_BYTES: number = 12 + 16 + 128;
 
 async function openAes(bytes: Uint8Array, label: string, keys: Keyring): Promise<Uint8Array> {
   if (bytes.length < MIN_AES_MANIFEST_BYTES) {

@@ -9,6 +9,9 @@
 import { ProducerError } from "../errors.ts";
 import type { ByteReader } from "./source.ts";
 
+/**
+ * The stdout of a `--from-command` producer, read as the stream; ends only once it exits cleanly.
+ */
 export class Producer implements ByteReader {
   readonly #child: Deno.ChildProcess;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -27,6 +30,10 @@ export class Producer implements ByteReader {
     this.#reader = this.#child.stdout.getReader();
   }
 
+  /**
+   * Reads into `p` like `Deno.Reader`; null once the producer has exited 0.
+   * @throws {ProducerError} The producer exited non-zero or was killed.
+   */
   async read(p: Uint8Array): Promise<number | null> {
     while (this.#rest.length === 0) {
       if (this.#done) return null;

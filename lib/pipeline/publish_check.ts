@@ -9,15 +9,19 @@ import type { StreamLayout } from "../format/layout.ts";
 import { type Manifest, validateManifest } from "../format/manifest.ts";
 import { compareWithStore, type ExpectedObject } from "../resume/recheck.ts";
 import type { Store } from "../store/store.ts";
+import { sealedSizeLimit } from "./get_stream.ts";
+import { storedSize } from "./compress_step.ts";
 
 /** What the check cost, for the summary and the benchmark. */
 export interface PublishCheck {
   /** Listing pages read (ListObjectsV2 requests on S3). */
   listRequests: number;
+  /** Wall time of the check, in milliseconds. */
   elapsedMs: number;
 }
 
 /**
+ * Refuses to publish `manifest` unless `get` would accept it and the store holds its chunks.
  * @param objectSizes stored size of each chunk by index (sealed size), where known
  * @throws {IntegrityError} naming the first chunk that is missing or differs, or the field
  *   of the manifest that `get` would reject
@@ -34,6 +38,18 @@ export async function checkPublishable(
   } catch (e) {
     if (!(e instanceof IntegrityError)) throw e;
     throw new IntegrityError(`refusing to publish: ${e.message}; no manifest was written`);
+  }
+  // get reads no more of a chunk than its record allows (sealedSizeLimit; a compressed chunk's
+  // is its stored_size, sealed): an object over that would be refused, so it is not published.
+  const over = manifest.chunks.find((r) =>
+    (objectSizes[r.index] ?? 0) > sealedSizeLimit(storedSize(r), manifest)
+  );
+  if (over) {
+    throw new IntegrityError(
+      `refusing to publish: chunk ${over.index} of '${layout.name}' was stored as ` +
+        `${objectSizes[over.index]} bytes, more than the ` +
+        `${sealedSizeLimit(storedSize(over), manifest)} its record allows; no manifest was written`,
+    );
   }
   const expected: ExpectedObject[] = manifest.chunks.map((r) => ({
     key: layout.full(r.s3_key),

@@ -31,24 +31,40 @@ import { buildManifest } from "./manifest_build.ts";
 import { checkPublishable, type PublishCheck } from "./publish_check.ts";
 import { chainStep } from "./chain_step.ts";
 import { planResume, type Replay, type ResumePlan } from "./resume_plan.ts";
+import { type Compression, openZstd } from "../crypto/zstd.ts";
 
 /** Everything one put needs. */
 export interface PutJob {
+  /** The store the chunks, then the manifest, are written to. */
   store: Store;
+  /** The stream's keys: its manifest, and where its chunk generations go. */
   layout: StreamLayout;
+  /** The stream's bytes: stdin, or a `--from-command` producer. */
   input: ByteReader;
+  /** Plaintext bytes per chunk (the last may hold fewer). */
   chunkSize: number;
+  /** The stream's cipher (a plain one when not encrypted). */
   cipher: Cipher;
+  /** Seal the manifest object with `cipher` too. */
   encryptManifest: boolean;
+  /** `--description` text for the manifest. */
   description: string;
+  /** `--tag` pairs for the manifest. */
   tags: Record<string, string>;
+  /** Storage class of the chunk objects (the manifest stays in the default class). */
   storageClass: string;
+  /** Replace an existing stream of this name (else {@linkcode ExistsError}). */
   clobber: boolean;
+  /** The upload worker count, fixed or adaptive. */
   concurrency: Concurrency;
+  /** Progress display fed with each chunk; absent = none. */
   progress?: Progress;
+  /** Where messages and warnings go. */
   log: Log;
   /** Manifest format: 1 (s3duct 0.4 compatible, default) or 2 (keyed chain, bound chunks). */
   format?: 1 | 2;
+  /** `--compress`: compress each chunk before sealing (format 2 only; no resume). */
+  compress?: Compression;
   /** Scratch spill: where and how much; absent = chunks wait in memory only. */
   spill?: SpillLimits;
   /** Resume support: where logs live and what binds them; absent = no resume (tests). */
@@ -63,17 +79,25 @@ export interface PutJob {
 
 /** What a finished put did. */
 export interface PutOutcome {
+  /** The manifest published. */
   manifest: Manifest;
+  /** Chunks this run uploaded. */
   chunksNew: number;
+  /** Chunks kept from an interrupted upload (re-verified against stdin). */
   chunksResumed: number;
   /** Logged chunks uploaded again because the store no longer held them intact. */
   reuploaded: { missing: number; differs: number };
+  /** Where the kept chunks' records came from: "none", "local log" or "bucket". */
   resumedFrom: ResumeState["source"];
+  /** True when the put replaced an existing stream (--clobber). */
   replaced: boolean;
+  /** Chunk objects removed after publishing: the replaced stream's and interrupted uploads'. */
   orphansDeleted: number;
   /** Chunks that waited in the scratch spill. */
   chunksSpilled: number;
+  /** What the publish check cost. */
   publishCheck: PublishCheck;
+  /** Wall time of the put, in milliseconds. */
   elapsedMs: number;
 }
 
@@ -99,6 +123,8 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   const v2Params = job.format === 2 ? newV2Params() : undefined;
   const v2 = v2Params && job.cipher.formatV2?.(v2Params);
   if (v2Params && !v2) throw new KeyError("--format 2 needs an AES --key");
+  // Compressed chunks need format 2's manifest fields, and its AES sealer (in place).
+  if (job.compress && !v2) throw new UsageError("--compress needs --format 2 and an AES --key");
   const upJob: ChunkJob = {
     store: job.store,
     layout: target.chunkLayout,
@@ -107,6 +133,7 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
     sealer: v2?.chunks ?? job.cipher,
     storageClass: job.storageClass,
     format: job.format,
+    compress: job.compress,
   };
   const created = pythonIsoUtc(new Date());
   const plan = await planResume(job, target);
@@ -125,6 +152,7 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
     chain: streamed.stored.at(-1)?.chain,
     whole: streamed.whole,
     v2: v2Params,
+    compression: job.compress?.codec,
   });
   const sizes = streamed.stored.map((s) => s.objectSize);
   const publishCheck = await checkPublishable(job.store, job.layout, manifest, sizes)
@@ -243,6 +271,7 @@ async function streamChunks(
   const sealing: Promise<unknown>[] = [];
   let index = 0;
   let replaying = plan.replay.length > 0;
+  const closeCodec = upJob.compress ? openZstd() : undefined;
   try {
     const source = withLast(readChunks(job.input, job.chunkSize, room), v2 !== undefined);
     for (;;) {
@@ -296,6 +325,7 @@ async function streamChunks(
     await plan.log?.close();
     throw e;
   } finally {
+    closeCodec?.();
     await spill?.close();
   }
   out.whole = streamHash.digest();

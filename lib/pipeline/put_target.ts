@@ -16,6 +16,7 @@ export interface PutTarget {
 }
 
 /**
+ * The target of a put: a fresh chunk generation, and the manifest it replaces, if any.
  * @throws {ExistsError} when the stream exists and `clobber` is not set
  */
 export async function openTarget(

@@ -12,7 +12,9 @@ import type { ReplayRules } from "../resume/fast_forward.ts";
 
 /** One stored chunk to replay stdin over, and how the store holds it. */
 export interface Replay {
+  /** The stored chunk's record, from the local log or the bucket. */
   entry: ResumeEntry;
+  /** How the listing found its object: "ok", "missing" or "differs". */
   state: ChunkState;
   /** The listed object's size (for the publish check; meaningful when state is "ok"). */
   objectSize: number;
@@ -20,12 +22,15 @@ export interface Replay {
 
 /** The resume side of one put run. */
 export interface ResumePlan {
+  /** Every stored chunk in order; from the first not "ok" on, chunks are stored again. */
   replay: Replay[];
+  /** Where the records came from: "none", "local log" or "bucket". */
   source: ResumeState["source"];
   /** The log to append to; undefined without resume or without a writable state folder. */
   log?: ResumeLog;
   /** Chunks already in the new log: later ones are appended as they are stored. */
   logged: number;
+  /** How re-read stdin is judged against the replayed chunks. */
   rules: ReplayRules;
 }
 

@@ -32,7 +32,9 @@ export async function* readChunks(
 
 /** Spare bytes before and after a chunk in its buffer. */
 export interface Room {
+  /** Bytes kept free before the chunk (the cipher's header, e.g. the AES nonce). */
   head: number;
+  /** Bytes kept free after the chunk (the cipher's trailer, e.g. the AES tag). */
   tail: number;
 }
 

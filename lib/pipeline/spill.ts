@@ -11,6 +11,7 @@ import { buffers } from "../buffer_pool.ts";
 import { readFull } from "../read_full.ts";
 import type { Log } from "../ui/log.ts";
 
+/** Where a spill's folder goes and how much it may hold (--scratch-dir, --buffer-chunks, ...). */
 export interface SpillLimits {
   /** Where this process's folder is made (created if missing). */
   dir: string;
@@ -22,7 +23,9 @@ export interface SpillLimits {
 
 /** A chunk waiting on disk. */
 export interface Spilled {
+  /** The chunk's scratch file. */
   path: string;
+  /** Bytes in the file: the sealed chunk's size. */
   size: number;
 }
 
@@ -30,6 +33,7 @@ export interface Spilled {
 const FOLDER_PREFIX = "s3duct-spill-";
 const SIGNALS: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
+/** This process's scratch folder of sealed chunks waiting for an upload worker. */
 export class Spill {
   readonly #dir: string;
   readonly #limits: SpillLimits;
@@ -45,6 +49,10 @@ export class Spill {
     this.#limits = limits;
   }
 
+  /**
+   * Makes this process's folder (mode 0700) under `limits.dir`, removed again on SIGINT/SIGTERM.
+   * @throws {UsageError} The scratch dir cannot be created or written.
+   */
   static async open(limits: SpillLimits, log: Log): Promise<Spill> {
     try {
       await Deno.mkdir(limits.dir, { recursive: true });
@@ -74,6 +82,7 @@ export class Spill {
     return this.#dir;
   }
 
+  /** Chunks on disk now. */
   get chunks(): number {
     return this.#chunks;
   }
@@ -83,6 +92,7 @@ export class Spill {
     return this.#written;
   }
 
+  /** Whether a chunk of `size` bytes fits the limits now (never once the disk was full). */
   hasRoom(size: number): boolean {
     return !this.#diskFull && this.#chunks < this.#limits.maxChunks &&
       this.#bytes + size <= this.#limits.maxBytes;
@@ -117,6 +127,7 @@ export class Spill {
     return buf;
   }
 
+  /** Deletes a chunk's file once it is uploaded, freeing its room. */
   async remove(s: Spilled): Promise<void> {
     await Deno.remove(s.path).catch(() => {});
     this.#chunks--;

@@ -27,6 +27,7 @@ export class UploadQueue {
   readonly #waiting: Prepared[] = [];
 
   /**
+   * A queue that uploads through a window sized by `concurrency`, recording chunks in order.
    * @param job what every chunk shares
    * @param concurrency how many uploads may run at once (read on every check)
    * @param spill where prepared chunks wait while every worker is busy; absent = in memory

@@ -15,6 +15,7 @@ export class OrderedWindow<T> {
     this.#failFast = opts.failFast ?? true;
   }
 
+  /** Tasks added and not yet taken by {@linkcode OrderedWindow.next}. */
   get size(): number {
     return this.#tasks.length;
   }
@@ -24,6 +25,7 @@ export class OrderedWindow<T> {
     return Math.max(1, this.#capacity());
   }
 
+  /** True when `size` has reached the capacity: take a result before adding more. */
   get full(): boolean {
     return this.#tasks.length >= this.capacity;
   }

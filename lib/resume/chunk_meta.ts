@@ -9,15 +9,22 @@ import { decodeBase64Url, encodeBase64Url } from "../format/base64.ts";
 import { isHex64 } from "../format/hex.ts";
 import type { Cipher } from "../crypto/cipher.ts";
 
+/** The user-metadata name the record travels under (`x-amz-meta-s3duct`). */
 export const META_KEY = "s3duct";
 
+/** A chunk's own record: enough to rebuild its resume-log entry from the bucket. */
 export interface ChunkMeta {
+  /** The chunk's 0-based index in the stream. */
   index: number;
+  /** Plaintext bytes in the chunk. */
   size: number;
+  /** SHA-256 of the plaintext, lower-case hex. */
   sha256: string;
+  /** SHA3-256 of the plaintext, lower-case hex. */
   sha3_256: string;
   /** Chain value after this chunk. */
   chain: string;
+  /** The stream's chunk size, so a resume with another --chunk-size ignores the record. */
   chunk_size: number;
 }
 

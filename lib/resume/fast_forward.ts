@@ -13,7 +13,9 @@ import type { ResumeEntry } from "./resume_log.ts";
 
 /** How a replay is judged. */
 export interface ReplayRules {
+  /** The stream name, for messages. */
   name: string;
+  /** Refuse stdin that ends inside or before the stored chunks (`--no-strict-resume` clears it). */
   strict: boolean;
   /**
    * The stored chunks are only a guess (rebuilt from the bucket, where they may be another
@@ -21,6 +23,7 @@ export interface ReplayRules {
    * being refused, and the rest is uploaded as new chunks.
    */
   lenient: boolean;
+  /** Where a replay that stops early or keeps fewer chunks is reported. */
   log: Log;
 }
 

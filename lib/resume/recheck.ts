@@ -8,8 +8,11 @@ import type { Store } from "../store/store.ts";
 
 /** One listed object. An empty `etag` means the store's listing has none (local directory). */
 export interface ListedObject {
+  /** The object's full key. */
   key: string;
+  /** The object's stored size in bytes. */
   size: number;
+  /** The listing's ETag as the store gives it (quotes included); "" when it lists none. */
   etag: string;
 }
 
@@ -79,6 +82,7 @@ export type ChunkState = "ok" | "missing" | "differs";
 export interface ExpectedObject {
   /** Full key. */
   key: string;
+  /** The ETag the record saw when the chunk was stored. */
   etag: string;
   /** Stored (sealed) size; undefined when the record does not know it. */
   objectSize?: number;

@@ -23,7 +23,10 @@ import {
 
 /** A resume that would produce a wrong stream: refused with what to do instead. */
 export class ResumeRefused extends S3ductError {
-  /** @param message what is wrong and what to do about it */
+  /**
+   * An error that exits with code 11 (`ExitCode.RESUME`).
+   * @param message what is wrong and what to do about it
+   */
   constructor(message: string) {
     super(message, ExitCode.RESUME);
   }
@@ -45,12 +48,19 @@ export interface ResumeState {
 
 /** What binds a resume: target, chunk size, key, and where logs live. */
 export interface ResumeSetup {
+  /** The store the interrupted upload wrote to (for rebuilding from chunk records). */
   store: Store;
+  /** The stream being put; the log's keys are respelled to its prefix. */
   layout: StreamLayout;
+  /** Which log belongs to this target (endpoint, bucket, prefix, name). */
   identity: ResumeIdentity;
+  /** This run's chunk size; a log made with another is refused. */
   chunkSize: number;
+  /** Fingerprint of this run's key or recipients; a log made with another is refused. */
   keyFingerprint: string;
+  /** Opens the chunks' sealed records when rebuilding from the bucket. */
   cipher: Cipher;
+  /** The state folder that holds resume logs. */
   dir: string;
   /** Skip the bucket scan (e.g. after --clobber, where the listed chunks are the old stream's). */
   fresh: boolean;

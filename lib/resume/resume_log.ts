@@ -15,15 +15,21 @@ import { isHex64 } from "../format/hex.ts";
  * finds one log. `prefix` and `name` say how the log's chunk keys are spelled.
  */
 export interface ResumeIdentity {
+  /** The endpoint as {@linkcode canonicalEndpoint} spells it ("aws" for AWS). */
   endpoint: string;
+  /** The bucket name. */
   bucket: string;
+  /** The normalised `--prefix` ("" or ending in "/"). */
   prefix: string;
+  /** The stream name. */
   name: string;
 }
 
 /** The first line of a log: what it is bound to. */
 export interface ResumeHeader extends ResumeIdentity {
+  /** Marks the line as a resume log header, format version 1. */
   s3duct_resume: 1;
+  /** The chunk size the upload used; a resume needs the same. */
   chunk_size: number;
   /** "none", "aes:<16 hex>" or "age:<16 hex>": never the key itself. */
   key_fingerprint: string;
@@ -31,12 +37,19 @@ export interface ResumeHeader extends ResumeIdentity {
 
 /** One stored chunk, with the chain value after it (so the chain can continue). */
 export interface ResumeEntry {
+  /** The chunk's 0-based index. */
   chunk: number;
+  /** Plaintext bytes in the chunk. */
   size: number;
+  /** SHA-256 of the plaintext, lower-case hex. */
   sha256: string;
+  /** SHA3-256 of the plaintext, lower-case hex. */
   sha3_256: string;
+  /** The chain value after this chunk, lower-case hex. */
   chain: string;
+  /** The chunk's logical key (no prefix), as the manifest will record it. */
   s3_key: string;
+  /** The ETag the store returned for the chunk object. */
   etag: string;
   /** Size of the stored object (sealed), for the re-check; absent in older logs. */
   object_size?: number;
@@ -118,6 +131,7 @@ function isEntry(v: unknown): v is ResumeEntry {
 
 /** An open log being appended to. Each append is durable before it resolves. */
 export class ResumeLog {
+  /** The log file's path. */
   readonly path: string;
   readonly #file: Deno.FsFile;
   #queue: Promise<void> = Promise.resolve();
@@ -156,6 +170,7 @@ export class ResumeLog {
     return this.#queue;
   }
 
+  /** Waits for pending appends (their failures were reported to their callers), then closes. */
   async close(): Promise<void> {
     await this.#queue.catch(() => {});
     this.#file.close();

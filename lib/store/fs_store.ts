@@ -52,6 +52,7 @@ export class FsStore implements Store {
    */
   readonly #synced = new Map<string, Promise<void>>();
 
+  /** The bucket `bucket` as the directory `root/bucket` (`root`: the store directory). */
   constructor(root: string, bucket: string) {
     this.#root = root.replace(/\/+$/, "") || "/";
     this.#dir = `${this.#root}/${bucket}`;
@@ -69,6 +70,7 @@ export class FsStore implements Store {
     }
   }
 
+  /** Durable on return: a temporary file, fsync'd, renamed (or linked) into place, dir fsync'd. */
   async put(key: string, body: Uint8Array, opts: PutOptions = {}): Promise<{ etag: string }> {
     const path = this.#path(key);
     const dir = path.slice(0, path.lastIndexOf("/"));
@@ -209,6 +211,7 @@ export class FsStore implements Store {
     }
   }
 
+  /** Removes the regular files of `keys` (missing counts as deleted), then fsyncs their folders. */
   async delete(keys: string[]): Promise<DeleteReport> {
     const report: DeleteReport = { deleted: [], failed: [] };
     const changed = new Set<string>();
@@ -330,9 +333,12 @@ export class FsStore implements Store {
 }
 
 /** What an opened object file is, and its fstat (the size to read). */
-interface OpenedFile {
+export interface OpenedFile {
+  /** The open file, checked to be the regular file lstat saw. */
   file: Deno.FsFile;
+  /** The open file's fstat: its size is what there is to read. */
   info: Deno.FileInfo;
+  /** Closes the file (`using` does it on leaving the scope). */
   [Symbol.dispose](): void;
 }
 

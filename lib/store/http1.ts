@@ -10,11 +10,16 @@
  * `timeoutMs` (a stalled server, a black-holed connection), the socket is closed and the
  * attempt fails with TimeoutError, which the store treats as transient and retries. An idle
  * timer, not a total one: a slow but moving 5 GiB transfer must not be cut off.
+ * @module
  */
 
+/** A response read whole: status, headers and body. */
 export interface HttpResponse {
+  /** The HTTP status code. */
   status: number;
+  /** The response headers. */
   headers: Headers;
+  /** The response body, read whole (into the buffer a `sink` gave, if it gave one). */
   body: Uint8Array;
 }
 
@@ -34,7 +39,9 @@ export type BodySink = (
 
 /** Per-request limits and hooks beyond the request itself. */
 export interface RequestOptions {
+  /** Aborts the exchange; the connection is closed rather than reused. */
   signal?: AbortSignal;
+  /** Chooses where a successful body lands, or refuses it (see {@linkcode BodySink}). */
   sink?: BodySink;
   /**
    * The most bytes a successful response's body may have. A larger Content-Length fails with
@@ -49,6 +56,7 @@ export interface RequestOptions {
  * when `declared`, else the bytes that had arrived when reading stopped (a lower bound).
  */
 export class BodyTooLargeError extends Error {
+  /** The refusal of a body of `size` bytes over `limit`; `declared` when Content-Length said so. */
   constructor(readonly limit: number, readonly size: number, readonly declared: boolean) {
     super(
       declared
@@ -82,11 +90,15 @@ const IDLE_PER_ORIGIN = 32;
 /** Bytes per socket write, so that the watchdog sees progress during a large body. */
 const WRITE_SLICE = 1024 * 1024;
 
+/** A keep-alive HTTP/1.1 client (TLS for https:), one pool of idle connections per origin. */
 export class Http1Client {
   readonly #idle = new Map<string, Conn[]>();
   readonly #keepAlive: boolean;
   readonly #timeoutMs: number;
 
+  /**
+   * A client that reuses connections unless `keepAlive` is false, idle-timing each at `timeoutMs`.
+   */
   constructor(keepAlive = true, timeoutMs = DEFAULT_TIMEOUT_MS) {
     this.#keepAlive = keepAlive;
     this.#timeoutMs = timeoutMs;

@@ -5,6 +5,7 @@
 
 /** One connection and its read state, reused across exchanges while kept alive. */
 export interface Conn {
+  /** The TCP or TLS connection. */
   conn: Deno.Conn;
   /** Bytes read past the previous response (none with well-behaved servers). */
   rest: Uint8Array;
@@ -14,6 +15,7 @@ export interface Conn {
   received: number;
 }
 
+/** Idle timeout (and connect timeout) when the store is given none: 60 s without a byte moving. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** No byte moved for the idle timeout (or the connect took longer). */
@@ -23,7 +25,9 @@ export class TimeoutError extends Error {}
 export class Watchdog {
   #last = performance.now();
   #timer: ReturnType<typeof setTimeout>;
+  /** Set once the watchdog has closed the connection, so the failure is reported as a timeout. */
   fired = false;
+  /** Arms the watchdog: `onIdle` runs once `ms` pass without a {@linkcode Watchdog.touch}. */
   constructor(private ms: number, onIdle: () => void) {
     const check = () => {
       const idle = performance.now() - this.#last;
@@ -34,14 +38,20 @@ export class Watchdog {
     };
     this.#timer = setTimeout(check, ms);
   }
+  /** Bytes moved: the idle time starts again. */
   touch(): void {
     this.#last = performance.now();
   }
+  /** Disarms the watchdog (the exchange is over). */
   stop(): void {
     clearTimeout(this.#timer);
   }
 }
 
+/**
+ * A fresh connection to `url`'s origin (TLS for https:, no Nagle delay).
+ * @throws {TimeoutError} The connection took longer than `timeoutMs`.
+ */
 export async function connect(url: URL, timeoutMs: number): Promise<Conn> {
   const port = Number(url.port) || (url.protocol === "https:" ? 443 : 80);
   const hostname = url.hostname.replace(/^\[|\]$/g, "");
@@ -63,6 +73,7 @@ export async function connect(url: URL, timeoutMs: number): Promise<Conn> {
   return { conn, rest: new Uint8Array(0), received: 0 };
 }
 
+/** Closes `conn`, ignoring that it may be closed already (abort, watchdog). */
 export function safeClose(conn: Deno.Conn): void {
   try {
     conn.close();

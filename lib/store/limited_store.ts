@@ -2,6 +2,7 @@
 import type { Bandwidth } from "../pipeline/bandwidth.ts";
 import type { ByteRange, GetArg, PutOptions, Store } from "./store.ts";
 
+/** `store` with every put charged before it is sent, and every get after it arrived. */
 export function limitBandwidth<S extends Store>(store: S, bandwidth: Bandwidth): S {
   return new Proxy(store, {
     get(target, prop, receiver) {

@@ -6,15 +6,24 @@ import type { RetryPolicy } from "./retry.ts";
 import { S3Store } from "./s3_store.ts";
 import type { Store } from "./store.ts";
 
+/** The store options of every command (`--bucket`, `--endpoint-url`, `--region`, retries). */
 export interface StoreOptions {
+  /** The bucket name (for a local directory store: the folder under the endpoint's path). */
   bucket: string;
+  /** `http(s)://host[:port]` of an S3-compatible service, or `file:///dir` for a local store. */
   endpointUrl?: string;
+  /** AWS region; undefined resolves it like the AWS SDKs (env, profile, default). */
   region?: string;
+  /** How transient failures are retried. */
   retry: RetryPolicy;
   /** Idle timeout per request attempt (S3 only). */
   timeoutMs?: number;
 }
 
+/**
+ * The store `opts` name: a local directory for `file:///`, else S3 with resolved credentials.
+ * @throws {UsageError} A malformed bucket name or endpoint URL.
+ */
 export async function openStore(opts: StoreOptions): Promise<Store> {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$/.test(opts.bucket)) {
     throw new UsageError(`--bucket '${opts.bucket}' is not a valid bucket name`);

@@ -1,15 +1,21 @@
 /** Retries for transient store failures: exponential backoff with full jitter. */
 import { StoreError } from "../errors.ts";
 
+/** How many times, and how patiently, a transient store failure is retried. */
 export interface RetryPolicy {
   /** Retries after the first attempt; 0 = try once. */
   retries: number;
+  /**
+   * Backoff ceiling of the first retry, doubling for each later one; the wait is random below it.
+   */
   baseMs: number;
+  /** Most backoff ceiling for any retry (a server's Retry-After may still ask for longer). */
   capMs: number;
   /** Called before each wait, e.g. to log. */
   onRetry?: (attempt: number, error: StoreError, waitMs: number) => void;
 }
 
+/** Ten retries, backoff from 250 ms doubling up to 20 s: at most ~1.5 min of waiting in all. */
 export const DEFAULT_RETRY: RetryPolicy = { retries: 10, baseMs: 250, capMs: 20_000 };
 
 /**

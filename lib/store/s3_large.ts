@@ -14,18 +14,27 @@ import { type GetOptions, OversizeObjectError } from "./store.ts";
 
 /** A whole S3 response. */
 export interface S3Response extends HttpResponse {
+  /** The body decoded as UTF-8 (S3's XML documents). */
   text(): Promise<string>;
 }
 
 /** One S3 request, as S3Store makes it. */
 export interface S3Call {
+  /** The HTTP method. */
   method: string;
+  /** The object key; undefined addresses the bucket itself. */
   key?: string;
+  /** Query parameters (e.g. `{ uploads: "" }`), signed with the request. */
   query?: Record<string, string>;
+  /** Request headers besides the signature's own; all are signed. */
   headers?: Record<string, string>;
+  /** The request body, sent from this buffer in one write. */
   body?: Uint8Array;
+  /** The body's SHA-256 in hex, when already known; otherwise it is computed for the signature. */
   bodySha256?: string;
+  /** Aborts the request and its retries. */
   signal?: AbortSignal;
+  /** Where a successful response body lands (see {@linkcode BodySink}). */
   sink?: BodySink;
   /** The most bytes a successful response body may have (RequestOptions.maxBody). */
   maxBody?: number;
@@ -37,8 +46,11 @@ export type S3Request = <T = S3Response>(
   read?: (res: S3Response) => Promise<T>,
 ) => Promise<T>;
 
+/** Bodies larger than this (64 MiB) are put as multipart uploads, unless the put is conditional. */
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
+/** Bytes per multipart part (16 MiB; the last is shorter). */
 export const PART_SIZE = 16 * 1024 * 1024;
+/** Bytes per ranged GET of an object read in parallel ranges (16 MiB). */
 export const RANGE_SIZE = 16 * 1024 * 1024;
 const PARALLEL = 4;
 const xml = new XMLParser({ parseTagValue: false, isArray: (n) => n === "Part" });

@@ -9,6 +9,9 @@ import type { CredentialProvider, Credentials } from "./credentials.ts";
 /** SigV4 allows 15 minutes; a Date header further off than this means our clock is wrong. */
 const SKEWED_MS = 10 * 60_000;
 
+/**
+ * Signs S3 requests with SigV4, with current credentials and the server's clock once it differs.
+ */
 export class S3Signer {
   readonly #current: () => Promise<Credentials>;
   readonly #region: string;
@@ -17,6 +20,7 @@ export class S3Signer {
   /** Server time minus local time; 0 until a skewed answer says otherwise. */
   #skewMs = 0;
 
+  /** A signer for `region`; `creds` may be fixed or a provider asked before each request. */
   constructor(
     creds: Credentials | CredentialProvider,
     region: string,

@@ -38,13 +38,17 @@ import type {
   Store,
 } from "./store.ts";
 
+/** Where an {@linkcode S3Store} connects, and as whom. */
 export interface S3StoreOptions {
+  /** The bucket name (one with dots is addressed path-style, for TLS). */
   bucket: string;
+  /** The region requests are signed for (and AWS endpoints named after). */
   region: string;
   /** Fixed credentials, or a provider asked before each request (refreshes temporary ones). */
   credentials: Credentials | CredentialProvider;
   /** Custom endpoint (path-style); absent = AWS (virtual-hosted). */
   endpoint?: string;
+  /** Retries of transient failures; default {@linkcode DEFAULT_RETRY}. */
   retry?: RetryPolicy;
   /** Reuse connections (default). Tests turn it off so no socket outlives a test. */
   keepAlive?: boolean;
@@ -61,6 +65,7 @@ const xml = new XMLParser({
 
 type Call = S3Call;
 
+/** A bucket on S3 or an S3-compatible service, over SigV4-signed HTTP/1.1. */
 export class S3Store implements Store {
   readonly location: string;
   readonly #bucket: string;
@@ -70,6 +75,7 @@ export class S3Store implements Store {
   readonly #retry: RetryPolicy;
   readonly #http: Http1Client;
 
+  /** A store for `opts.bucket`; nothing is sent until the first request. */
   constructor(opts: S3StoreOptions) {
     this.#bucket = opts.bucket;
     this.location = `s3://${opts.bucket}`;
@@ -94,6 +100,9 @@ export class S3Store implements Store {
     }
   }
 
+  /**
+   * A single PUT, or a multipart upload above {@linkcode MULTIPART_THRESHOLD} when unconditional.
+   */
   async put(key: string, body: Uint8Array, opts: PutOptions = {}): Promise<{ etag: string }> {
     const headers: Record<string, string> = { "content-type": "application/octet-stream" };
     if (opts.storageClass && opts.storageClass !== "STANDARD") {
@@ -202,6 +211,7 @@ export class S3Store implements Store {
     } while (token);
   }
 
+  /** DeleteObjects in batches of 1000; a key S3 refuses is reported with its error code. */
   async delete(keys: string[]): Promise<DeleteReport> {
     const report: DeleteReport = { deleted: [], failed: [] };
     for (let i = 0; i < keys.length; i += 1000) {

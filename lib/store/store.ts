@@ -4,11 +4,15 @@
  */
 import { IntegrityError } from "../errors.ts";
 
+/** What a HEAD tells about one object. */
 export interface ObjectInfo {
+  /** The object's full key. */
   key: string;
+  /** Stored size in bytes. */
   size: number;
   /** As S3 returns it, double quotes included. */
   etag: string;
+  /** The storage class (`GLACIER`, ...); undefined for the store's default (STANDARD). */
   storageClass?: string;
   /** From x-amz-restore: a restore of an archived object was requested (ongoing or done). */
   restore?: RestoreStatus;
@@ -16,25 +20,33 @@ export interface ObjectInfo {
   metadata: Record<string, string>;
 }
 
+/** The restore state of an archived object (S3's x-amz-restore). */
 export interface RestoreStatus {
   /** true while the thaw runs; false once a readable copy exists (until `expiry`). */
   ongoing: boolean;
+  /** When the restored copy goes away, as S3 gives it (an HTTP date), once it is readable. */
   expiry?: string;
 }
 
 /** Outcome of asking for a restore: started now, already running, or a copy is readable. */
 export type RestoreRequestResult = "initiated" | "in-progress" | "available";
 
+/** How fast (and at what price) S3 thaws an archived object. */
 export type RestoreTier = "Standard" | "Bulk" | "Expedited";
 
+/** How a listing is shaped. */
 export interface ListOptions {
+  /** Fold keys that continue past this (usually "/") into `prefix` entries, one per folder. */
   delimiter?: string;
   /** Only keys after this one (S3 start-after): skips a run of keys without paging through it. */
   startAfter?: string;
 }
 
+/** How an object is written, and the conditions the write depends on. */
 export interface PutOptions {
+  /** The storage class to write with (`--storage-class`); undefined for the store's default. */
   storageClass?: string;
+  /** User metadata to attach (x-amz-meta-*), keys without the prefix. */
   metadata?: Record<string, string>;
   /** Fail with ExistsError if the key exists (If-None-Match: *). */
   ifNoneMatch?: boolean;
@@ -45,11 +57,13 @@ export interface PutOptions {
   ifMatch?: string;
   /** SHA-256 of the body, when the caller already has it (saves a pass; sent for checking). */
   sha256?: Uint8Array;
+  /** Aborts the write (and its retries). */
   signal?: AbortSignal;
 }
 
 /** What a `get` may be told besides the key and range. */
 export interface GetOptions {
+  /** Aborts the read (and its retries). */
   signal?: AbortSignal;
   /**
    * The most bytes the object may hold (what its manifest record allows once sealed). A larger
@@ -116,24 +130,32 @@ export class OversizeObjectError extends IntegrityError {
 
 /** Inclusive byte range. */
 export interface ByteRange {
+  /** Offset of the first byte. */
   start: number;
+  /** Offset of the last byte (inclusive, as in an HTTP Range header). */
   end: number;
 }
 
+/** One listing entry: an object, or (with a delimiter) a folded common prefix. */
 export type ListEntry =
   | { kind: "object"; key: string; size: number; etag: string }
   | { kind: "prefix"; prefix: string };
 
+/** The outcome of a batch delete: S3 reports each key on its own. */
 export interface DeleteReport {
+  /** Keys deleted, or already absent. */
   deleted: string[];
+  /** Keys that could not be deleted, with the store's reason for each. */
   failed: { key: string; reason: string }[];
 }
 
+/** One bucket of an object store (S3 or a local directory), as the pipelines use it. */
 export interface Store {
   /** For messages: `s3://bucket` or `file:///dir/bucket`. */
   readonly location: string;
   /** Fails with NotFoundError/AccessError if the bucket is unusable. */
   checkBucket(): Promise<void>;
+  /** Writes the object whole (multipart when large) and returns its ETag. */
   put(key: string, body: Uint8Array, opts?: PutOptions): Promise<{ etag: string }>;
   /**
    * The object's bytes (or the range's). NotFoundError if missing; IntegrityError, before the
@@ -144,6 +166,10 @@ export interface Store {
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Keys in ascending order; with a delimiter, common prefixes are folded (in key order). */
   list(prefix: string, opts?: ListOptions): AsyncIterable<ListEntry>;
+  /**
+   * Deletes these keys (any number, batched as needed); a key refused alone is reported, not
+   * thrown.
+   */
   delete(keys: string[]): Promise<DeleteReport>;
   /** Ask for a temporary readable copy of an archived object (S3 RestoreObject). */
   restore(key: string, days: number, tier: RestoreTier): Promise<RestoreRequestResult>;

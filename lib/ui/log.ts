@@ -10,10 +10,13 @@ export type Verbosity = "quiet" | "normal" | "verbose";
 
 /** Leveled messages to stderr (or `write`), escaped for the terminal. */
 export class Log {
+  /** Which messages are written: quiet drops info and warnings (warnings are still kept). */
   readonly verbosity: Verbosity;
+  /** Every warning of the run, in order, for the JSON summary (quiet or not). */
   readonly warnings: string[] = [];
   readonly #write: (line: string) => void;
 
+  /** A log writing through `write` (stderr by default), each line escaped for the terminal. */
   constructor(verbosity: Verbosity, write: (line: string) => void = writeStderr) {
     this.verbosity = verbosity;
     // Multi-line messages are our own summaries; each line is escaped on its own.

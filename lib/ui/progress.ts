@@ -5,8 +5,10 @@
 import { humanSize } from "../format/size.ts";
 import { writeText } from "./log.ts";
 
+/** `--progress`: a line redrawn on a TTY (auto, rich), a line every 10 s (plain), or none. */
 export type ProgressMode = "auto" | "rich" | "plain" | "none";
 
+/** A transfer's progress on stderr: bytes, rate, ETA and transfers in flight. */
 export class Progress {
   readonly #label: string;
   readonly #total?: number;
@@ -17,6 +19,7 @@ export class Progress {
   #inFlight = 0;
   #drawn = false;
 
+  /** Starts drawing now unless `quiet` or `mode` turns it off; `total` bytes enable the ETA. */
   constructor(label: string, mode: ProgressMode, quiet: boolean, total?: number) {
     this.#label = label;
     this.#total = total;
@@ -26,10 +29,12 @@ export class Progress {
     if (on) this.#timer = setInterval(() => this.#draw(), this.#tty ? 500 : 10_000);
   }
 
+  /** Counts `bytes` more as done. */
   add(bytes: number): void {
     this.#bytes += bytes;
   }
 
+  /** How many transfers are running now, shown on the next draw. */
   set inFlight(n: number) {
     this.#inFlight = n;
   }

@@ -7,6 +7,7 @@ import { OutputClosedError, OutputError } from "../errors.ts";
 
 /** Something to write to; Deno.stdout by default, injectable for tests. */
 export interface Writable {
+  /** Writes some of `p`, resolving to how many bytes (`Deno.Writer`). */
   write(p: Uint8Array): Promise<number>;
 }
 

@@ -4,18 +4,26 @@ import type { Manifest } from "../format/manifest.ts";
 import { VERSION } from "../version.ts";
 import type { RangePlan } from "../format/range.ts";
 
+/** `--summary`: a few human lines, one JSON object (keys as s3duct 0.4's first), or nothing. */
 export type SummaryFormat = "text" | "json" | "none";
 
 function rate(bytes: number, ms: number): string {
   return ms > 0 ? `${humanSize(Math.round(bytes / (ms / 1000)))}/s` : "-";
 }
 
+/** What a finished put reports, beyond its manifest. */
 export interface PutFacts {
+  /** The manifest just published. */
   manifest: Manifest;
+  /** The bucket it went to. */
   bucket: string;
+  /** The normalised `--prefix` ("" or ending in "/"). */
   prefix: string;
+  /** Full key of the published manifest object. */
   manifestKey: string;
+  /** Chunks uploaded by this run. */
   chunksNew: number;
+  /** Chunks an interrupted run had stored, kept after re-verifying them against stdin. */
   chunksResumed: number;
   /** Logged chunks uploaded again, by why (resume re-check). */
   chunksReuploaded?: { missing: number; differs: number };
@@ -25,7 +33,9 @@ export interface PutFacts {
   workers: string;
   /** The most workers that ran at once. */
   peakWorkers: number;
+  /** Wall time of the put, in milliseconds. */
   elapsedMs: number;
+  /** The run's warnings, in order. */
   warnings: string[];
 }
 
@@ -73,16 +83,23 @@ export function putSummary(f: PutFacts, format: SummaryFormat): string | undefin
   ].join("\n");
 }
 
+/** What a finished get reports, beyond the manifest. */
 export interface GetFacts {
+  /** The manifest of the stream written. */
   manifest: Manifest;
+  /** "4", or "auto (6)" for adaptive. */
   workers: string;
+  /** The most download workers that ran at once. */
   peakWorkers: number;
+  /** Wall time of the get, in milliseconds. */
   elapsedMs: number;
+  /** The run's warnings, in order. */
   warnings: string[];
   /** The range written, when --offset/--length asked for one. */
   range?: RangePlan;
 }
 
+/** The get summary in `format` (undefined for "none"); JSON keys follow s3duct 0.4's, then ours. */
 export function getSummary(f: GetFacts, format: SummaryFormat): string | undefined {
   const m = f.manifest;
   if (format === "none") return undefined;

@@ -47,6 +47,17 @@ Deno.test("bundle: the single-file build round-trips a stream on a file:// store
     const get = await deno(["run", "-A", bundle, "get", ...common, ...key, "-q"]);
     assert.equal(get.code, 0, get.stderr);
     assert.ok(equalBytes(get.stdout, data), "identical bytes through the bundle");
+    // --compress runs its codec from source text in workers: it must survive bundling too.
+    const text = new TextEncoder().encode("INSERT INTO t VALUES (1, 'same row');\n".repeat(30000));
+    const zstd = ["--bucket", "b", "--endpoint-url", `file://${store}`, "--name", "bundled-zstd"];
+    const zput = await deno(
+      ["run", "-A", bundle, "put", ...zstd, ...key, "--format", "2", "--compress", "zstd", "-q"],
+      text,
+    );
+    assert.equal(zput.code, 0, zput.stderr);
+    const zget = await deno(["run", "-A", bundle, "get", ...zstd, ...key, "-q"]);
+    assert.equal(zget.code, 0, zget.stderr);
+    assert.ok(equalBytes(zget.stdout, text), "identical bytes through the bundle's zstd");
     const version = await deno(["run", "-A", bundle, "--version"]);
     assert.match(new TextDecoder().decode(version.stdout), /^s3duct \d+\.\d+\.\d+/);
   } finally {

@@ -25,11 +25,13 @@ import {
 /** Refresh this long before the expiration. */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
 
+/** What resolving the AWS settings found: credentials, their provider, and the region. */
 export interface AwsSettings {
   /** The credentials resolved first (what `provider.get()` returned). */
   credentials: Credentials;
   /** Current credentials for every request, refreshed when temporary. */
   provider: CredentialProvider;
+  /** The region: `--region`, else AWS_REGION / AWS_DEFAULT_REGION, the profile's, or us-east-1. */
   region: string;
   /** Where the credentials came from, for messages: "environment", "profile 'x'", ... */
   source: string;
@@ -43,12 +45,17 @@ export class RefreshingProvider implements CredentialProvider {
   #current?: Credentials;
   #pending?: Promise<Credentials>;
 
+  /** A provider that loads on the first `get`; `source` names where `load` gets them from. */
   constructor(source: string, load: Loader, now: () => number = Date.now) {
     this.source = source;
     this.#load = load;
     this.#now = now;
   }
 
+  /**
+   * Cached credentials, or fresh ones near expiry (one load shared by concurrent callers).
+   * A failed refresh falls back to cached credentials that have not expired yet.
+   */
   async get(): Promise<Credentials> {
     const cur = this.#current;
     const left = cur?.expiration ? cur.expiration.getTime() - this.#now() : Infinity;

@@ -14,6 +14,9 @@ import {
   str,
 } from "./types.ts";
 
+/**
+ * The ECS agent's link-local address, which AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is relative to.
+ */
 export const ECS_HOST = "169.254.170.2";
 const TIMEOUT_MS = 2_000;
 /** Plain-http hosts the SDKs accept for a full URI: loopback and the container agents. */
@@ -42,6 +45,7 @@ export function ecsUrl(ctx: AwsContext): URL | undefined {
   return url;
 }
 
+/** Loads credentials from the container endpoint `url`, sending the authorization token if set. */
 export function ecsLoader(ctx: AwsContext, url: URL): Loader {
   return async () => {
     const headers: Record<string, string> = {};

@@ -13,23 +13,33 @@ import { type IniSection, ssoLoader, ssoSettings } from "./sso.ts";
 import { assumeRole, type AssumeRoleParams, webIdentityLoader } from "./sts.ts";
 import { type AwsContext, type Credentials, type Loader, str } from "./types.ts";
 
+/** The shared config and credentials files, parsed, and which profile is selected. */
 export interface ProfileFiles {
   /** The selected profile: AWS_PROFILE, AWS_DEFAULT_PROFILE or "default". */
   name: string;
   /** Whether a variable named it (then it must exist). */
   explicit: boolean;
+  /** $HOME ("" when unset): the default files' folder, and the SSO token cache's. */
   home: string;
+  /** Path of the credentials file (AWS_SHARED_CREDENTIALS_FILE, default ~/.aws/credentials). */
   credFile: string;
+  /** Path of the config file (AWS_CONFIG_FILE, default ~/.aws/config). */
   configFile: string;
+  /** The credentials file parsed ({} when it does not exist); sections are profile names. */
   creds: IniSection;
+  /** The config file parsed ({} when it does not exist); sections are `profile NAME`. */
   config: IniSection;
 }
 
+/** The selected profile as a credential source. */
 export interface ProfileSource {
+  /** For messages: `profile 'NAME'`. */
   source: string;
+  /** Loads the profile's credentials (assuming roles, SSO, a process, or its static keys). */
   loader: Loader;
 }
 
+/** Reads both files (a missing one counts as empty) and the profile AWS_PROFILE selects. */
 export async function loadProfileFiles(ctx: AwsContext): Promise<ProfileFiles> {
   const home = ctx.env("HOME") ?? "";
   const chosen = ctx.env("AWS_PROFILE") || ctx.env("AWS_DEFAULT_PROFILE");

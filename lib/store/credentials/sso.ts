@@ -18,14 +18,20 @@ import {
 
 const TIMEOUT_MS = 15_000;
 
+/** A parsed INI file or section: keys to values, and to nested sections for a whole file. */
 export type IniSection = Record<string, unknown>;
 
+/** What an SSO profile needs to trade the cached `aws sso login` token for role credentials. */
 export interface SsoSettings {
   /** Cache key: the sso_session name, or the start URL for legacy profiles. */
   cacheKey: string;
+  /** The SSO portal's start URL (sso_start_url). */
   startUrl: string;
+  /** The region of the SSO portal (sso_region), not necessarily the bucket's. */
   region: string;
+  /** The AWS account of the role (sso_account_id). */
   accountId: string;
+  /** The role to get credentials for (sso_role_name). */
   roleName: string;
   /** How to log in, for the message: "--profile x" or "--sso-session y". */
   loginArgs: string;
@@ -70,10 +76,12 @@ export function ssoSettings(
   };
 }
 
+/** Where `aws sso login` caches the token: ~/.aws/sso/cache/ and the SHA-1 hex of `cacheKey`. */
 export function ssoCachePath(home: string, cacheKey: string): string {
   return `${home}/.aws/sso/cache/${createHash("sha1").update(cacheKey).digest("hex")}.json`;
 }
 
+/** Loads role credentials with the cached SSO token; a missing or expired one asks to log in. */
 export function ssoLoader(ctx: AwsContext, home: string, s: SsoSettings): Loader {
   return async () => {
     const login = `run: aws sso login ${s.loginArgs}`;

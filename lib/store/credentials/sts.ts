@@ -19,10 +19,15 @@ import {
 const TIMEOUT_MS = 15_000;
 const xml = new XMLParser({ parseTagValue: false });
 
+/** The role to assume, from a profile's role_arn and its companions. */
 export interface AssumeRoleParams {
+  /** ARN of the role (role_arn). */
   roleArn: string;
+  /** The role session name (role_session_name); default {@linkcode defaultSessionName}. */
   sessionName?: string;
+  /** The external id the role's trust policy requires (external_id), if any. */
   externalId?: string;
+  /** How long the credentials should last (duration_seconds); default STS's (1 hour). */
   durationSeconds?: number;
 }
 
@@ -33,6 +38,7 @@ export function stsEndpoint(ctx: AwsContext, region: string): string {
   return url.replace(/\/+$/, "") + "/";
 }
 
+/** The role session name when none is configured: `s3duct-` and the time in epoch ms. */
 export function defaultSessionName(ctx: AwsContext): string {
   return `s3duct-${ctx.now()}`;
 }

@@ -5,9 +5,13 @@
 
 import { AccessError } from "../../errors.ts";
 
+/** One set of AWS credentials, as every source produces them. */
 export interface Credentials {
+  /** The access key id (`AKIA...`, or `ASIA...` for temporary credentials). */
   accessKeyId: string;
+  /** The secret access key; never logged or put in a message. */
   secretAccessKey: string;
+  /** The session token that temporary credentials come with. */
   sessionToken?: string;
   /** When temporary credentials stop working; absent = long-lived. */
   expiration?: Date;
@@ -15,20 +19,27 @@ export interface Credentials {
 
 /** Hands out current credentials, refreshing temporary ones before they expire. */
 export interface CredentialProvider {
+  /** Credentials valid now: cached, or freshly loaded when they are near their expiration. */
   get(): Promise<Credentials>;
   /** Where the credentials come from, for messages, e.g. "environment", "profile 'x'". */
   readonly source: string;
 }
 
+/** What a `credential_process` run returned. */
 export interface ProcessResult {
+  /** The process's exit code. */
   code: number;
+  /** Its standard output, decoded as UTF-8 (the credentials JSON). */
   stdout: string;
 }
 
 /** What resolution may read; injectable for tests. Optional members default to the real ones. */
 export interface AwsEnvironment {
+  /** An environment variable, or undefined when unset. */
   env(name: string): string | undefined;
+  /** A file's text, or undefined when it does not exist (config, credentials, token files). */
   readText(path: string): Promise<string | undefined>;
+  /** HTTP for the metadata services, STS and SSO; default the global fetch. */
   fetch?: typeof fetch;
   /** Run argv[0] with the rest as arguments; stderr goes to ours. */
   run?(argv: string[]): Promise<ProcessResult>;
@@ -38,10 +49,15 @@ export interface AwsEnvironment {
 
 /** An AwsEnvironment with every member present. */
 export interface AwsContext {
+  /** An environment variable, or undefined when unset. */
   env(name: string): string | undefined;
+  /** A file's text, or undefined when it does not exist. */
   readText(path: string): Promise<string | undefined>;
+  /** HTTP for the metadata services, STS and SSO. */
   fetch: typeof fetch;
+  /** Runs argv[0] with the rest as arguments (stdin empty, stderr ours). */
   run(argv: string[]): Promise<ProcessResult>;
+  /** Milliseconds since the epoch. */
   now(): number;
 }
 
@@ -51,6 +67,7 @@ export class CredentialsUnavailable extends AccessError {}
 /** A source's way to obtain a fresh set of credentials. */
 export type Loader = () => Promise<Credentials>;
 
+/** The process's own environment variables and files (the rest default to the real ones too). */
 export const realAwsEnvironment: AwsEnvironment = {
   env: (name) => Deno.env.get(name),
   readText: async (path) => {
@@ -63,6 +80,7 @@ export const realAwsEnvironment: AwsEnvironment = {
   },
 };
 
+/** `aws` with its missing members filled in: global fetch, a real process runner, Date.now. */
 export function contextOf(aws: AwsEnvironment): AwsContext {
   return {
     env: (n) => aws.env(n),
