@@ -54,7 +54,11 @@ Deno.test("put --from-command: exit 0 -> stream restorable; producer stderr pass
 });
 
 Deno.test("put --from-command: data then exit 3 -> exit 10, one-line error, no manifest", async () => {
-  const r = await put("fails", `cat '${file}'; echo 'pg_dump: connection lost' >&2; exit 3`);
+  // The pause lets the uploads of the chunks read so far finish before the failure is seen.
+  const r = await put(
+    "fails",
+    `cat '${file}'; sleep 1; echo 'pg_dump: connection lost' >&2; exit 3`,
+  );
   assert.equal(r.code, ExitCode.PRODUCER, r.stderr);
   assert.match(r.stderr, /^pg_dump: connection lost$/m);
   const errors = r.stderr.split("\n").filter((l) => l.startsWith("s3duct: error:"));
