@@ -3,7 +3,7 @@
  * checks, run by openManifest before any chunk is fetched) and the writer's store wrapper that
  * signs the manifest object as it is stored.
  */
-import { IntegrityError, NotFoundError, StoreError } from "../errors.ts";
+import { ExistsError, IntegrityError, NotFoundError, StoreError } from "../errors.ts";
 import {
   checkSignature,
   MAX_SIGNATURE_OBJECT,
@@ -143,6 +143,10 @@ export function signingStore<S extends Store>(
   const sigKey = signatureKey(layout);
   const put = async (k: string, body: Uint8Array, opts?: PutOptions) => {
     if (k === manifestKey) {
+      // The manifest write is conditional; a put that would lose it must not touch the
+      // signature of the stream that won (checked here, so only a few milliseconds remain
+      // in which two racing signed puts can still cross).
+      await checkCondition(store, manifestKey, opts);
       if (key) {
         await store.put(sigKey, await signManifest(key, signatureContext(bucket, layout), body));
         log.debug(`manifest signature stored at ${sigKey}`);
@@ -166,4 +170,14 @@ export function signingStore<S extends Store>(
       return typeof v === "function" ? v.bind(target) : v;
     },
   });
+}
+
+/** Fail as the conditional manifest write would, before anything else is written. */
+async function checkCondition(store: Store, key: string, opts?: PutOptions): Promise<void> {
+  if (!opts?.ifNoneMatch && opts?.ifMatch === undefined) return;
+  const now = await store.head(key);
+  const lost = opts.ifNoneMatch
+    ? now !== undefined
+    : now?.etag.replace(/"/g, "") !== opts.ifMatch!.replace(/"/g, "");
+  if (lost) throw new ExistsError(`object '${key}' was written by another put meanwhile`);
 }

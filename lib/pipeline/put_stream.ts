@@ -167,7 +167,17 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
   job.log.debug(`manifest stored at ${job.layout.full(job.layout.manifestKey)}`);
   await plan.log?.remove();
   const keep = new Set(manifest.chunks.map((r) => r.s3_key));
-  const orphansDeleted = await deleteOldChunks(job.store, job.layout, keep, job.log);
+  // Published: from here on nothing may turn exit 0 into a failure; `cleanup` can finish this.
+  const orphansDeleted = await deleteOldChunks(
+    job.store,
+    job.layout,
+    keep,
+    target.generationsBefore,
+    job.log,
+  ).catch((e) => {
+    job.log.warn(`stream published; removing chunks it no longer uses failed: ${e.message}`);
+    return 0;
+  });
   return {
     manifest,
     chunksNew: manifest.chunk_count - streamed.kept,

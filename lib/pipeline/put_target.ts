@@ -2,6 +2,7 @@
 import { ExistsError } from "../errors.ts";
 import { newGeneration, type StreamLayout } from "../format/layout.ts";
 import type { ObjectInfo, Store } from "../store/store.ts";
+import { generationsOf } from "./generations.ts";
 
 /** The target of one put run. */
 export interface PutTarget {
@@ -13,6 +14,8 @@ export interface PutTarget {
    * old stream whole.
    */
   chunkLayout: StreamLayout;
+  /** Generation folders of the stream when this put started: what its clean-up may touch. */
+  generationsBefore: Set<string>;
 }
 
 /**
@@ -31,5 +34,9 @@ export async function openTarget(
         "pass --clobber to replace it, or choose another --name",
     );
   }
-  return { replacing: existing, chunkLayout: layout.withGeneration(newGeneration()) };
+  return {
+    replacing: existing,
+    chunkLayout: layout.withGeneration(newGeneration()),
+    generationsBefore: await generationsOf(store, layout),
+  };
 }

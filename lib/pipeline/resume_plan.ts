@@ -56,7 +56,10 @@ export async function planResume(job: PutJob, target: PutTarget): Promise<Resume
   const replay = await recheckEntries(job, state.entries);
   const intact = replay.findIndex((r) => r.state !== "ok");
   const keep = state.entries.slice(0, intact < 0 ? replay.length : intact);
-  const { log, noLog } = await state.openLog(keep);
+  // Records rebuilt from the bucket may be another put's: the log starts empty and gets each
+  // chunk as this run records it, so a replay that stops early leaves no stale lines behind.
+  const logKeep = state.source === "bucket" ? [] : keep;
+  const { log, noLog } = await state.openLog(logKeep);
   if (noLog) job.log.warn(`${noLog}; an interrupted put resumes only from the bucket`);
   if (replay.length) {
     const redo = replay.length - keep.length;
@@ -71,7 +74,7 @@ export async function planResume(job: PutJob, target: PutTarget): Promise<Resume
     if (redo > bad) job.log.debug(`  the log resumes after chunk ${keep.length - 1}`);
   }
   rules.lenient = state.source === "bucket";
-  return { replay, source: state.source, log, logged: keep.length, rules };
+  return { replay, source: state.source, log, logged: logKeep.length, rules };
 }
 
 async function recheckEntries(job: PutJob, entries: ResumeEntry[]): Promise<Replay[]> {

@@ -119,16 +119,11 @@ export class FsStore implements Store {
    * there must still hash to the ETag read earlier, then the new one is renamed over it.
    */
   async #replaceIfMatch(key: string, dir: string, tmp: string, path: string, etag: string) {
-    const lock = `${dir}/${TMP_MARK}lock-${path.slice(dir.length + 1)}`;
-    for (let waited = 0;; waited += 20) {
-      try {
-        (await Deno.open(lock, { write: true, createNew: true, mode: 0o600 })).close();
-        break;
-      } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists) || waited > 10_000) throw e;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
+    // A kernel lock (released when the process dies, however it dies) on a file that stays:
+    // a lock file that had to be removed could outlive a SIGKILL and block every later write.
+    const lockPath = `${dir}/${TMP_MARK}lock-${path.slice(dir.length + 1)}`;
+    using lock = await Deno.open(lockPath, { write: true, create: true, mode: 0o600 });
+    await lock.lock(true);
     try {
       const now = await this.head(key);
       if (now?.etag.replace(/"/g, "") !== etag.replace(/"/g, "")) {
@@ -136,7 +131,7 @@ export class FsStore implements Store {
       }
       await Deno.rename(tmp, path);
     } finally {
-      await Deno.remove(lock).catch(() => {});
+      await lock.unlock();
     }
   }
 

@@ -238,3 +238,34 @@ Deno.test("local store If-Match: replaces only over the ETag read; otherwise Exi
   for await (const e of store.list("p/")) if (e.kind === "object") listed.push(e.key);
   assert.deepEqual(listed, ["p/k"], "no lock or temporary file left");
 });
+
+Deno.test("clean-up after publish: folders older than the put go, a later put's folder stays", async () => {
+  const inner = fsStore();
+  await inner.put("p/s/gold00000/chunk-000000", new Uint8Array([1])); // an interrupted upload
+  const later = "p/s/glater000/chunk-000000";
+  // Another put starts while this one runs: its folder appears after this put listed.
+  const store = hooked(inner, "manifest", async () => {
+    await inner.put(later, new Uint8Array([2]));
+  });
+  const out = await putStream(job(store, bytes(3000, 11)));
+  assert.equal(out.orphansDeleted, 1);
+  assert.equal(await inner.head("p/s/gold00000/chunk-000000"), undefined, "the old orphan went");
+  assert.ok(await inner.head(later), "the later put's chunk is untouched");
+});
+
+Deno.test("clean-up failing after publish only warns: the put still succeeds", async () => {
+  const inner = fsStore();
+  let published = false;
+  const store: Store = {
+    ...hooked(inner, "manifest", () => {
+      published = true;
+      return Promise.resolve();
+    }),
+    delete: () => Promise.reject(new Error("delete refused")),
+  };
+  await inner.put("p/s/gold00000/chunk-000000", new Uint8Array([1]));
+  const out = await putStream(job(store, bytes(2000, 12)));
+  assert.ok(published);
+  assert.equal(out.orphansDeleted, 0);
+  assert.ok(await inner.head("p/s/.manifest.json"));
+});
