@@ -36,7 +36,7 @@ export interface ResumePlan {
 
 /** Load, re-check and open the log. Without `job.resume`, an empty plan. */
 export async function planResume(job: PutJob, target: PutTarget): Promise<ResumePlan> {
-  const rules = {
+  const rules: ReplayRules = {
     name: job.layout.name,
     strict: job.resume?.strict ?? true,
     lenient: false,
@@ -74,6 +74,7 @@ export async function planResume(job: PutJob, target: PutTarget): Promise<Resume
     if (redo > bad) job.log.debug(`  the log resumes after chunk ${keep.length - 1}`);
   }
   rules.lenient = state.source === "bucket";
+  rules.logPath = state.path;
   return { replay, source: state.source, log, logged: logKeep.length, rules };
 }
 

@@ -25,6 +25,8 @@ export interface ReplayRules {
   lenient: boolean;
   /** Where a replay that stops early or keeps fewer chunks is reported. */
   log: Log;
+  /** The resume log, named in a refusal; undefined without one. */
+  logPath?: string;
 }
 
 /**
@@ -53,7 +55,8 @@ export function judgeReplay(
   }
   throw new ResumeRefused(
     `stdin differs from the interrupted upload of '${rules.name}' at chunk ${e.chunk}; ` +
-      "give the same input, or discard the interrupted upload with: s3duct cleanup",
+      "give the same input, or discard the interrupted upload" +
+      (rules.logPath ? `: rm '${rules.logPath}', then s3duct cleanup` : " with: s3duct cleanup"),
   );
 }
 

@@ -44,6 +44,8 @@ export interface ResumeState {
    * why, when the state folder cannot be used (e.g. no --allow-write for it).
    */
   openLog(keep: ResumeEntry[]): Promise<{ log?: ResumeLog; noLog?: string }>;
+  /** The local log's path (named in refusals: removing it discards the interrupted upload). */
+  path: string;
 }
 
 /** What binds a resume: target, chunk size, key, and where logs live. */
@@ -101,7 +103,7 @@ export async function loadResume(s: ResumeSetup): Promise<ResumeState> {
       return { noLog: `cannot write the resume log in ${s.dir} (${(e as Error).message})` };
     }
   };
-  return { entries, source, openLog };
+  return { entries, source, openLog, path };
 }
 
 function checkHeader(h: ResumeHeader, s: ResumeSetup, path: string): void {

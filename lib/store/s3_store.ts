@@ -58,6 +58,8 @@ export interface S3StoreOptions {
   clock?: () => number;
 }
 
+/** The largest listing page read (see list). */
+const LIST_MAX_BODY = 16 * 1024 * 1024;
 const xml = new XMLParser({
   parseTagValue: false,
   isArray: (n) => ["Contents", "CommonPrefixes", "Error", "Deleted"].includes(n),
@@ -187,8 +189,10 @@ export class S3Store implements Store {
       if (opts.delimiter) query.delimiter = opts.delimiter;
       if (opts.startAfter) query["start-after"] = opts.startAfter;
       if (token) query["continuation-token"] = token;
+      // A page of 1000 keys of at most 1024 bytes is ~1.5 MB of XML: anything far bigger is a
+      // hostile or broken server, refused before it is read.
       const doc = await this.#call(
-        { method: "GET", query },
+        { method: "GET", query, maxBody: LIST_MAX_BODY },
         async (r) => xml.parse(await r.text()),
       );
       const result = doc.ListBucketResult ?? {};
@@ -207,7 +211,17 @@ export class S3Store implements Store {
       // S3 sends keys and prefixes as two lists; merged in key order, a caller can stop at a key.
       if (result.CommonPrefixes?.length) page.sort((a, b) => compareKeys(entryKey(a), entryKey(b)));
       yield* page;
-      token = result.IsTruncated === "true" ? String(result.NextContinuationToken) : undefined;
+      const previous = token;
+      token = result.IsTruncated === "true"
+        ? String(result.NextContinuationToken ?? "")
+        : undefined;
+      // A server that says "more" without moving on would keep us listing forever.
+      if (token !== undefined && (token === "" || token === previous)) {
+        throw new StoreError(
+          `listing '${prefix}' in ${this.location} does not advance (continuation token ` +
+            `${token === "" ? "missing" : "repeated"}); the server is misbehaving`,
+        );
+      }
     } while (token);
   }
 

@@ -543,3 +543,49 @@ Deno.test("fetchManifest: a manifest object over the cap is refused before readi
     await f.truncate(1000);
     assert.equal((await fetchManifest(store, layout)).length, 1000);
   }));
+
+Deno.test("S3 list: a 3 GiB listing body is refused before it is read", async () => {
+  const h = hostileServer(
+    "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: 3221225472\r\n\r\n",
+    zeros,
+  );
+  try {
+    const started = performance.now();
+    await assert.rejects(async () => {
+      for await (const _ of s3At(h.endpoint).list("p/")) { /* nothing */ }
+    }, (e) => e instanceof IntegrityError);
+    assert.ok(performance.now() - started < 2000);
+    await h.ended;
+    assert.ok(h.sent() < 64 * 1024 * 1024, `server got ${h.sent()} bytes out`);
+  } finally {
+    h.close();
+  }
+});
+
+Deno.test("S3 list: a server that repeats its continuation token is refused, not looped on", async () => {
+  let requests = 0;
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    () => {
+      requests++;
+      return new Response(
+        "<ListBucketResult><IsTruncated>true</IsTruncated>" +
+          "<NextContinuationToken>same</NextContinuationToken>" +
+          `<Contents><Key>p/k${requests}</Key><Size>1</Size><ETag>"x"</ETag></Contents>` +
+          "</ListBucketResult>",
+        { headers: { "content-type": "application/xml" } },
+      );
+    },
+  );
+  try {
+    const endpoint = `http://127.0.0.1:${server.addr.port}`;
+    await assert.rejects(async () => {
+      for await (const _ of s3At(endpoint).list("p/")) { /* nothing */ }
+    }, /does not advance \(continuation token repeated\)/);
+    assert.equal(requests, 2, "stopped at the first repeat");
+  } finally {
+    ac.abort();
+    await server.finished;
+  }
+});
