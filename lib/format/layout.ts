@@ -65,6 +65,11 @@ export function normalizePrefix(prefix: string | undefined): string {
  */
 const GENERATION = /^g[0-9a-z]{8}$/;
 
+/** Whether a key segment is a chunk generation's name (`g1a2b3c4d`). */
+export function isGeneration(segment: string): boolean {
+  return GENERATION.test(segment);
+}
+
 /** A fresh generation name. */
 export function newGeneration(): string {
   const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";

@@ -38,14 +38,3 @@ export async function deleteOldChunks(
   for (const f of report.failed) log.warn(`could not delete old chunk '${f.key}': ${f.reason}`);
   return report.deleted.length;
 }
-
-/** Generation folders under a stream's name now (one delimiter listing). */
-export async function generationsOf(store: Store, layout: StreamLayout): Promise<Set<string>> {
-  const base = layout.full(`${layout.name}/`);
-  const out = new Set<string>();
-  for await (const e of store.list(base, { delimiter: "/" })) {
-    const g = e.kind === "prefix" ? /^(g[0-9a-z]{8})\/$/.exec(e.prefix.slice(base.length)) : null;
-    if (g) out.add(g[1]);
-  }
-  return out;
-}

@@ -2,7 +2,7 @@
 import { ExistsError } from "../errors.ts";
 import { newGeneration, type StreamLayout } from "../format/layout.ts";
 import type { ObjectInfo, Store } from "../store/store.ts";
-import { generationsOf } from "./generations.ts";
+import { generationsOf } from "../resume/recheck.ts";
 
 /** The target of one put run. */
 export interface PutTarget {

@@ -3,7 +3,7 @@
  * objects, never a HEAD per chunk). Resume compares its log with this before reusing a chunk,
  * and `put` compares its records with it right before publishing the manifest.
  */
-import { chunkName, folderOf, type StreamLayout } from "../format/layout.ts";
+import { chunkName, folderOf, isGeneration, type StreamLayout } from "../format/layout.ts";
 import type { Store } from "../store/store.ts";
 
 /** One listed object. An empty `etag` means the store's listing has none (local directory). */
@@ -17,7 +17,6 @@ export interface ListedObject {
 }
 
 const CHUNK = /^chunk-(\d{6,})$/;
-const GENERATION = /^g[0-9a-z]{8}\/$/;
 
 /**
  * The chunk objects (full keys) in the folders these full keys live in: one listing per
@@ -51,10 +50,7 @@ export async function chunkCandidates(
   layout: StreamLayout,
 ): Promise<Map<number, ListedObject[]>> {
   const base = layout.full(`${layout.name}/`);
-  const folders = [base];
-  for await (const e of store.list(base, { delimiter: "/" })) {
-    if (e.kind === "prefix" && GENERATION.test(e.prefix.slice(base.length))) folders.push(e.prefix);
-  }
+  const folders = [base, ...[...await generationsOf(store, layout)].map((g) => `${base}${g}/`)];
   const out = new Map<number, ListedObject[]>();
   for (const folder of folders) {
     const inFolder: ListedObject[] = [];
@@ -116,4 +112,16 @@ export async function compareWithStore(
     }
   }
   return { states: out, sizes: expected.map((e) => listed.get(e.key)?.size), pages };
+}
+
+/** Generation folders under a stream's name now (one delimiter listing). */
+export async function generationsOf(store: Store, layout: StreamLayout): Promise<Set<string>> {
+  const base = layout.full(`${layout.name}/`);
+  const out = new Set<string>();
+  for await (const e of store.list(base, { delimiter: "/" })) {
+    if (e.kind !== "prefix" || !e.prefix.startsWith(base)) continue;
+    const name = e.prefix.slice(base.length, -1);
+    if (isGeneration(name)) out.add(name);
+  }
+  return out;
 }
