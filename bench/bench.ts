@@ -14,6 +14,7 @@ import { GNU_TIME, jsonSummary, lastLine, measure, type Measured } from "./measu
 import { measurePure, measurePureParallel, type PureTimes } from "./pure.ts";
 import { listingCosts } from "./listing.ts";
 import { compressBench } from "./compress.ts";
+import { peersBench } from "./peers.ts";
 import { deletePrefix, type S3Target } from "./s3_cleanup.ts";
 import {
   addRatios,
@@ -46,6 +47,9 @@ Matrix (default: the full matrix of issue 4):
                        'zstd -T0 -3 |' vs none, on a SQL dump and on random bytes, format 2
                        AES; --size (default 1G, --quick 256M), --chunk (64M), --store;
                        needs Debian's zstd
+  --peers              only the issue 16 comparison: least privilege (no --allow-ffi) beside
+                       -A, put and get, per --store and --mode (--quick: aes), rclone crypt
+                       rcat/cat on Ceph, 5000 x 4K and 256M/1M chunks; --repeat N (median)
 Baselines:
   --no-aws             skip the 'aws s3 cp -' transport baseline
   --no-pure            skip the in-process hashing/encryption rate
@@ -87,6 +91,8 @@ interface Options {
   main: string;
   /** --compress: the compression comparison instead of the matrix. */
   compress: boolean;
+  /** --peers: least privilege vs OpenSSL, rclone crypt and small chunks (issue 16). */
+  peers: boolean;
 }
 
 function parseSize(s: string): number {
@@ -113,6 +119,7 @@ function parseArgs(argv: string[]): Options | undefined {
     out: `${ROOT}/bench/out/latest.md`,
     main: `${ROOT}/main.ts`,
     compress: false,
+    peers: false,
   };
   let quick = false, big = false;
   const set = new Set<string>();
@@ -140,6 +147,9 @@ function parseArgs(argv: string[]): Options | undefined {
         return undefined;
       case "--quick":
         quick = true;
+        break;
+      case "--peers":
+        o.peers = true;
         break;
       case "--compress":
         o.compress = true;
@@ -209,6 +219,7 @@ function parseArgs(argv: string[]): Options | undefined {
   if (big && !o.sizes.includes("4G")) o.sizes.push("4G");
   if (o.compress && !set.has("size")) o.sizes = [quick ? "256M" : "1G"];
   if (o.compress && !set.has("chunk")) o.chunks = ["64M"];
+  if (o.peers && quick && !set.has("mode")) o.modes = ["aes"];
   if (o.ops.includes("get") && !o.ops.includes("put")) {
     throw new Error("--op get needs put too (get reads the stream put just wrote)");
   }
@@ -436,6 +447,8 @@ async function main(): Promise<number> {
     await Deno.writeTextFile(opts.out, report);
     return ran.some((l) => l.includes("FAILED")) ? 1 : 0;
   }
+
+  if (opts.peers) return await runPeers(opts, { info, ceph, mainTs, cliDir, tmp, prefix, baseEnv });
 
   try {
     // Warm Deno's module cache, and make the age identity used by the age rows.
@@ -666,8 +679,9 @@ async function main(): Promise<number> {
     "from /proc: client + server CPU over 2 cores bounds the wall time from below. " +
     "MB/s = 10^6 bytes/s of plaintext. put reads stdin from a file of random " +
     "bytes; get writes to a SHA-256 (`openssl dgst`, else `sha256sum`) and every get is checked against the input's sha256. " +
-    "vs aws s3 cp / vs 0.4: throughput ratio (>1 = faster) against `aws s3 cp -` in this run " +
-    "(same size, same op) and against the old tool's numbers quoted in issue 4 (Ceph 1G/64M); " +
+    "vs aws s3 cp: throughput ratio (>1 = faster) against `aws s3 cp -` in this run " +
+    "(same size, same op); the s3duct 0.4 rows are history quoted from issue 4 (another machine, " +
+    "never a ratio); " +
     "vs pure: local-store throughput over the in-process hashing+encryption rate below.",
     "",
     "### Pure hashing + encryption rate of this machine (same run)",
@@ -695,6 +709,48 @@ async function main(): Promise<number> {
     log(`could not write ${opts.out}: ${e}`);
   }
   return measured.some((r) => r.error) ? 1 : 0;
+}
+
+/** `--peers`: the issue 16 comparison (bench/peers.ts), its report written like the matrix's. */
+async function runPeers(
+  opts: Options,
+  c: {
+    info: string[];
+    ceph?: Ceph;
+    mainTs: string;
+    cliDir: string;
+    tmp: string;
+    prefix: string;
+    baseEnv: Record<string, string>;
+  },
+): Promise<number> {
+  const ageIdentity = `${c.tmp}/age-identity.txt`;
+  await text(DENO, ["run", "-A", c.mainTs, "--version"]);
+  const out = await text(DENO, ["run", "-A", c.mainTs, "keygen", "-o", ageIdentity]);
+  const ran = await peersBench({
+    size: parseSize(opts.sizes[0]),
+    sizeLabel: opts.sizes[0],
+    chunk: opts.chunks[0],
+    modes: opts.modes,
+    stores: opts.stores,
+    repeat: opts.repeat,
+    ceph: c.ceph && { ...c.ceph, cleanup: (p: string) => cephDelete(c.ceph!, p) },
+    serverPids: cephPids,
+    deno: DENO,
+    mainTs: c.mainTs,
+    cliDir: c.cliDir,
+    tmp: c.tmp,
+    prefix: c.prefix,
+    env: c.baseEnv,
+    ageRecipient: /\bage1[0-9a-z]+\b/.exec(out)?.[0],
+    ageIdentity,
+    log,
+  }).finally(() => opts.tmp ? undefined : Deno.remove(c.tmp, { recursive: true }).catch(() => {}));
+  const report = ["## s3duct issue 16 benchmark", "", ...c.info, "", ...ran].join("\n");
+  console.log(report);
+  await Deno.mkdir(opts.out.replace(/\/[^/]*$/, ""), { recursive: true });
+  await Deno.writeTextFile(opts.out, report);
+  return ran.some((l) => l.includes("FAILED")) ? 1 : 0;
 }
 
 if (import.meta.main) Deno.exit(await main());

@@ -28,7 +28,6 @@ export interface Row {
   peakWorkers?: number;
   error?: string;
   vsAws?: number;
-  vsOld?: number;
   vsPure1?: number;
   /** With --repeat: how many runs, and the range of their seconds. */
   runs?: { n: number; min: number; max: number };
@@ -68,7 +67,6 @@ const mbps = (r: Row) => r.seconds ? r.bytes / r.seconds / 1e6 : undefined;
 
 /** Fill the ratio columns of s3duct rows (all ratios are throughput ratios: > 1 = faster). */
 export function addRatios(rows: Row[], pure1?: PureTimes, pureN?: PureTimes): void {
-  const old = oldToolRows();
   for (const r of rows) {
     if (r.tool !== "s3duct" || r.error || !r.seconds) continue;
     if (r.store === "ceph") {
@@ -76,8 +74,6 @@ export function addRatios(rows: Row[], pure1?: PureTimes, pureN?: PureTimes): vo
         a.tool === AWS_LABEL && a.size === r.size && a.op === r.op && !a.error && a.seconds
       );
       if (aws) r.vsAws = mbps(r)! / mbps(aws)!;
-      const o = old.find((o) => o.mode === r.mode && o.op === r.op && o.chunk === r.chunk);
-      if (o) r.vsOld = mbps(r)! / mbps(o)!;
     }
     if (r.store === "local") {
       const rate = (t: PureTimes) => GiB / modeSeconds(t, r.mode) / 1e6;
@@ -106,7 +102,6 @@ export function resultsTable(rows: Row[]): string {
     "peak RSS MiB",
     "workers",
     "vs aws s3 cp",
-    "vs 0.4",
     "vs pure 1 core / all cores",
     "note",
   ];
@@ -137,7 +132,6 @@ export function resultsTable(rows: Row[]): string {
             ? `${r.workers}, peak ${r.peakWorkers}`
             : r.workers,
           x(r.vsAws),
-          x(r.vsOld),
           pure,
           r.error
             ? `**FAILED**: ${r.error.replaceAll("|", "\\|")}`
@@ -189,29 +183,16 @@ export function targetChecks(rows: Row[]): string[] {
       r.tool === "s3duct" && r.store === "ceph" && r.size === "1G" && r.chunk === "64M" &&
       r.mode === mode && r.op === op
     );
-  const old = oldToolRows();
-  for (
-    const [mode, op, factor, awsMin] of [
-      ["aes", "put", 2.5, 0.75],
-      ["plain", "put", 2.5, 0.75],
-      ["aes", "get", 2, undefined],
-      ["plain", "get", 2, undefined],
-    ] as const
-  ) {
+  // The old tool's figures were measured on another machine (issue 4): they stay in the table
+  // as history, never as a ratio. Only same-run baselines make a target here.
+  for (const [mode, op] of [["aes", "put"], ["plain", "put"]] as const) {
     const r = s3(mode, op);
-    const o = old.find((o) => o.mode === mode && o.op === op)!;
-    const limit = o.seconds! / factor;
-    const what = `${op} ${mode} Ceph 1G/64M: <= ${limit.toFixed(2)} s (${factor}x the old tool)` +
-      (awsMin ? ` and >= ${awsMin}x aws s3 cp` : "");
-    if (!r || r.error || !r.seconds) {
+    const what = `${op} ${mode} Ceph 1G/64M >= 0.75x aws s3 cp (same run)`;
+    if (!r || r.error || !r.seconds || r.vsAws === undefined) {
       out.push(`- ${what}: not measured${r?.error ? " (run failed)" : ""}`);
       continue;
     }
-    const pass = r.seconds <= limit && (awsMin === undefined || (r.vsAws ?? 0) >= awsMin);
-    out.push(
-      `- ${what}: ${ok(pass)} — ${r.seconds.toFixed(2)} s` +
-        (awsMin ? `, ${x(r.vsAws)} aws` : ""),
-    );
+    out.push(`- ${what}: ${ok(r.vsAws >= 0.75)} — ${r.seconds.toFixed(2)} s, ${x(r.vsAws)} aws`);
   }
   for (const r of rows.filter((r) => r.tool === "s3duct" && r.store === "local" && !r.error)) {
     if (r.vsPure1 === undefined) continue;

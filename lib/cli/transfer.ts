@@ -1,7 +1,7 @@
 /** Options that shape transfers: workers (fixed or adaptive), memory budget, bandwidth. */
 import type { Command } from "./command.ts";
 import { UsageError } from "../errors.ts";
-import { Bandwidth } from "../pipeline/bandwidth.ts";
+import { Bandwidth } from "../store/bandwidth.ts";
 import { Concurrency } from "../pipeline/concurrency.ts";
 import { limitBandwidth } from "../store/limited_store.ts";
 import type { Store } from "../store/store.ts";

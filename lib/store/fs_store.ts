@@ -23,6 +23,7 @@ import { createHash } from "node:crypto";
 import { md5Hex } from "../crypto/hash.ts";
 import { buffers } from "../buffer_pool.ts";
 import { readFull } from "../read_full.ts";
+import { pacedLoop, type Pacer } from "./bandwidth.ts";
 import { compareKeys, type GetArg, getOptionsOf, OversizeObjectError } from "./store.ts";
 import type {
   ByteRange,
@@ -51,12 +52,19 @@ export class FsStore implements Store {
    * shared by the uploads into a directory that run at once.
    */
   readonly #synced = new Map<string, Promise<void>>();
+  /** `--bandwidth-limit`: bodies move slice by slice under it. */
+  #pacer?: Pacer;
 
   /** The bucket `bucket` as the directory `root/bucket` (`root`: the store directory). */
   constructor(root: string, bucket: string) {
     this.#root = root.replace(/\/+$/, "") || "/";
     this.#dir = `${this.#root}/${bucket}`;
     this.location = `file://${this.#dir}`;
+  }
+
+  /** Pace every body read or written from now on (`--bandwidth-limit`). */
+  setPacer(pacer: Pacer): void {
+    this.#pacer = pacer;
   }
 
   async checkBucket(): Promise<void> {
@@ -82,8 +90,11 @@ export class FsStore implements Store {
       await this.#ensureDir(parentOf(key));
       const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
       try {
-        let off = 0;
-        while (off < body.length) off += await file.write(body.subarray(off));
+        await pacedLoop(
+          body.length,
+          this.#pacer,
+          (off, n) => file.write(body.subarray(off, off + n)),
+        );
         await file.sync();
       } finally {
         file.close();
@@ -150,11 +161,11 @@ export class FsStore implements Store {
       if (maxBytes !== undefined && info.size > maxBytes) {
         throw new OversizeObjectError(key, this.location, info.size, maxBytes);
       }
-      if (!range) return await readWhole(file, info.size, key);
+      if (!range) return await readWhole(file, info.size, key, this.#pacer);
       await file.seek(range.start, Deno.SeekMode.Start);
       const want = Math.max(0, Math.min(range.end + 1, info.size) - range.start);
       const buf = new Uint8Array(want);
-      return buf.subarray(0, await readFull(file, buf));
+      return buf.subarray(0, await readPaced(file, buf, this.#pacer));
     } catch (e) {
       if (isMissing(e)) {
         throw new NotFoundError(`object '${key}' does not exist in ${this.location}`);
@@ -385,12 +396,23 @@ export async function openRegular(
 }
 
 /** The first `size` bytes of an open file, in a pooled buffer of that size. */
-async function readWhole(file: Deno.FsFile, size: number, key: string): Promise<Uint8Array> {
+async function readWhole(
+  file: Deno.FsFile,
+  size: number,
+  key: string,
+  pacer?: Pacer,
+): Promise<Uint8Array> {
   const buf = buffers.take(size);
-  if (await readFull(file, buf) < size) {
+  if (await readPaced(file, buf, pacer) < size) {
     throw new StoreError(`'${key}' shrank while being read`, { transient: true });
   }
   return buf;
+}
+
+/** readFull, slice by slice under `pacer` when there is one. */
+function readPaced(file: Deno.FsFile, buf: Uint8Array, pacer?: Pacer): Promise<number> {
+  if (!pacer) return readFull(file, buf);
+  return pacedLoop(buf.length, pacer, (off, n) => readFull(file, buf.subarray(off, off + n)));
 }
 
 /**

@@ -1,9 +1,17 @@
 /** A Store that charges every transfer to a shared Bandwidth (the `--bandwidth-limit`). */
-import type { Bandwidth } from "../pipeline/bandwidth.ts";
+import type { Bandwidth, PacedStore } from "./bandwidth.ts";
 import type { ByteRange, GetArg, PutOptions, Store } from "./store.ts";
 
-/** `store` with every put charged before it is sent, and every get after it arrived. */
+/**
+ * `store` under `bandwidth`: a store that paces itself (S3, local directory) moves every body
+ * slice by slice at the limit; any other is charged per request, a put before it is sent, a get
+ * after it arrived.
+ */
 export function limitBandwidth<S extends Store>(store: S, bandwidth: Bandwidth): S {
+  if (isPaced(store)) {
+    store.setPacer(bandwidth);
+    return store;
+  }
   return new Proxy(store, {
     get(target, prop, receiver) {
       if (prop === "put") {
@@ -15,7 +23,6 @@ export function limitBandwidth<S extends Store>(store: S, bandwidth: Bandwidth):
       if (prop === "get") {
         return async (key: string, range?: ByteRange, arg?: GetArg) => {
           const bytes = await target.get(key, range, arg);
-          // Sizes are known only after a GET: charge afterwards, which delays the next one.
           await bandwidth.take(bytes.length);
           return bytes;
         };
@@ -24,4 +31,8 @@ export function limitBandwidth<S extends Store>(store: S, bandwidth: Bandwidth):
       return typeof v === "function" ? v.bind(target) : v;
     },
   });
+}
+
+function isPaced(store: Store): store is Store & PacedStore {
+  return typeof (store as Partial<PacedStore>).setPacer === "function";
 }
