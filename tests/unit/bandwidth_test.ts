@@ -5,7 +5,7 @@
  * transfer slower, never faster, so these cannot fail for load.
  */
 import assert from "node:assert/strict";
-import { Bandwidth, type Pacer, pacedLoop } from "../../lib/store/bandwidth.ts";
+import { Bandwidth, pacedLoop, type Pacer } from "../../lib/store/bandwidth.ts";
 import { FsStore } from "../../lib/store/fs_store.ts";
 import { limitBandwidth } from "../../lib/store/limited_store.ts";
 

@@ -19,7 +19,7 @@ function assertDigests(
 
 Deno.test("DualHasher: '' and 'abc' equal node:crypto sha256 / sha3-256", async () => {
   const h = await DualHasher.create();
-  assertDigests(h.digest(), new Uint8Array(0), "empty");
+  assertDigests(await h.digest(), new Uint8Array(0), "empty");
   const abc = enc.encode("abc");
   assertDigests(await updated(h, abc), abc, "abc");
   // FIPS 202 SHA3-256("abc"), not Keccak-256: guards against the wrong padding.
@@ -50,7 +50,7 @@ Deno.test("DualHasher: incremental odd-sized updates equal one-shot", async () =
     await h.update(data.subarray(off, off + n));
     off += n;
   }
-  const inc = h.digest();
+  const inc = await h.digest();
   const one = await updated(await DualHasher.create(), data);
   assert.deepEqual(inc, one);
   assertDigests(inc, data, "incremental");
@@ -62,7 +62,7 @@ Deno.test("DualHasher: digest() resets for the next chunk", async () => {
   const b = pseudoRandom(3000, "b");
   assertDigests(await updated(h, a), a, "first");
   assertDigests(await updated(h, b), b, "second (not a||b)");
-  assertDigests(h.digest(), new Uint8Array(0), "third (nothing)");
+  assertDigests(await h.digest(), new Uint8Array(0), "third (nothing)");
 });
 
 Deno.test("DualHasher: separate hashers do not share state", async () => {
@@ -72,8 +72,8 @@ Deno.test("DualHasher: separate hashers do not share state", async () => {
   const b = pseudoRandom(100, "y");
   await h1.update(a);
   await h2.update(b);
-  assertDigests(h1.digest(), a, "h1");
-  assertDigests(h2.digest(), b, "h2");
+  assertDigests(await h1.digest(), a, "h1");
+  assertDigests(await h2.digest(), b, "h2");
 });
 
 Deno.test("sha256() and md5Hex() equal node:crypto", async () => {
@@ -85,7 +85,7 @@ Deno.test("sha256() and md5Hex() equal node:crypto", async () => {
 
 async function updated(h: DualHasher, bytes: Uint8Array) {
   await h.update(bytes);
-  return h.digest();
+  return await h.digest();
 }
 
 Deno.test("dualDigest() equals node:crypto for empty, small and multi-MiB inputs", async () => {
