@@ -22,6 +22,8 @@ export const ExitCode = {
   OUTPUT: 12,
   /** stdin cannot be read as a stream: a directory, an I/O error. */
   INPUT: 13,
+  /** Object Lock (a retention or legal hold) forbids deleting the stream yet; nothing deleted. */
+  LOCKED: 14,
   INTERRUPTED: 130,
   OUTPUT_CLOSED: 141,
 } as const;
@@ -145,6 +147,29 @@ export class StoreError extends S3ductError {
     this.retryAfterMs = opts.retryAfterMs;
     this.throttle = opts.throttle ??
       (THROTTLE_CODES.has(opts.code ?? "") || opts.status === 429 || opts.status === 503);
+  }
+}
+
+/**
+ * A TLS certificate the store (or proxy) presents is not trusted, or a proxy refused us (407,
+ * 403, a failed CONNECT): retrying cannot help, so it is never transient. The message names the
+ * host or proxy (credentials masked) and the fix; exit code 7 like any store failure.
+ */
+export class NetworkError extends StoreError {
+  /** A non-transient store failure (exit 7) with a one-line, secret-free `message`. */
+  constructor(message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, { transient: false, cause: options?.cause, status: options?.status });
+  }
+}
+
+/**
+ * An S3 Object Lock retention or legal hold forbids deleting objects yet (delete, cleanup): the
+ * message says how many, under which mode, and from when they may go.
+ */
+export class LockedError extends S3ductError {
+  /** An error that exits with code 14 (`ExitCode.LOCKED`). */
+  constructor(message: string) {
+    super(message, ExitCode.LOCKED);
   }
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (`deno task test`, also run by .ci/run): installs what is missing
-# (Ceph via apt-get when root), starts a throwaway Ceph RGW, runs every test (unit, compat,
-# integration), stops the servers it started, and exits with deno test's status.
+# (Ceph via apt-get when root), starts a throwaway Ceph RGW and Swift s3api (the server matrix:
+# tests/servers/swift.sh), runs every test (unit, compat, integration), stops the servers it
+# started, and exits with deno test's status.
 #   tests/run.sh                 all tests
 #   tests/run.sh bench [args]    the benchmark (bench/bench.ts) against the same servers
 #   tests/run.sh -- [deno test args]   e.g. -- --filter tamper
@@ -17,6 +18,10 @@ need_apt=()
 command -v age >/dev/null || need_apt+=(age)
 command -v strace >/dev/null || need_apt+=(strace)   # durability test: traces fsync after rename
 [ -x /usr/bin/time ] || need_apt+=(time)   # GNU time: peak-RSS meter (hostile-store tests, bench)
+# network_test.ts: TLS terminators and the [::1] relay (socat), a real proxy (tinyproxy), certs
+command -v socat >/dev/null || need_apt+=(socat)
+command -v tinyproxy >/dev/null || need_apt+=(tinyproxy)
+command -v openssl >/dev/null || need_apt+=(openssl)
 if [ "${1:-}" = bench ]; then
   command -v aws >/dev/null || need_apt+=(awscli)
   command -v zstd >/dev/null || need_apt+=(zstd)   # bench --compress: the external-pipe baseline
@@ -41,10 +46,30 @@ if ! bash tests/servers/ceph.sh status "$S3DUCT_CEPH_DIR" >/dev/null 2>&1; then
   }
   started=1
 fi
-stop() { [ $started = 1 ] && bash tests/servers/ceph.sh stop "$S3DUCT_CEPH_DIR" >&2; }
+# The second server of the matrix (tests/integration/harness.ts servers()): Swift's s3api.
+export S3DUCT_SWIFT_DIR=${S3DUCT_SWIFT_DIR:-/tmp/s3duct-swift}
+swift_started=0
+if [ "${1:-}" != bench ] && ! bash tests/servers/swift.sh status "$S3DUCT_SWIFT_DIR" >/dev/null 2>&1; then
+  bash tests/servers/swift.sh start "$S3DUCT_SWIFT_DIR" || {
+    echo "run.sh: could not start Swift (s3api); the server matrix cannot run (see above)" >&2
+    [ $started = 1 ] && bash tests/servers/ceph.sh stop "$S3DUCT_CEPH_DIR" >&2
+    exit 1
+  }
+  swift_started=1
+fi
+stop() {
+  [ $swift_started = 1 ] && bash tests/servers/swift.sh stop "$S3DUCT_SWIFT_DIR" >&2
+  [ $started = 1 ] && bash tests/servers/ceph.sh stop "$S3DUCT_CEPH_DIR" >&2
+}
 trap stop EXIT
 # shellcheck disable=SC1091
 . "$S3DUCT_CEPH_DIR/env"
+if [ "${1:-}" != bench ]; then
+  # shellcheck disable=SC1091
+  . "$S3DUCT_SWIFT_DIR/env"
+  # A missing Swift env then fails the matrix tests instead of quietly running Ceph only.
+  export S3DUCT_REQUIRE_SWIFT=1
+fi
 
 if [ "${1:-}" = bench ]; then
   shift
@@ -64,7 +89,8 @@ out=$(mktemp)
 deno test -A --no-check=remote tests/ 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 echo "run.sh: the data-moving tests again without OpenSSL (S3DUCT_NO_OPENSSL=1)"
-S3DUCT_NO_OPENSSL=1 deno test -A --no-check=remote \
+# On Ceph only: the portable path does not depend on the server, and CI time is counted.
+S3DUCT_NO_OPENSSL=1 env -u S3DUCT_SWIFT_ENDPOINT -u S3DUCT_REQUIRE_SWIFT deno test -A --no-check=remote \
   tests/integration/roundtrip_test.ts tests/integration/resume_test.ts \
   tests/integration/restorable_test.ts tests/integration/faults_test.ts \
   tests/integration/spill_test.ts tests/integration/age_test.ts \

@@ -30,6 +30,8 @@ import { normalizePrefix, streamNameProblem } from "../format/layout.ts";
 import { withCommas } from "../format/size.ts";
 import { decodeManifest, type Keyring, manifestSizeLimit } from "../pipeline/manifest_io.ts";
 import type { Store } from "../store/store.ts";
+import { addBypassOption } from "./lock_options.ts";
+import { deleteOrphans, lockedLines, orphanLocks, stillLocked } from "./cleanup_lock.ts";
 
 const MANIFEST = "/.manifest.json";
 const CHUNK = /^chunk-\d{6,}$/;
@@ -50,6 +52,7 @@ export function cleanupCommand(): Command {
   addKeyOptions(cmd)
     .option("--dry-run", "print the orphan chunk keys; delete nothing")
     .option("--force", "delete without asking");
+  addBypassOption(cmd);
   addOutputOptions(cmd, false);
   addMetricsOption(cmd);
   return cmd.action(runCleanup);
@@ -97,12 +100,23 @@ async function runCleanup(o: RawOptions): Promise<void> {
   const what = `${found.keys.length} orphan chunks (${withCommas(found.bytes)} bytes) of ` +
     `${found.streams.size} stream(s)`;
   log.info(`Found ${what} in ${where}: ${[...found.streams].map((s) => `'${s}'`).join(", ")}`);
+  // Object Lock: what a retention or legal hold still keeps is listed with its date and left.
+  const bypass = o.bypassGovernance === true;
+  const locks = await orphanLocks(store, found.keys);
+  const kept = locks ? stillLocked(locks, bypass) : [];
+  if (kept.length) {
+    lockedLines(locks!, kept).forEach((l) => log.info(l));
+    log.info(`${kept.length} of them are still locked and stay; run cleanup again once allowed`);
+  }
   if (o.dryRun) return;
+  const keptSet = new Set(kept);
+  const doomed = found.keys.filter((k) => !keptSet.has(k));
+  if (doomed.length === 0) return;
   if (!o.force) await confirm(`Delete ${what} from ${store.location}?`, "cleanup");
   let deleted = 0;
   const failed: string[] = [];
-  for (let i = 0; i < found.keys.length; i += BATCH) {
-    const report = await store.delete(found.keys.slice(i, i + BATCH));
+  for (let i = 0; i < doomed.length; i += BATCH) {
+    const report = await deleteOrphans(store, doomed.slice(i, i + BATCH), locks, bypass);
     deleted += report.deleted.length;
     const removed = report.deleted.reduce((t, k) => t + (found.sizes.get(k) ?? 0), 0);
     activeRun()?.moved(removed, report.deleted.length);
@@ -113,11 +127,13 @@ async function runCleanup(o: RawOptions): Promise<void> {
   }
   if (failed.length) {
     throw new StoreError(
-      `deleted ${deleted} of ${found.keys.length} orphan chunks; ${failed.length} could not ` +
+      `deleted ${deleted} of ${doomed.length} orphan chunks; ${failed.length} could not ` +
         "be deleted (listed above); run cleanup again",
     );
   }
-  log.info(`Deleted ${deleted} orphan chunks.`);
+  log.info(
+    `Deleted ${deleted} orphan chunks${kept.length ? ` (${kept.length} locked kept)` : ""}.`,
+  );
 }
 
 type ManifestState = { refs: Set<string> } | { unreadable: string } | "missing";

@@ -23,9 +23,11 @@ import type { Keyring } from "../pipeline/manifest_io.ts";
 import { openStore } from "../store/open_store.ts";
 import { DEFAULT_RETRY } from "../store/retry.ts";
 import type { Store } from "../store/store.ts";
+import type { LockSettings } from "../store/object_lock.ts";
 import { Log } from "../ui/log.ts";
 import { reportingMissingBucket } from "./missing_bucket.ts";
 import { activeRun } from "../metrics/run.ts";
+import { addSseKeyOption, sseOf } from "./sse_options.ts";
 
 /** Raw option values as commander gives them (camelCase of the flags). */
 export type RawOptions = Record<string, unknown>;
@@ -39,6 +41,7 @@ export function addStoreOptions(cmd: Command, withName = true): Command {
   if (withName) {
     cmd.requiredOption("--name <name>", "stream name, e.g. db/nightly (may contain '/')");
   }
+  addSseKeyOption(cmd);
   return cmd
     .option("--prefix <prefix>", "key prefix the stream lives under (e.g. backups/2026)")
     .option(
@@ -48,6 +51,10 @@ export function addStoreOptions(cmd: Command, withName = true): Command {
     .option(
       "--region <region>",
       "region (default: AWS_REGION, AWS_DEFAULT_REGION, profile, us-east-1)",
+    )
+    .option(
+      "--ca-bundle <file>",
+      "PEM file of CAs to trust for https endpoints and proxies, besides Deno's roots (default: AWS_CA_BUNDLE)",
     )
     .option("--retries <n>", "retries per request after the first attempt, 0 = none", "10")
     .option(
@@ -169,13 +176,15 @@ export function checkPrefix(prefix: string): void {
 }
 
 /**
- * The store for these options; `onThrottle` hears of retries flagged as throttling. A missing
+ * The store for these options; `onThrottle` hears of retries flagged as throttling; `lock` is
+ * put's Object Lock for every object written (lib/cli/lock_options.ts). A missing
  * bucket is reported as such by every command (lib/cli/missing_bucket.ts).
  */
 export async function storeOf(
   o: RawOptions,
   log: Log,
   onThrottle?: (error: StoreError) => void,
+  lock?: LockSettings,
 ): Promise<Store> {
   checkKeyLengths(o);
   const retries = intOption(o.retries, "--retries", 0, 100);
@@ -186,12 +195,16 @@ export async function storeOf(
       `--request-timeout must be a number of seconds from 0.1 to 3600, got '${o.requestTimeout}'`,
     );
   }
+  const sse = await sseOf(o, (m) => log.warn(m));
   return reportingMissingBucket(
     await openStore({
+      sse,
       timeoutMs: timeout * 1000,
+      caBundle: o.caBundle === undefined ? undefined : String(o.caBundle),
       bucket: String(o.bucket),
       endpointUrl: o.endpointUrl as string | undefined,
       region: o.region as string | undefined,
+      lock,
       retry: {
         ...DEFAULT_RETRY,
         retries,
@@ -200,6 +213,7 @@ export async function storeOf(
           activeRun()?.retried(e.throttle);
           if (e.throttle) onThrottle?.(e);
         },
+        onFallback: (note) => log.debug(note),
       },
     }),
   );

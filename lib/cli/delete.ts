@@ -2,6 +2,8 @@
  * `s3duct delete`: remove a stream's chunks, any orphan chunks past the manifest (left by
  * interrupted uploads, spec §8 item 15), and the manifest last, so an interrupted delete can be
  * re-run. Without a readable manifest it deletes only with --force, by listing chunk keys.
+ * On a versioned bucket the versions themselves go (lib/cli/delete_versions.ts), and a stream
+ * any Object Lock still protects is refused whole (exit 14) before anything is deleted.
  */
 import { Command } from "./command.ts";
 import { S3ductError, StoreError } from "../errors.ts";
@@ -10,6 +12,7 @@ import { withCommas } from "../format/size.ts";
 import { fetchManifest, openManifest } from "../pipeline/manifest_io.ts";
 import { signatureKey } from "../pipeline/manifest_auth.ts";
 import type { Store } from "../store/store.ts";
+import type { Log } from "../ui/log.ts";
 import { chunkCandidates } from "../resume/recheck.ts";
 import {
   addKeyOptions,
@@ -26,6 +29,8 @@ import { activeRun } from "../metrics/run.ts";
 import { confirm } from "./confirm.ts";
 import { writeStdout } from "../ui/stdout.ts";
 import { escapeForTerminal } from "../ui/escape.ts";
+import { addBypassOption } from "./lock_options.ts";
+import { deleteVersioned, planVersions, refuseLocked } from "./delete_versions.ts";
 
 /** The `delete` command: removes a stream's chunks and orphans, then its manifest last. */
 export function deleteCommand(): Command {
@@ -41,6 +46,7 @@ export function deleteCommand(): Command {
       "--force",
       "do not ask; also delete by listing chunk keys when the manifest cannot be read",
     );
+  addBypassOption(cmd);
   addOutputOptions(cmd, false);
   addMetricsOption(cmd);
   return cmd.action(runDelete);
@@ -72,11 +78,25 @@ async function runDelete(o: RawOptions): Promise<void> {
     ...((await store.head(sigKey)) ? [sigKey] : []),
   ];
   const all = [...plan.chunkKeys, ...last];
+  const bypass = o.bypassGovernance === true;
+  // A versioned bucket (Object Lock implies one) keeps every byte behind a delete marker
+  // unless the versions themselves are deleted; a lock on any of them refuses the delete.
+  const versions = await planVersions(
+    store,
+    layout.full(`${layout.name}/`),
+    new Set(all),
+    new Set(last),
+    log,
+  );
+  if (versions) refuseLocked(versions, layout.name, bypass);
+  const extra = versions ? versions.chunks.length + versions.last.length - all.length : 0;
   const what = `${plan.chunkKeys.length} chunks, ${withCommas(plan.bytes)} bytes`;
   log.info(
     `Stream '${layout.name}': ${what}` +
       (plan.orphans ? ` (${plan.orphans} orphan chunks not in the manifest)` : "") +
-      (plan.manifestKey ? ", and the manifest." : ", no manifest."),
+      (plan.manifestKey ? ", and the manifest" : ", no manifest") +
+      (versions ? `; ${versions.chunks.length + versions.last.length} object versions` : "") +
+      (extra > 0 ? ` (${extra} older versions and delete markers included)` : "") + ".",
   );
   if (o.dryRun) {
     await writeStdout(
@@ -88,29 +108,61 @@ async function runDelete(o: RawOptions): Promise<void> {
   if (!o.force) {
     await confirm(`Delete stream '${layout.name}' (${what}) from ${store.location}?`, "delete");
   }
+  const done = versions
+    ? await deleteVersioned(store, versions, bypass)
+    : await deletePlain(store, plan, last);
+  activeRun()?.moved(done.bytes, done.deleted);
+  const total = versions ? versions.chunks.length + versions.last.length : all.length;
+  reportDone({ ...done, total }, layout.name, !!versions, plan.manifestKey !== undefined, log);
+}
+
+/** The outcome on stderr; StoreError (exit 7) if anything could not be deleted. */
+function reportDone(
+  done: {
+    deleted: number;
+    bytes: number;
+    failed: { key: string; reason: string }[];
+    lastDone: boolean;
+    total: number;
+  },
+  name: string,
+  versioned: boolean,
+  hadManifest: boolean,
+  log: Log,
+): void {
+  for (const f of done.failed) log.info(`  FAILED ${f.key}: ${f.reason}`);
+  if (done.failed.length) {
+    const denied = versioned && done.failed.some((f) => f.reason === "AccessDenied");
+    const unit = versioned ? "object versions" : "objects";
+    throw new StoreError(
+      `deleted ${done.deleted} of ${done.total} ${unit} of '${name}' ` +
+        `(${withCommas(done.bytes)} bytes); ${done.failed.length} could not be deleted ` +
+        "(listed above" +
+        (denied ? "; AccessDenied: locked, or no s3:DeleteObjectVersion / bypass permission" : "") +
+        ")" +
+        (hadManifest && !done.lastDone ? "; the manifest was kept so delete can be re-run" : ""),
+    );
+  }
+  // What was really removed: the sizes of what the store reports deleted.
+  log.info(
+    `Deleted ${done.deleted} ${versioned ? "object versions" : "objects"} of '${name}' ` +
+      `(${withCommas(done.bytes)} bytes${versioned ? "" : " of chunks"}).`,
+  );
+}
+
+/** Unversioned store: chunks, then (only if all went) the manifest and signature. */
+async function deletePlain(store: Store, plan: Plan, last: string[]) {
   const report = await store.delete(plan.chunkKeys);
-  const removed = report.deleted.reduce((t, k) => t + (plan.sizes.get(k) ?? 0), 0);
-  activeRun()?.moved(removed, report.deleted.length);
-  // The manifest goes only once every chunk is gone: a re-run then still finds everything.
+  // What was really removed: the listed sizes of the keys the store reports deleted.
+  const bytes = report.deleted.reduce((t, k) => t + (plan.sizes.get(k) ?? 0), 0);
+  let lastDone = last.length === 0;
   if (last.length && report.failed.length === 0) {
     const m = await store.delete(last);
     report.deleted.push(...m.deleted);
     report.failed.push(...m.failed);
+    lastDone = m.failed.length === 0;
   }
-  for (const f of report.failed) log.info(`  FAILED ${f.key}: ${f.reason}`);
-  if (report.failed.length) {
-    throw new StoreError(
-      `deleted ${report.deleted.length} of ${all.length} objects of '${layout.name}'; ` +
-        `${report.failed.length} could not be deleted (listed above)` +
-        (plan.manifestKey && !report.deleted.includes(plan.manifestKey)
-          ? "; the manifest was kept so delete can be re-run"
-          : ""),
-    );
-  }
-  log.info(
-    `Deleted ${report.deleted.length} objects of '${layout.name}' ` +
-      `(${withCommas(plan.bytes)} bytes of chunks).`,
-  );
+  return { deleted: report.deleted.length, bytes, failed: report.failed, lastDone };
 }
 
 /**

@@ -35,6 +35,10 @@ import { storedSize } from "../pipeline/compress_step.ts";
 import { reservedPathProblem } from "../format/layout.ts";
 import { stateDir } from "../resume/resume_log.ts";
 import { addSignOption, signingStoreOf } from "./auth.ts";
+import { addSseWriteOptions, sseOf } from "./sse_options.ts";
+import { sseResumeFingerprint } from "../store/sse.ts";
+import { addLockOptions } from "./lock_options.ts";
+import { extendKept, heldMessage, lockedPut } from "./lock_put.ts";
 
 /** The `put` command: stores stdin (or a `--from-command` producer's output) as a stream. */
 export function putCommand(): Command {
@@ -58,7 +62,10 @@ export function putCommand(): Command {
       "S3 storage class for chunks (manifest stays STANDARD)",
       "STANDARD",
     )
-    .option("--clobber", "replace an existing stream of this name")
+    .option(
+      "--clobber",
+      "replace an existing stream of this name (objects a lock still retains stay until they may go)",
+    )
     .option(
       "--expected-size <size>",
       "how big the stream should be: progress total, and a warning if it ends short",
@@ -84,6 +91,8 @@ export function putCommand(): Command {
     "--no-strict-resume",
     "when resuming, accept stdin ending early: keep the stored chunks that matched and finish",
   );
+  addLockOptions(cmd);
+  addSseWriteOptions(cmd);
   addTransferOptions(cmd, "upload");
   addSpillOptions(cmd);
   addOutputOptions(cmd);
@@ -103,11 +112,15 @@ async function runPut(o: RawOptions): Promise<void> {
   const concurrency = concurrencyOf(o, "upload", s.chunkSize + 64 * 1024);
   const spill = spillOf(o, maxObjectSize(s.chunkSize), readableEnv("HOME"));
   const { cipher, encryptManifest } = await sealingOf(o, s, log, layout.name);
+  const sse = await sseOf(o, (m) => log.warn(m)); // storeOf gets the same settings
+  // Lock flags the bucket cannot honour are refused here, before any chunk is uploaded.
+  const locked = await lockedPut(
+    await storeOf(o, log, () => concurrency.throttled(), s.lock),
+    s.lock,
+    log,
+  );
   const store = await signingStoreOf(
-    limitedStore(
-      await storeOf(o, log, () => concurrency.throttled()),
-      o,
-    ),
+    limitedStore(locked.store, o),
     o,
     layout,
     log,
@@ -132,6 +145,7 @@ async function runPut(o: RawOptions): Promise<void> {
     clobber: s.clobber,
     format: s.format,
     compress: s.compress,
+    sse: sse?.mode,
     // Format 2 uploads are not resumable yet: their chunks carry no bucket records.
     resume: s.format === 2 ? undefined : {
       dir: stateDir(readableEnv),
@@ -141,7 +155,8 @@ async function runPut(o: RawOptions): Promise<void> {
         prefix: layout.prefix,
         name: layout.name,
       },
-      keyFingerprint: cipher.fingerprint,
+      // A resume must keep the SSE mode, KMS key and SSE-C key: part of the identity.
+      keyFingerprint: cipher.fingerprint + sseResumeFingerprint(sse),
       strict: s.strictResume,
     },
     concurrency,
@@ -153,6 +168,13 @@ async function runPut(o: RawOptions): Promise<void> {
     throw e;
   }).finally(() => progress.stop());
   reportPut(outcome, s, log, stdinFile);
+  const held = heldMessage(locked.held);
+  if (held) log.info(held);
+  if (locked.lock && outcome.chunksResumed > 0) {
+    const keys = outcome.manifest.chunks.map((c) => layout.full(c.s3_key));
+    const n = await extendKept(locked.store, keys, locked.lock);
+    if (n) log.info(`Object Lock: extended ${n} chunks kept from the interrupted run to this lock`);
+  }
   for (const c of concurrency.changes) log.debug(`workers ${c}`);
   const summary = putSummary({
     manifest: outcome.manifest,

@@ -8,6 +8,8 @@ import type { SummaryFormat } from "../ui/summary.ts";
 import type { ProgressMode } from "../ui/progress.ts";
 import { type RawOptions, sizeOption } from "./common.ts";
 import { type Compression, parseCompression } from "../crypto/zstd.ts";
+import type { LockSettings } from "../store/object_lock.ts";
+import { lockSettingsOf } from "./lock_options.ts";
 
 /** Description and tags together: well inside the 1 MiB manifestSizeLimit leaves for them. */
 export const MAX_NOTES = 256 * 1024;
@@ -44,6 +46,8 @@ export interface PutSettings {
   progress: ProgressMode;
   /** -q: nothing but errors (and a `--summary json`) on stderr; no progress either. */
   quiet: boolean;
+  /** Object Lock for every object (--object-lock-mode, --retain-*, --legal-hold); none if absent. */
+  lock?: LockSettings;
 }
 
 /**
@@ -88,6 +92,7 @@ export function putSettings(o: RawOptions): PutSettings {
     summary: (o.summary ?? "text") as SummaryFormat,
     progress: (o.progress ?? "auto") as ProgressMode,
     quiet: o.quiet === true,
+    lock: lockSettingsOf(o, new Date()),
   };
 }
 

@@ -22,6 +22,7 @@ import {
 } from "./common.ts";
 import { addMetricsOption } from "./metrics_option.ts";
 import { addRangeOptions, refuseRange } from "./range_options.ts";
+import { lockJson, lockLines, streamLocks } from "./verify_lock.ts";
 
 /** The `verify` command: checks chunk objects from listings, or (--deep) their data. */
 export function verifyCommand(): Command {
@@ -83,16 +84,23 @@ async function runVerify(o: RawOptions): Promise<void> {
       log.debug(`  ok chunk ${r.index}`);
     }
   }
+  const present = expected.filter((_, i) => states[i] !== "missing").map((e) => e.key);
+  const lockCheck = await streamLocks(store, layout, present);
+  const weaker = lockCheck.different.filter((d) => d.weaker).length;
+  if (o.summary !== "json" && o.summary !== "none") {
+    lockLines(lockCheck).forEach((l) => log.info(l));
+  }
   const errors = missing.length + mismatched.length;
   if (o.summary === "json") {
     log.always(JSON.stringify({
-      status: errors ? "fail" : "ok",
+      status: errors + weaker ? "fail" : "ok",
       stream: layout.name,
       chunks_total: manifest.chunk_count,
       chunks_ok: manifest.chunk_count - errors,
       chunks_mismatched: mismatched,
       chunks_missing: missing,
-      errors,
+      errors: errors + weaker,
+      object_lock: lockJson(lockCheck),
     }));
   } else if (o.summary !== "none" && errors === 0) {
     log.info(`All ${manifest.chunk_count} chunks of '${layout.name}' present with matching ETags.`);
@@ -100,6 +108,12 @@ async function runVerify(o: RawOptions): Promise<void> {
   if (errors) {
     throw new IntegrityError(
       `verify failed for '${layout.name}': ${missing.length} missing, ${mismatched.length} mismatched chunks`,
+    );
+  }
+  if (weaker) {
+    throw new IntegrityError(
+      `verify failed for '${layout.name}': ${weaker} objects are less protected by Object ` +
+        "Lock than its manifest (listed above); re-put the stream or extend their retention",
     );
   }
 }

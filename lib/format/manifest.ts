@@ -33,6 +33,13 @@ export interface ChunkRecord {
   stored_size?: number;
 }
 
+/**
+ * Server-side encryption a put asked the store for (`--sse`, `--sse-c-key`): the mode only,
+ * never a key. s3duct 0.4 ignores the field (unknown top-level fields are ignored, spec §3.3).
+ */
+export type ServerSideEncryption = "sse-s3" | "sse-kms" | "sse-c";
+const SSE_MODES: readonly string[] = ["sse-s3", "sse-kms", "sse-c"];
+
 /** Chunk codecs a format 2 manifest may name in `compression`. */
 export type Codec = "zstd";
 
@@ -80,6 +87,8 @@ export interface Manifest {
   stream_id?: string;
   /** Format 2 only: chunks were compressed with this codec before sealing (lib/crypto/zstd.ts). */
   compression?: Codec | null;
+  /** The server-side encryption every object was written with; absent = none asked for. */
+  server_side_encryption?: ServerSideEncryption;
 }
 
 /** The format s3duct 0.4 reads and writes, and `put`'s default. */
@@ -129,6 +138,8 @@ export function serializeManifest(m: Manifest): Uint8Array {
     // Written only when set, so uncompressed format 2 manifests stay as they were.
     if (m.compression) ordered.compression = m.compression;
   }
+  // Last and only when set: manifests of streams without SSE stay byte-for-byte as before.
+  if (m.server_side_encryption) ordered.server_side_encryption = m.server_side_encryption;
   return new TextEncoder().encode(pythonJsonDumps(ordered));
 }
 
@@ -183,6 +194,12 @@ export function parseManifest(text: string): Manifest {
         "(this s3duct reads zstd)",
     );
   }
+  const sse = f.get("server_side_encryption", "string?", null) as string | null;
+  if (sse !== null && !SSE_MODES.includes(sse)) {
+    throw new IntegrityError(
+      `manifest field 'server_side_encryption' has unknown value '${clip(sse, 40)}'`,
+    );
+  }
   return {
     version: f.get("version", "integer", 1) as number,
     name: f.get("name", "string", undefined) as string,
@@ -209,6 +226,7 @@ export function parseManifest(text: string): Manifest {
       }
       : {}),
     ...(raw.compression !== undefined ? { compression: compression as Codec | null } : {}),
+    ...(sse !== null ? { server_side_encryption: sse as ServerSideEncryption } : {}),
   };
 }
 

@@ -214,7 +214,7 @@ export async function getStream(job: GetJob): Promise<GetOutcome> {
   if (finalChain !== manifest.final_chain) {
     throw new IntegrityError(`final chain of '${layout.name}' does not match the manifest`);
   }
-  const whole = streamHash.digest();
+  const whole = await streamHash.digest();
   const [sha256, sha3] = whole instanceof Uint8Array ? [whole] : [whole.sha256, whole.sha3];
   if (
     toHex(sha256) !== manifest.stream_sha256 ||

@@ -6,7 +6,7 @@ import {
   MANIFEST_VERSION,
   MANIFEST_VERSION_2,
 } from "../format/manifest.ts";
-import type { Codec, EncryptionMethod } from "../format/manifest.ts";
+import type { Codec, EncryptionMethod, ServerSideEncryption } from "../format/manifest.ts";
 import type { V2Params } from "../crypto/v2.ts";
 import type { DualDigest } from "../crypto/hash.ts";
 import { VERSION } from "../version.ts";
@@ -41,6 +41,8 @@ export interface ManifestFacts {
   v2?: V2Params;
   /** Format 2 only: the chunk codec (records of compressed chunks carry stored_size). */
   compression?: Codec;
+  /** The server-side encryption the store applied to every object (`--sse`, `--sse-c-key`). */
+  sse?: ServerSideEncryption;
 }
 
 /**
@@ -69,5 +71,6 @@ export function buildManifest(f: ManifestFacts): Manifest {
     stream_sha3_256: toHex(f.whole.sha3),
     ...(f.v2 ? { format_salt: toHex(f.v2.salt), stream_id: toHex(f.v2.streamId) } : {}),
     ...(f.v2 && f.compression ? { compression: f.compression } : {}),
+    ...(f.sse ? { server_side_encryption: f.sse } : {}),
   };
 }

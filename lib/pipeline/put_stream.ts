@@ -9,7 +9,7 @@ import type { Cipher } from "../crypto/cipher.ts";
 import { dualDigest, DualHasher } from "../crypto/hash.ts";
 import { fromHex, toHex } from "../format/chain.ts";
 import type { StreamLayout } from "../format/layout.ts";
-import type { Manifest } from "../format/manifest.ts";
+import type { Manifest, ServerSideEncryption } from "../format/manifest.ts";
 import { newV2Params } from "../crypto/v2.ts";
 import { pythonIsoUtc } from "../format/pyjson.ts";
 import type { Store } from "../store/store.ts";
@@ -65,6 +65,8 @@ export interface PutJob {
   format?: 1 | 2;
   /** `--compress`: compress each chunk before sealing (format 2 only; no resume). */
   compress?: Compression;
+  /** The server-side encryption the store was opened with, recorded in the manifest. */
+  sse?: ServerSideEncryption;
   /** Scratch spill: where and how much; absent = chunks wait in memory only. */
   spill?: SpillLimits;
   /** Resume support: where logs live and what binds them; absent = no resume (tests). */
@@ -153,6 +155,7 @@ export async function putStream(job: PutJob): Promise<PutOutcome> {
     whole: streamed.whole,
     v2: v2Params,
     compression: job.compress?.codec,
+    sse: job.sse,
   });
   const sizes = streamed.stored.map((s) => s.objectSize);
   const publishCheck = await checkPublishable(job.store, job.layout, manifest, sizes)
@@ -338,7 +341,7 @@ async function streamChunks(
     closeCodec?.();
     await spill?.close();
   }
-  out.whole = streamHash.digest();
+  out.whole = await streamHash.digest();
   out.spilled = spill?.written ?? 0;
   return out;
 }

@@ -6,7 +6,7 @@
  * back), so they resume from the local log only.
  */
 import { decodeBase64Url, encodeBase64Url } from "../format/base64.ts";
-import { isHex64 } from "../format/hex.ts";
+import { fromHex, isHex64, toHex } from "../format/hex.ts";
 import type { Cipher } from "../crypto/cipher.ts";
 
 /** The user-metadata name the record travels under (`x-amz-meta-s3duct`). */
@@ -28,16 +28,33 @@ export interface ChunkMeta {
   chunk_size: number;
 }
 
+/**
+ * The record's binary form (version 1): the version byte, index, size and chunk size as 64-bit
+ * big-endian integers, then the three 32-byte hashes. 121 bytes, 162 base64url characters; 199
+ * AES-sealed (nonce and tag add 28 bytes): within Swift's default 256-byte limit per metadata
+ * value and AWS's 2 KB for all user metadata. Records in the older JSON-array form (294
+ * characters plain, 331 sealed: over Swift's limit) are still read.
+ */
+const RECORD_V1 = 1;
+const RECORD_BYTES = 1 + 3 * 8 + 3 * 32;
+
+/** The most bytes one metadata value may take: Swift's default `max_meta_value_length`. */
+export const MAX_META_VALUE_BYTES = 256;
+/** The most bytes all of an object's user metadata may take, names and values (AWS: 2 KB). */
+export const MAX_META_TOTAL_BYTES = 2048;
+
 /** Metadata headers for a chunk object ({} when the method cannot carry them). */
 export async function encodeChunkMeta(
   m: ChunkMeta,
   cipher: Cipher,
 ): Promise<Record<string, string>> {
   if (!cipher.carriesRecords) return {};
-  const json = new TextEncoder().encode(
-    JSON.stringify([m.index, m.size, m.sha256, m.sha3_256, m.chain, m.chunk_size]),
-  );
-  const body = cipher.method === null ? json : await cipher.seal(json);
+  const bin = new Uint8Array(RECORD_BYTES);
+  const view = new DataView(bin.buffer);
+  bin[0] = RECORD_V1;
+  [m.index, m.size, m.chunk_size].forEach((n, i) => view.setBigUint64(1 + 8 * i, BigInt(n)));
+  [m.sha256, m.sha3_256, m.chain].forEach((h, i) => bin.set(fromHex(h), 25 + 32 * i));
+  const body = cipher.method === null ? bin : await cipher.seal(bin);
   return { [META_KEY]: encodeBase64Url(body) };
 }
 
@@ -51,17 +68,34 @@ export async function decodeChunkMeta(
   try {
     const sealed = decodeBase64Url(raw);
     if (!sealed) return undefined;
-    const json = cipher.method === null ? sealed : await cipher.open(sealed);
-    if (!json) return undefined;
-    const [index, size, sha256, sha3_256, chain, chunk_size] = JSON.parse(
-      new TextDecoder().decode(json),
-    );
+    const opened = cipher.method === null ? sealed : await cipher.open(sealed);
+    if (!opened) return undefined;
+    const m = opened[0] === RECORD_V1 ? fromBinary(opened) : fromJson(opened);
     if (
-      !Number.isSafeInteger(index) || !Number.isSafeInteger(size) || !isHex64(sha256) ||
-      !isHex64(sha3_256) || !isHex64(chain) || !Number.isSafeInteger(chunk_size)
+      !m || !Number.isSafeInteger(m.index) || !Number.isSafeInteger(m.size) ||
+      !isHex64(m.sha256) || !isHex64(m.sha3_256) || !isHex64(m.chain) ||
+      !Number.isSafeInteger(m.chunk_size)
     ) return undefined;
-    return { index, size, sha256, sha3_256, chain, chunk_size };
+    return m;
   } catch {
     return undefined;
   }
+}
+
+function fromBinary(b: Uint8Array): ChunkMeta | undefined {
+  if (b.length !== RECORD_BYTES) return undefined;
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const [index, size, chunk_size] = [0, 1, 2].map((i) => Number(view.getBigUint64(1 + 8 * i)));
+  const [sha256, sha3_256, chain] = [0, 1, 2].map((i) =>
+    toHex(b.subarray(25 + 32 * i, 57 + 32 * i))
+  );
+  return { index, size, sha256, sha3_256, chain, chunk_size };
+}
+
+/** The JSON-array record earlier versions wrote (294 characters plain: over Swift's limit). */
+function fromJson(b: Uint8Array): ChunkMeta | undefined {
+  const [index, size, sha256, sha3_256, chain, chunk_size] = JSON.parse(
+    new TextDecoder().decode(b),
+  );
+  return { index, size, sha256, sha3_256, chain, chunk_size };
 }

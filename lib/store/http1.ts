@@ -74,6 +74,7 @@ import {
   TimeoutError,
   Watchdog,
 } from "./http1_conn.ts";
+import { DIRECT, type Network } from "./network.ts";
 
 export { DEFAULT_TIMEOUT_MS, TimeoutError };
 
@@ -95,13 +96,16 @@ export class Http1Client {
   readonly #idle = new Map<string, Conn[]>();
   readonly #keepAlive: boolean;
   readonly #timeoutMs: number;
+  readonly #network: Network;
 
   /**
-   * A client that reuses connections unless `keepAlive` is false, idle-timing each at `timeoutMs`.
+   * A client that reuses connections unless `keepAlive` is false, idle-timing each at
+   * `timeoutMs`, connecting as `network` says (proxies, CAs; default direct, Deno's roots).
    */
-  constructor(keepAlive = true, timeoutMs = DEFAULT_TIMEOUT_MS) {
+  constructor(keepAlive = true, timeoutMs = DEFAULT_TIMEOUT_MS, network: Network = DIRECT) {
     this.#keepAlive = keepAlive;
     this.#timeoutMs = timeoutMs;
+    this.#network = network;
   }
 
   /** Send a request with `headers` (already signed) and read the whole response. */
@@ -116,13 +120,13 @@ export class Http1Client {
     const reused = this.#take(url.origin);
     const send = async (c: Conn) => await this.#exchange(c, method, url, headers, body, opts);
     try {
-      return await send(reused ?? await connect(url, this.#timeoutMs));
+      return await send(reused ?? await connect(url, this.#timeoutMs, this.#network));
     } catch (e) {
       // A kept-alive connection the server had already closed: one fresh try is safe, since
       // the server never answered. Only if not one response byte came back: a response cut
       // short means the request may have been processed (a retry is the store's decision).
       if (reused && reused.received === 0 && !signal?.aborted && isStale(e)) {
-        return await send(await connect(url, this.#timeoutMs));
+        return await send(await connect(url, this.#timeoutMs, this.#network));
       }
       throw e;
     }

@@ -1,10 +1,14 @@
 /** Pick the store for `--endpoint-url`: `file:///dir` is a local directory, anything else S3. */
 import { UsageError } from "../errors.ts";
-import { resolveAws } from "./credentials.ts";
+import { realAwsEnvironment, resolveAws } from "./credentials.ts";
+import { networkOf } from "./network.ts";
+import { hostPort, proxyFor } from "./proxy.ts";
 import { FsStore } from "./fs_store.ts";
 import type { RetryPolicy } from "./retry.ts";
 import { S3Store } from "./s3_store.ts";
 import type { Store } from "./store.ts";
+import { locks, type LockSettings } from "./object_lock.ts";
+import type { SseSettings } from "./sse.ts";
 
 /** The store options of every command (`--bucket`, `--endpoint-url`, `--region`, retries). */
 export interface StoreOptions {
@@ -18,6 +22,12 @@ export interface StoreOptions {
   retry: RetryPolicy;
   /** Idle timeout per request attempt (S3 only). */
   timeoutMs?: number;
+  /** `--ca-bundle`: a PEM file of CAs to trust besides Deno's roots (else AWS_CA_BUNDLE). */
+  caBundle?: string;
+  /** Object Lock for every object written (put's lock flags; S3 only). */
+  lock?: LockSettings;
+  /** Server-side encryption (`--sse`, `--sse-c-key`; S3 only). */
+  sse?: SseSettings;
 }
 
 /**
@@ -39,6 +49,18 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     if (!url.startsWith("file:///") || path === "") {
       throw new UsageError("--endpoint-url for a local directory must be file:///absolute/path");
     }
+    if (opts.sse) {
+      throw new UsageError(
+        "--sse and --sse-c-key ask an S3 server to encrypt; the local-directory store " +
+          "(file://) has no server-side encryption: drop them, or use --key",
+      );
+    }
+    if (locks(opts.lock)) {
+      throw new UsageError(
+        "the local directory store does not support Object Lock: drop --object-lock-mode, " +
+          "--retain-until, --retain-for and --legal-hold, or put to an S3 bucket with Object Lock",
+      );
+    }
     return new FsStore(path, opts.bucket);
   }
   if (url !== undefined && !/^https?:\/\/[^/]+/.test(url)) {
@@ -46,8 +68,14 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       `--endpoint-url '${url}' must be http://host[:port], https://host[:port] or file:///dir`,
     );
   }
-  const aws = await resolveAws(opts.region);
-  await needNet(s3Host(opts.bucket, aws.region, url));
+  // Proxies and CAs, read once: the store's transport and the credential chain share them.
+  const network = await networkOf(opts.caBundle);
+  const aws = await resolveAws(opts.region, { ...realAwsEnvironment, network });
+  const host = s3Host(opts.bucket, aws.region, url);
+  // Through a proxy, the connection Deno checks is the one to the proxy.
+  const scheme = url?.startsWith("http:") ? "http" : "https";
+  const proxy = proxyFor(new URL(`${scheme}://${host}`), network.proxies);
+  await needNet(proxy ? hostPort(proxy.url) : host);
   return new S3Store({
     bucket: opts.bucket,
     region: aws.region,
@@ -55,6 +83,9 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     endpoint: url,
     retry: opts.retry,
     timeoutMs: opts.timeoutMs,
+    network,
+    sse: opts.sse,
+    lock: opts.lock,
   });
 }
 

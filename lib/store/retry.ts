@@ -1,5 +1,6 @@
 /** Retries for transient store failures: exponential backoff with full jitter. */
 import { StoreError } from "../errors.ts";
+import { isUnsupported } from "./s3_errors.ts";
 
 /** How many times, and how patiently, a transient store failure is retried. */
 export interface RetryPolicy {
@@ -13,6 +14,11 @@ export interface RetryPolicy {
   capMs: number;
   /** Called before each wait, e.g. to log. */
   onRetry?: (attempt: number, error: StoreError, waitMs: number) => void;
+  /**
+   * Called with a one-line note when a store works around a request the server does not
+   * support (never retried), e.g. conditional writes emulated by a HEAD check; for `-v`.
+   */
+  onFallback?: (note: string) => void;
 }
 
 /** Ten retries, backoff from 250 ms doubling up to 20 s: at most ~1.5 min of waiting in all. */
@@ -32,6 +38,8 @@ export async function withRetry<T>(
       return await op(attempt);
     } catch (e) {
       if (!(e instanceof StoreError) || !e.transient || attempt >= policy.retries) throw e;
+      // "Not implemented" stays so however often it is asked, whoever marked it transient.
+      if (isUnsupported(e.status, e.code)) throw e;
       if (signal?.aborted) throw e;
       const jitter = Math.random() * Math.min(policy.capMs, policy.baseMs * 2 ** attempt);
       const wait = Math.max(jitter, e.retryAfterMs ?? 0);

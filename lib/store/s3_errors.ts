@@ -22,6 +22,9 @@ const TRANSIENT_CODES = new Set([
   "BadDigest",
   "XAmzContentSHA256Mismatch",
   "IncompleteBody",
+  // AWS: a conditional write raced another write to the key (409); repeat it, and the
+  // condition then decides (412 when the other write won).
+  "ConditionalRequestConflict",
 ]);
 
 const ACCESS_HINTS: Record<string, string> = {
@@ -34,6 +37,20 @@ const ACCESS_HINTS: Record<string, string> = {
   TokenRefreshRequired: "the session token must be refreshed",
   AllAccessDisabled: "all access to this bucket is disabled",
 };
+
+/**
+ * Answers that say "this server does not implement that request": repeating it cannot help
+ * (Swift's s3api gives 501 NotImplemented to every conditional PUT, R2 and B2 to some headers).
+ */
+const UNSUPPORTED_CODES = new Set(["NotImplemented", "XNotImplemented", "NotSupported"]);
+
+/**
+ * Whether an HTTP answer means the server does not support the request (501 and 505, or an
+ * S3 code saying so), so it is never retried and a caller may fall back.
+ */
+export function isUnsupported(status: number | undefined, code: string | undefined): boolean {
+  return status === 501 || status === 505 || (code !== undefined && UNSUPPORTED_CODES.has(code));
+}
 
 /** The <Code> of an S3 XML error body, if any. */
 export function errorCode(body: string): string | undefined {
@@ -93,6 +110,12 @@ export function s3Error(
   if (c === "PermanentRedirect" || c === "AuthorizationHeaderMalformed" || status === 301) {
     return new UsageError(
       `bucket '${bucket}' is in another region: pass the right --region (${c ?? status})`,
+    );
+  }
+  if (isUnsupported(status, c)) {
+    return new StoreError(
+      `${what} failed: ${c ?? "HTTP"} ${status} (the server does not support this request)`,
+      { transient: false, code: c, status },
     );
   }
   // Any other 4xx cannot succeed by repeating it (bad request, conflict, ...): not transient.

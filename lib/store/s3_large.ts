@@ -11,6 +11,7 @@ import { sha256 } from "../crypto/hash.ts";
 import { buffers } from "../buffer_pool.ts";
 import type { BodySink, HttpResponse } from "./http1.ts";
 import { type GetOptions, OversizeObjectError } from "./store.ts";
+import { contentMd5 } from "./object_lock.ts";
 
 /** A whole S3 response. */
 export interface S3Response extends HttpResponse {
@@ -38,6 +39,8 @@ export interface S3Call {
   sink?: BodySink;
   /** The most bytes a successful response body may have (RequestOptions.maxBody). */
   maxBody?: number;
+  /** Retries of a transient failure for this request alone; default the store's policy. */
+  retries?: number;
 }
 
 /** One signed, retried S3 request (S3Store's), as the helpers here need it. */
@@ -62,6 +65,7 @@ export async function putMultipart(
   body: Uint8Array,
   headers: Record<string, string>,
   signal?: AbortSignal,
+  partMd5 = false,
 ): Promise<{ etag: string }> {
   const init = await request(
     { method: "POST", key, query: { uploads: "" }, headers, signal },
@@ -78,6 +82,8 @@ export async function putMultipart(
         method: "PUT",
         key,
         query: { partNumber: String(i + 1), uploadId },
+        // Object Lock: AWS refuses a part of a locked object without Content-MD5.
+        headers: partMd5 ? { "content-md5": contentMd5(part) } : undefined,
         body: part,
         bodySha256: toHex(await sha256(part)),
         signal,

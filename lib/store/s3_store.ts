@@ -13,8 +13,9 @@ import { sha256 } from "../crypto/hash.ts";
 import type { CredentialProvider, Credentials } from "./credentials.ts";
 import { S3Signer } from "./s3_signer.ts";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "./retry.ts";
-import { errorCode, parseRetryAfter, s3Error } from "./s3_errors.ts";
+import { errorCode, isUnsupported, parseRetryAfter, s3Error } from "./s3_errors.ts";
 import { BodyTooLargeError, DEFAULT_TIMEOUT_MS, Http1Client, TimeoutError } from "./http1.ts";
+import type { Network } from "./network.ts";
 import {
   admitSize,
   getRanged,
@@ -25,6 +26,26 @@ import {
   type S3Response,
 } from "./s3_large.ts";
 import { type GetArg, getOptionsOf, OversizeObjectError } from "./store.ts";
+import {
+  type BucketLock,
+  contentMd5,
+  lockFromHeaders,
+  lockHeaders,
+  locks,
+  type LockSettings,
+  type ObjectVersion,
+  type VersionDeleteReport,
+  type VersionRef,
+} from "./object_lock.ts";
+import { applyLock, bucketLock, deleteVersions, listVersions, readLock } from "./s3_lock.ts";
+import {
+  answerMustShowSse,
+  checkSseAnswer,
+  sseHeaders,
+  SseNotAppliedError,
+  sseRefusal,
+  type SseSettings,
+} from "./sse.ts";
 import type {
   ByteRange,
   DeleteReport,
@@ -56,6 +77,12 @@ export interface S3StoreOptions {
   timeoutMs?: number;
   /** The local clock in ms (tests pretend it is off); default Date.now. */
   clock?: () => number;
+  /** Proxies and CAs (lib/store/network.ts); default direct with Deno's roots. */
+  network?: Network;
+  /** Object Lock every object written gets (put --object-lock-mode, --legal-hold). */
+  lock?: LockSettings;
+  /** Server-side encryption for every object written (and SSE-C for every object read). */
+  sse?: SseSettings;
 }
 
 /** The largest listing page read (see list). */
@@ -76,6 +103,14 @@ export class S3Store implements Store {
   readonly #signer: S3Signer;
   readonly #retry: RetryPolicy;
   readonly #http: Http1Client;
+  /** Set once the server answered a conditional PUT "not implemented" (Swift's s3api). */
+  #noConditionalPut = false;
+  #lock?: LockSettings;
+  readonly #sse?: SseSettings;
+  /** Settles once the first SSE write has shown the server encrypts (see #sseInTurn). */
+  #sseFirst?: Promise<void>;
+  /** Calls let through #sseInTurn already. */
+  readonly #sseLetThrough = new WeakSet<Call>();
 
   /** A store for `opts.bucket`; nothing is sent until the first request. */
   constructor(opts: S3StoreOptions) {
@@ -89,7 +124,13 @@ export class S3Store implements Store {
     );
     this.#signer = new S3Signer(opts.credentials, opts.region, opts.clock);
     this.#retry = opts.retry ?? DEFAULT_RETRY;
-    this.#http = new Http1Client(opts.keepAlive ?? true, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    this.#http = new Http1Client(
+      opts.keepAlive ?? true,
+      opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      opts.network,
+    );
+    this.#lock = locks(opts.lock) ? opts.lock : undefined;
+    this.#sse = opts.sse;
   }
 
   async checkBucket(): Promise<void> {
@@ -111,12 +152,26 @@ export class S3Store implements Store {
       headers["x-amz-storage-class"] = opts.storageClass;
     }
     for (const [k, v] of Object.entries(opts.metadata ?? {})) headers[`x-amz-meta-${k}`] = v;
+    const conditional = opts.ifNoneMatch || opts.ifMatch !== undefined;
+    if (conditional && this.#noConditionalPut) return await this.#putCheckedByHead(key, body, opts);
     if (opts.ifNoneMatch) headers["if-none-match"] = "*";
     // Ceph RGW compares If-Match with the bare hex digest (a quoted ETag never matches there).
     if (opts.ifMatch) headers["if-match"] = opts.ifMatch.replace(/"/g, "");
+    const lock = this.#lock;
     if (body.length > MULTIPART_THRESHOLD && !opts.ifNoneMatch && !opts.ifMatch) {
-      return await putMultipart(this.#request, key, body, headers, opts.signal);
+      const done = await putMultipart(this.#request, key, body, headers, opts.signal, !!lock);
+      // Ceph ignores lock headers on CreateMultipartUpload: set them after, and read back.
+      if (lock) await applyLock(this.#request, key, lock, opts.signal);
+      // AWS's completion answer does not echo SSE-C: the object's HEAD shows what it got.
+      if (this.#sse) {
+        const what = `multipart upload of ${this.location}/${key}`;
+        const head = await this.#call({ method: "HEAD", key, signal: opts.signal });
+        await this.#confirmSse(key, true, head.headers, what);
+      }
+      return done;
     }
+    // AWS refuses a locked PUT without Content-MD5 (or an x-amz-checksum-*).
+    if (lock) Object.assign(headers, lockHeaders(lock), { "content-md5": contentMd5(body) });
     try {
       const res = await this.#call({
         method: "PUT",
@@ -128,15 +183,46 @@ export class S3Store implements Store {
       });
       return { etag: res.headers.get("etag") ?? "" };
     } catch (e) {
+      if (conditional && e instanceof StoreError && isUnsupported(e.status, e.code)) {
+        this.#noConditionalPut = true;
+        this.#retry.onFallback?.(
+          `${this.location} does not support conditional writes (${e.code ?? e.status} to ` +
+            "If-None-Match/If-Match): checking with HEAD before each such write instead; " +
+            "two writers finishing at the same moment can both succeed",
+        );
+        return await this.#putCheckedByHead(key, body, opts);
+      }
       // A conditional PUT retried after its answer was lost (reset, timeout) finds its own
       // first write and gets 412. If the object there holds exactly our bytes (ETag = MD5 of
       // a single-part upload), the write did happen: success, not "already exists".
       if (!(e instanceof ExistsError) || !(opts.ifNoneMatch || opts.ifMatch)) throw e;
       const there = await this.head(key);
       const md5 = createHash("md5").update(body).digest("hex");
-      if (there?.etag.replace(/"/g, "") !== md5) throw e;
-      return { etag: there.etag };
+      if (there?.etag.replace(/"/g, "") === md5) return { etag: there.etag };
+      // Ceph 16.2 on a versioned bucket (Object Lock implies one) answers 412 to every
+      // If-Match, even one that holds. When the HEAD shows the very ETag we asked for, write
+      // plainly: the version replaced stays in the bucket, so a lost race loses nothing.
+      const unquoted = (t: string) => t.replace(/"/g, "");
+      if (
+        opts.ifMatch && there?.versionId && there.versionId !== "null" &&
+        unquoted(there.etag) === unquoted(opts.ifMatch)
+      ) return await this.put(key, body, { ...opts, ifMatch: undefined });
+      throw e;
     }
+  }
+
+  /**
+   * A conditional write on a server without conditional PUTs: HEAD, refuse as the server would
+   * have (ExistsError), then write unconditionally. Weaker than the real thing: another writer
+   * can slip in between the HEAD and the PUT (README "Providers").
+   */
+  async #putCheckedByHead(key: string, body: Uint8Array, opts: PutOptions) {
+    const there = await this.head(key);
+    const lost = opts.ifNoneMatch
+      ? there !== undefined
+      : there?.etag.replace(/"/g, "") !== opts.ifMatch!.replace(/"/g, "");
+    if (lost) throw new ExistsError(`PUT ${this.location}/${key}: the object already exists`);
+    return await this.put(key, body, { ...opts, ifNoneMatch: undefined, ifMatch: undefined });
   }
 
   /** #call, bound, for the large-object helpers. */
@@ -175,6 +261,8 @@ export class S3Store implements Store {
         storageClass: res.headers.get("x-amz-storage-class") ?? undefined,
         restore: parseRestoreHeader(res.headers.get("x-amz-restore")),
         metadata,
+        lock: lockFromHeaders(res.headers),
+        versionId: res.headers.get("x-amz-version-id") ?? undefined,
       };
     } catch (e) {
       if (e instanceof NotFoundError) return undefined;
@@ -273,8 +361,41 @@ export class S3Store implements Store {
     }
   }
 
+  /** GetObjectLockConfiguration (lib/store/s3_lock.ts); `quiet`: a single attempt. */
+  bucketLock(quiet = false): Promise<BucketLock> {
+    return bucketLock(this.#request, () => this.checkBucket(), quiet ? 0 : undefined);
+  }
+
+  /** Every later write carries `lock` (put honouring a bucket default retention). */
+  adoptLock(lock: LockSettings): void {
+    this.#lock = locks(lock) ? lock : undefined;
+  }
+
+  /** PutObjectRetention / PutObjectLegalHold on an existing object, read back. */
+  setLock(key: string, lock: LockSettings): Promise<void> {
+    return applyLock(this.#request, key, lock);
+  }
+
+  /** GetObjectRetention + GetObjectLegalHold of one object (version). */
+  objectLock(key: string, versionId?: string): Promise<LockSettings> {
+    return readLock(this.#request, key, versionId);
+  }
+
+  /** ListObjectVersions under `prefix`. */
+  versions(prefix: string): AsyncIterable<ObjectVersion> {
+    return listVersions(this.#request, prefix);
+  }
+
+  /** DeleteObjects by version id (`bypass`: x-amz-bypass-governance-retention). */
+  deleteVersions(refs: VersionRef[], bypass: boolean): Promise<VersionDeleteReport> {
+    return deleteVersions(this.#request, refs, bypass);
+  }
+
   /** One S3 request with retries; `read` consumes a successful response (inside the retry). */
   async #call<T = S3Response>(call: Call, read?: (res: S3Response) => Promise<T>): Promise<T> {
+    if (answerMustShowSse(this.#sse, call) && !this.#sseLetThrough.has(call)) {
+      return await this.#sseInTurn(call, read);
+    }
     const what = `${call.method} ${this.location}/${call.key ?? ""}`;
     const bodySha256 = call.bodySha256 ??
       (call.body ? toHex(await sha256(call.body)) : EMPTY_SHA256);
@@ -287,6 +408,7 @@ export class S3Store implements Store {
           // body goes to the socket straight from our buffer (http1.ts).
           const req = await this.#signer.sign(url, call.method, {
             ...call.headers,
+            ...sseHeaders(this.#sse, call),
             "x-amz-content-sha256": bodySha256,
           });
           const r = await this.#http.request(
@@ -303,7 +425,9 @@ export class S3Store implements Store {
           res = { ...r, text: () => Promise.resolve(new TextDecoder().decode(r.body)) };
         } catch (e) {
           // Refused on its head (a sink's verdict, or over maxBody): damage, never retried.
+          // A definitive transport failure (untrusted certificate, a proxy's refusal) too.
           if (e instanceof OversizeObjectError || call.signal?.aborted) throw e;
+          if (e instanceof StoreError && !e.transient) throw e;
           if (e instanceof BodyTooLargeError) {
             throw new OversizeObjectError(
               call.key ?? "",
@@ -329,7 +453,12 @@ export class S3Store implements Store {
           }
           if (code === "RequestTimeTooSkewed") this.#signer.learnSkew(res.headers, res.body);
           const retryAfter = parseRetryAfter(res.headers.get("retry-after"));
-          throw s3Error(res.status, code, what, this.#bucket, retryAfter);
+          throw sseRefusal(this.#sse, call, res.status, code, await res.text(), what) ??
+            s3Error(res.status, code, what, this.#bucket, retryAfter);
+        }
+        if (answerMustShowSse(this.#sse, call)) {
+          const whole = call.method === "PUT" && call.query === undefined;
+          await this.#confirmSse(call.key, whole, res.headers, what);
         }
         try {
           return read ? await read(res) : res as T;
@@ -341,9 +470,51 @@ export class S3Store implements Store {
           });
         }
       },
-      this.#retry,
+      call.retries === undefined ? this.#retry : { ...this.#retry, retries: call.retries },
       call.signal,
     );
+  }
+
+  /**
+   * The first SSE write goes alone; the others wait for its answer. A server that does not
+   * encrypt (Ceph's SSE-S3) is then caught on one object, which is deleted, instead of on
+   * every chunk already in flight, some of which would land in plaintext after the put failed.
+   */
+  async #sseInTurn<T>(call: Call, read?: (res: S3Response) => Promise<T>): Promise<T> {
+    const inner = { ...call };
+    this.#sseLetThrough.add(inner);
+    if (this.#sseFirst) {
+      await this.#sseFirst; // rethrows the first write's SseNotAppliedError
+      return await this.#call(inner, read);
+    }
+    const first = this.#call(inner, read);
+    // Any other failure of the first write proves nothing: the rest go on, each checked.
+    this.#sseFirst = first.then(() => {}, (e) => {
+      if (e instanceof SseNotAppliedError) throw e;
+    });
+    this.#sseFirst.catch(() => {}); // awaited by later writes, if any
+    return await first;
+  }
+
+  /**
+   * Fails the write whose answer does not show the encryption asked for; a whole object the
+   * server stored that way (PUT, completed upload) is deleted first, so no plaintext copy of a
+   * chunk stays behind. Parts and uploads are aborted by putMultipart.
+   */
+  async #confirmSse(
+    key: string | undefined,
+    whole: boolean,
+    headers: Headers,
+    what: string,
+  ): Promise<void> {
+    try {
+      checkSseAnswer(this.#sse!, headers, what);
+    } catch (e) {
+      if (e instanceof SseNotAppliedError && whole && key !== undefined) {
+        await this.#call({ method: "DELETE", key }).catch(() => {});
+      }
+      throw e;
+    }
   }
 
   #url(key?: string, query?: Record<string, string>): string {

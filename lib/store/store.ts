@@ -3,6 +3,13 @@
  * implementations (S3, local directory) know HTTP, XML or files. A Store is bound to one bucket.
  */
 import { IntegrityError } from "../errors.ts";
+import type {
+  BucketLock,
+  LockSettings,
+  ObjectVersion,
+  VersionDeleteReport,
+  VersionRef,
+} from "./object_lock.ts";
 
 /** What a HEAD tells about one object. */
 export interface ObjectInfo {
@@ -18,6 +25,10 @@ export interface ObjectInfo {
   restore?: RestoreStatus;
   /** User metadata (x-amz-meta-*), keys lower-case without the prefix. */
   metadata: Record<string, string>;
+  /** Object Lock state from the x-amz-object-lock-* headers (S3 only). */
+  lock?: LockSettings;
+  /** The version id (x-amz-version-id) on a versioned bucket. */
+  versionId?: string;
 }
 
 /** The restore state of an archived object (S3's x-amz-restore). */
@@ -173,6 +184,21 @@ export interface Store {
   delete(keys: string[]): Promise<DeleteReport>;
   /** Ask for a temporary readable copy of an archived object (S3 RestoreObject). */
   restore(key: string, days: number, tier: RestoreTier): Promise<RestoreRequestResult>;
+  /**
+   * Object Lock (S3 only; absent on stores without it, lib/store/object_lock.ts). The bucket's
+   * lock configuration; `quiet`: one attempt, as the answer is only reported.
+   */
+  bucketLock?(quiet?: boolean): Promise<BucketLock>;
+  /** Give an existing object this lock (retention, legal hold), then read it back. */
+  setLock?(key: string, lock: LockSettings): Promise<void>;
+  /** From now on every object written carries this lock (a bucket default made explicit). */
+  adoptLock?(lock: LockSettings): void;
+  /** The lock of one object (version), read back with GetObjectRetention / GetObjectLegalHold. */
+  objectLock?(key: string, versionId?: string): Promise<LockSettings>;
+  /** Every version and delete marker under `prefix` (ListObjectVersions). */
+  versions?(prefix: string): AsyncIterable<ObjectVersion>;
+  /** Delete these versions for good; `bypass` sends the GOVERNANCE bypass header. */
+  deleteVersions?(refs: VersionRef[], bypass: boolean): Promise<VersionDeleteReport>;
 }
 
 /** S3's listing order: UTF-8 bytes, which differs from UTF-16 order above the BMP. */

@@ -1,6 +1,7 @@
 /**
- * Shared pieces of the integration tests: the Ceph RGW started by tests/run.sh (no mock:
- * tests fail loudly when it is absent), the CLI as a subprocess, and deterministic data.
+ * Shared pieces of the integration tests: the real S3 servers started by tests/run.sh (Ceph RGW,
+ * and Swift's s3api for the server matrix; no mock: tests fail loudly when Ceph is absent), the
+ * CLI as a subprocess, and deterministic data.
  */
 import assert from "node:assert/strict";
 import { S3Store } from "../../lib/store/s3_store.ts";
@@ -8,6 +9,7 @@ import type { Store } from "../../lib/store/store.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
+/** Where one test server listens, and as whom the tests sign. */
 export interface Ceph {
   endpoint: string;
   bucket: string;
@@ -16,26 +18,54 @@ export interface Ceph {
   region: string;
 }
 
-export function ceph(): Ceph {
+/** A server of the matrix: its name (in test names) and how to reach it. */
+export interface Server extends Ceph {
+  name: "ceph" | "swift";
+}
+
+function serverFromEnv(name: Server["name"], prefix: string, hint: string): Server {
   const get = (k: string) => {
-    const v = Deno.env.get(k);
-    if (!v) {
-      throw new Error(
-        `${k} is not set: integration tests need the Ceph RGW that 'deno task test' starts`,
-      );
-    }
+    const v = Deno.env.get(`${prefix}_${k}`);
+    if (!v) throw new Error(`${prefix}_${k} is not set: ${hint}`);
     return v;
   };
   return {
-    endpoint: get("S3DUCT_TEST_ENDPOINT"),
-    bucket: get("S3DUCT_TEST_BUCKET"),
-    accessKey: get("S3DUCT_TEST_ACCESS_KEY"),
-    secretKey: get("S3DUCT_TEST_SECRET_KEY"),
-    region: get("S3DUCT_TEST_REGION"),
+    name,
+    endpoint: get("ENDPOINT"),
+    bucket: get("BUCKET"),
+    accessKey: get("ACCESS_KEY"),
+    secretKey: get("SECRET_KEY"),
+    region: get("REGION"),
   };
 }
 
-/** Environment for CLI runs against Ceph: credentials only, no profile files. */
+/** The Ceph RGW every integration test needs. */
+export function ceph(): Server {
+  return serverFromEnv(
+    "ceph",
+    "S3DUCT_TEST",
+    "integration tests need the Ceph RGW that 'deno task test' starts",
+  );
+}
+
+/**
+ * The servers the data-moving tests run on, each from one test body: Ceph always; Swift's
+ * s3api when tests/servers/swift.sh's env is loaded (tests/run.sh does, and sets
+ * S3DUCT_REQUIRE_SWIFT=1 so a missing Swift fails instead of silently shrinking the matrix).
+ */
+export function servers(): Server[] {
+  const list = [ceph()];
+  if (Deno.env.get("S3DUCT_SWIFT_ENDPOINT") || Deno.env.get("S3DUCT_REQUIRE_SWIFT") === "1") {
+    list.push(serverFromEnv(
+      "swift",
+      "S3DUCT_SWIFT",
+      "the server matrix needs the Swift that tests/servers/swift.sh starts (tests/run.sh does)",
+    ));
+  }
+  return list;
+}
+
+/** Environment for CLI runs against a server (Ceph by default): credentials only, no profiles. */
 export function s3Env(c: Ceph = ceph()): Record<string, string> {
   return {
     AWS_ACCESS_KEY_ID: c.accessKey,
@@ -47,7 +77,7 @@ export function s3Env(c: Ceph = ceph()): Record<string, string> {
   };
 }
 
-/** `--bucket B --endpoint-url E` for Ceph. */
+/** `--bucket B --endpoint-url E` for a server (Ceph by default). */
 export function s3Args(c: Ceph = ceph()): string[] {
   return ["--bucket", c.bucket, "--endpoint-url", c.endpoint];
 }
@@ -116,8 +146,8 @@ export function runPrefix(label: string): string {
 }
 
 /** Remove everything under a prefix (memstore keeps data in RAM until deleted). */
-export async function cleanPrefix(prefix: string): Promise<void> {
-  const store = directStore();
+export async function cleanPrefix(prefix: string, c: Ceph = ceph()): Promise<void> {
+  const store = directStore(c);
   const keys: string[] = [];
   for await (const e of store.list(`${prefix}/`)) if (e.kind === "object") keys.push(e.key);
   if (keys.length) await store.delete(keys);

@@ -1,12 +1,22 @@
 /**
  * `list` finds manifests without paging through chunk objects: counted on the S3 stand-in
- * (which pages at 1000 keys like S3), and checked for the same output on Ceph and a dir store.
+ * (which pages at 1000 keys like S3), and checked for the same output on the server matrix (Ceph,
+ * Swift) and a dir store.
  */
 import assert from "node:assert/strict";
 import { manifestKeys } from "../../lib/cli/list_walk.ts";
 import { FsStore } from "../../lib/store/fs_store.ts";
 import { GlacierStandin } from "../servers/glacier_standin.ts";
-import { cleanPrefix, cli, directStore, runPrefix, s3Args, s3Env, testBytes } from "./harness.ts";
+import {
+  cleanPrefix,
+  cli,
+  directStore,
+  runPrefix,
+  s3Args,
+  s3Env,
+  servers,
+  testBytes,
+} from "./harness.ts";
 
 const env = {
   AWS_ACCESS_KEY_ID: "standin",
@@ -99,44 +109,46 @@ Deno.test("list walk on a directory store: same manifests, in key order", async 
   assert.deepEqual(under, ["db/.manifest.json", "db/nightly/.manifest.json"]);
 });
 
-Deno.test("list on Ceph: nested streams sorting before and after the chunk keys; orphans ignored", async () => {
-  const prefix = runPrefix("list");
-  const cenv = s3Env();
-  try {
-    for (const name of ["a", "a/b", "a/zz", "a/0first"]) {
-      const put = await cli(
-        [
-          "put",
-          ...s3Args(),
-          "--prefix",
-          prefix,
-          "--name",
-          name,
-          "--chunk-size",
-          "1",
-          "--no-encrypt",
-          "-q",
-        ],
-        { stdin: testBytes(3, 1), env: cenv },
+for (const server of servers()) {
+  Deno.test(`list: nested streams sorting before and after the chunk keys; orphans ignored [${server.name}]`, async () => {
+    const prefix = runPrefix(`list-${server.name}`);
+    const cenv = s3Env(server);
+    try {
+      for (const name of ["a", "a/b", "a/zz", "a/0first"]) {
+        const put = await cli(
+          [
+            "put",
+            ...s3Args(server),
+            "--prefix",
+            prefix,
+            "--name",
+            name,
+            "--chunk-size",
+            "1",
+            "--no-encrypt",
+            "-q",
+          ],
+          { stdin: testBytes(3, 1), env: cenv },
+        );
+        assert.equal(put.code, 0, put.stderr);
+      }
+      const r = await cli(["list", ...s3Args(server), "--prefix", prefix], { env: cenv });
+      assert.equal(r.code, 0, r.stderr);
+      const names = new TextDecoder().decode(r.stdout).trim().split("\n").map((l) =>
+        l.split("  ")[0]
       );
-      assert.equal(put.code, 0, put.stderr);
+      assert.deepEqual(names, ["a", "a/0first", "a/b", "a/zz"]);
+      // Stray chunk objects (an interrupted upload) are not streams: in a generation folder, as
+      // this version's put leaves them, or directly under the name, as s3duct 0.4 did.
+      await directStore(server).put(`${prefix}/orphan/g0rphan00/chunk-000000`, new Uint8Array([1]));
+      await directStore(server).put(`${prefix}/orphan04/chunk-000000`, new Uint8Array([1]));
+      const again = await cli(["list", ...s3Args(server), "--prefix", prefix], { env: cenv });
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(new TextDecoder().decode(again.stdout).trim().split("\n").length, 4);
+    } finally {
+      await cleanPrefix(prefix, server);
     }
-    const r = await cli(["list", ...s3Args(), "--prefix", prefix], { env: cenv });
-    assert.equal(r.code, 0, r.stderr);
-    const names = new TextDecoder().decode(r.stdout).trim().split("\n").map((l) =>
-      l.split("  ")[0]
-    );
-    assert.deepEqual(names, ["a", "a/0first", "a/b", "a/zz"]);
-    // Stray chunk objects (an interrupted upload) are not streams: in a generation folder, as
-    // this version's put leaves them, or directly under the name, as s3duct 0.4 did.
-    await directStore().put(`${prefix}/orphan/g0rphan00/chunk-000000`, new Uint8Array([1]));
-    await directStore().put(`${prefix}/orphan04/chunk-000000`, new Uint8Array([1]));
-    const again = await cli(["list", ...s3Args(), "--prefix", prefix], { env: cenv });
-    assert.equal(again.code, 0, again.stderr);
-    assert.equal(new TextDecoder().decode(again.stdout).trim().split("\n").length, 4);
-  } finally {
-    await cleanPrefix(prefix);
-  }
-});
+  });
+}
 
 Deno.test("list: clean up", () => Deno.remove(root, { recursive: true }));

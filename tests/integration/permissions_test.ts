@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { permissionProblem } from "../../main.ts";
 import { ceph, cleanPrefix, equalBytes, runPrefix, s3Args, testBytes } from "./harness.ts";
+import { makeCerts, startTinyproxy, startTlsTerminator } from "../servers/net_servers.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const PREFIX = runPrefix("perm");
@@ -24,6 +25,7 @@ async function run(
   flags: string[],
   args: string[],
   stdin?: Uint8Array,
+  extraEnv: Record<string, string> = {},
 ): Promise<{ code: number; stdout: Uint8Array; stderr: string }> {
   const c = ceph();
   const child = new Deno.Command(Deno.execPath(), {
@@ -37,6 +39,7 @@ async function run(
       AWS_SECRET_ACCESS_KEY: c.secretKey,
       AWS_SESSION_TOKEN: "",
       AWS_REGION: c.region,
+      ...extraEnv,
     },
   }).spawn();
   const w = child.stdin.getWriter();
@@ -72,6 +75,68 @@ Deno.test("least-privilege: put and get on Ceph with exactly the README flags", 
     );
     assert.equal(denied.stdout.length, 0);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+    await cleanPrefix(PREFIX);
+  }
+});
+
+Deno.test("least-privilege: https through a proxy with a CA bundle, with the README flags", async () => {
+  const dir = await Deno.makeTempDir();
+  const cephPort = Number(new URL(ceph().endpoint).port);
+  const certs = await makeCerts(dir);
+  const tls = await startTlsTerminator(certs.good, cephPort);
+  const proxy = await startTinyproxy(dir, [tls.port]);
+  try {
+    const keyFile = `${dir}/stream.key`;
+    await Deno.writeTextFile(keyFile, "3c".repeat(32));
+    await Deno.chmod(keyFile, 0o600);
+    const endpoint = `https://localhost:${tls.port}`;
+    const proxyHostPort = `127.0.0.1:${proxy.port}`;
+    // README: through a proxy --allow-net names the proxy (not the store); the variables
+    // used are added to --allow-env and the bundle to --allow-read.
+    const flags = [
+      `--allow-net=${proxyHostPort}`,
+      "--allow-env=AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_REGION,S3DUCT_NO_OPENSSL,AWS_CA_BUNDLE,HTTPS_PROXY,NO_PROXY",
+      `--allow-read=${keyFile},${certs.ca}`,
+      "--allow-sys=systemMemoryInfo",
+    ];
+    const env = {
+      AWS_CA_BUNDLE: certs.ca,
+      HTTPS_PROXY: `http://${proxyHostPort}`,
+      NO_PROXY: "<-loopback>",
+    };
+    const args = [
+      ...["--bucket", ceph().bucket, "--endpoint-url", endpoint, "--prefix", PREFIX],
+      ...["--name", "lp-proxy", "--key", `file:${keyFile}`],
+    ];
+    const put = await run(flags, ["put", ...args, "--chunk-size", "1M", "-q"], DATA, env);
+    assert.equal(put.code, 0, put.stderr);
+    assert.equal(put.stderr, "");
+    const get = await run(flags, ["get", ...args, "-q"], undefined, env);
+    assert.equal(get.code, 0, get.stderr);
+    assert.ok(equalBytes(get.stdout, DATA), "identical bytes");
+    const tunnels = proxy.log().split("\n").filter((l) =>
+      l.includes(`CONNECT localhost:${tls.port}`)
+    );
+    assert.ok(tunnels.length >= 2, proxy.log());
+
+    // A proxy variable --allow-env does not list is not used: the store is then reached
+    // directly, so --allow-net must name the store itself.
+    const direct = [
+      `--allow-net=localhost:${tls.port}`,
+      ...flags.slice(1).map((f) => f.replace(",HTTPS_PROXY,NO_PROXY", "")),
+    ];
+    const again = await run(direct, ["get", ...args, "-q"], undefined, env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok(equalBytes(again.stdout, DATA));
+    assert.equal(
+      proxy.log().split("\n").filter((l) => l.includes(`CONNECT localhost:${tls.port}`)).length,
+      tunnels.length,
+      "no tunnel when HTTPS_PROXY is not readable",
+    );
+  } finally {
+    await proxy.stop();
+    await tls.stop();
     await Deno.remove(dir, { recursive: true });
     await cleanPrefix(PREFIX);
   }

@@ -2,7 +2,8 @@
 # Throwaway single-node Ceph RADOS Gateway (S3) on 127.0.0.1 for integration tests.
 # Usage: ceph.sh install | start [DIR] | stop [DIR] | status [DIR]
 #   DIR defaults to ${S3DUCT_CEPH_DIR:-/tmp/s3duct-ceph}; S3DUCT_CEPH_PORT fixes the S3 port.
-#   After start, `. DIR/env` exports S3DUCT_TEST_{ENDPOINT,BUCKET,ACCESS_KEY,SECRET_KEY,REGION}.
+#   After start, `. DIR/env` exports S3DUCT_TEST_{ENDPOINT,BUCKET,ACCESS_KEY,SECRET_KEY,REGION}
+#   and S3DUCT_TEST_KMS_KEY_ID{,_2} (SSE-KMS key ids of the "testing" KMS backend).
 # Everything (conf, data, logs, pid files, sockets) lives in DIR so several checkouts never clash
 # and stop can remove every trace. Facts behind the settings: shared/reference/ceph-rgw-notes.md.
 set -euo pipefail
@@ -12,6 +13,8 @@ SECRET_KEY=s3ducttestsecret
 BUCKET=s3duct-test
 REGION=us-east-1
 RGW_ID=rgw.s3duct
+KMS_KEY_1=testkey-1
+KMS_KEY_2=testkey-2
 # Order matters for stop: the gateway first, so it never sees its OSD vanish mid-request.
 DAEMONS=("client.$RGW_ID" osd.0 mon.a)
 
@@ -117,6 +120,10 @@ start() {
   fsid=$(cat /proc/sys/kernel/random/uuid)
   osd_uuid=$(cat /proc/sys/kernel/random/uuid)
   printf 'mon_port=%s\nrgw_port=%s\n' "$mon_port" "$rgw_port" >"$DIR/ports"
+  # Server-side encryption: two SSE-KMS keys for the `testing` backend, new on every start.
+  local kms1 kms2
+  kms1=$(head -c 32 /dev/urandom | base64 -w0)
+  kms2=$(head -c 32 /dev/urandom | base64 -w0)
 
   cat >"$CONF" <<EOF
 [global]
@@ -163,6 +170,12 @@ rgw dns name = localhost
 # Reclaim deleted objects quickly: memstore holds them in RAM until gc runs.
 rgw gc obj min wait = 30
 rgw gc processor period = 30
+# SSE-C and SSE-KMS over the tests' plain http (the default refuses any SSE header without TLS).
+rgw crypt require ssl = false
+# SSE-KMS from keys in this file (Ceph's "testing" backend; not for production). Ceph 16.2 has
+# no SSE-S3: it answers AES256 with 200 and stores plaintext (tests/integration/sse_test.ts).
+rgw crypt s3 kms backend = testing
+rgw crypt s3 kms encryption keys = $KMS_KEY_1=$kms1 $KMS_KEY_2=$kms2
 EOF
   : >"$DIR/keyring"
 
@@ -208,6 +221,8 @@ export S3DUCT_TEST_BUCKET=$BUCKET
 export S3DUCT_TEST_ACCESS_KEY=$ACCESS_KEY
 export S3DUCT_TEST_SECRET_KEY=$SECRET_KEY
 export S3DUCT_TEST_REGION=$REGION
+export S3DUCT_TEST_KMS_KEY_ID=$KMS_KEY_1
+export S3DUCT_TEST_KMS_KEY_ID_2=$KMS_KEY_2
 EOF
   echo "ceph rgw ready at $endpoint ($((SECONDS - t0)) s)"
 }

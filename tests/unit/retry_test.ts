@@ -116,3 +116,22 @@ Deno.test("withRetry: retries 0 means one attempt, even for transient failures",
   );
   assert.equal(attempts, 1);
 });
+
+Deno.test("withRetry: a 501 is thrown at once, even if marked transient", async () => {
+  for (
+    const err of [
+      new StoreError("not implemented", { transient: true, status: 501 }),
+      new StoreError("not implemented", { transient: true, code: "NotImplemented", status: 400 }),
+    ]
+  ) {
+    let attempts = 0;
+    await assert.rejects(
+      withRetry(() => {
+        attempts++;
+        return Promise.reject(err);
+      }, policy(5, () => assert.fail("retried"))),
+      (e) => e === err,
+    );
+    assert.equal(attempts, 1);
+  }
+});

@@ -7,7 +7,7 @@ import {
   StoreError,
   UsageError,
 } from "../../lib/errors.ts";
-import { errorCode, parseRetryAfter, s3Error } from "../../lib/store/s3_errors.ts";
+import { errorCode, isUnsupported, parseRetryAfter, s3Error } from "../../lib/store/s3_errors.ts";
 
 const WHAT = "GET s3://bkt/some/key";
 
@@ -53,6 +53,7 @@ Deno.test("s3Error: 5xx, SlowDown, InternalError -> transient StoreError (exit 7
       [502, undefined],
       [429, undefined],
       [400, "RequestTimeout"],
+      [409, "ConditionalRequestConflict"],
     ] as const
   ) {
     const e = check(status, code, StoreError, 7);
@@ -129,4 +130,24 @@ Deno.test("StoreError.throttle: set from codes and statuses, never from message 
   // A message that merely mentions throttling words is not a throttle.
   assert.equal(new StoreError("SlowDown 503 timed out", { code: "InternalError" }).throttle, false);
   assert.equal(new StoreError("x", { throttle: true }).throttle, true);
+});
+
+Deno.test("s3Error: 501 NotImplemented and other 'not supported' answers are never transient", () => {
+  for (
+    const [status, code] of [
+      [501, "NotImplemented"],
+      [501, undefined],
+      [505, undefined],
+      [400, "NotImplemented"],
+      [400, "XNotImplemented"],
+    ] as const
+  ) {
+    const e = check(status, code, StoreError, 7);
+    assert.equal(e.transient, false, `${status} ${code} must not be retried`);
+    assert.ok(e.message.includes("does not support"), e.message);
+    assert.equal(isUnsupported(status, code), true);
+  }
+  assert.equal(isUnsupported(500, "InternalError"), false);
+  assert.equal(isUnsupported(503, undefined), false);
+  assert.equal(isUnsupported(undefined, undefined), false);
 });

@@ -4,6 +4,8 @@
  */
 
 import { AccessError } from "../../errors.ts";
+import { http1Fetch } from "../http1_fetch.ts";
+import { DIRECT, type Network } from "../network.ts";
 
 /** One set of AWS credentials, as every source produces them. */
 export interface Credentials {
@@ -39,8 +41,13 @@ export interface AwsEnvironment {
   env(name: string): string | undefined;
   /** A file's text, or undefined when it does not exist (config, credentials, token files). */
   readText(path: string): Promise<string | undefined>;
-  /** HTTP for the metadata services, STS and SSO; default the global fetch. */
+  /**
+   * HTTP for the metadata services, STS and SSO; default our own transport over `network`
+   * (lib/store/http1_fetch.ts: the store's proxy and CA rules, metadata services direct).
+   */
   fetch?: typeof fetch;
+  /** Proxies and CAs for the default `fetch`; default direct with Deno's roots. */
+  network?: Network;
   /** Run argv[0] with the rest as arguments; stderr goes to ours. */
   run?(argv: string[]): Promise<ProcessResult>;
   /** Milliseconds since the epoch. */
@@ -80,12 +87,15 @@ export const realAwsEnvironment: AwsEnvironment = {
   },
 };
 
-/** `aws` with its missing members filled in: global fetch, a real process runner, Date.now. */
+/**
+ * `aws` with its missing members filled in: fetch over http1.ts with `aws.network`, a real
+ * process runner, Date.now.
+ */
 export function contextOf(aws: AwsEnvironment): AwsContext {
   return {
     env: (n) => aws.env(n),
     readText: (p) => aws.readText(p),
-    fetch: aws.fetch ?? ((input, init) => fetch(input, init)),
+    fetch: aws.fetch ?? http1Fetch(aws.network ?? DIRECT),
     run: aws.run ?? runProcess,
     now: aws.now ?? Date.now,
   };
