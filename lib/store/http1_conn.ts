@@ -5,6 +5,7 @@
  * @module
  */
 import { NetworkError } from "../errors.ts";
+import type { Pacer } from "./bandwidth.ts";
 import { DIRECT, type Network } from "./network.ts";
 import { proxyFor } from "./proxy.ts";
 import { certificateProblem } from "./tls.ts";
@@ -20,6 +21,8 @@ export interface Conn {
   touch?: () => void;
   /** Response bytes received in the current exchange. */
   received: number;
+  /** Set during an exchange under `--bandwidth-limit`: each read and write is charged to it. */
+  pacer?: Pacer;
 }
 
 /** Idle timeout (and connect timeout) when the store is given none: 60 s without a byte moving. */

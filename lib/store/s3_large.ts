@@ -49,12 +49,29 @@ export type S3Request = <T = S3Response>(
   read?: (res: S3Response) => Promise<T>,
 ) => Promise<T>;
 
-/** Bodies larger than this (64 MiB) are put as multipart uploads, unless the put is conditional. */
-export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
-/** Bytes per multipart part (16 MiB; the last is shorter). */
+/**
+ * Bodies larger than this (65 MiB) are put as multipart uploads (unless the put is conditional)
+ * and read as parallel ranges; smaller ones in one request. Sealed sizes, not plaintext ones,
+ * decide: a 64 MiB chunk sealed by any method (AES +28 B, age +16 B per 64 KiB) stays one PUT
+ * and one GET. At 64 MiB flat, AES chunks went up as 4 parts and a 28-byte fifth, and came down
+ * as five ranged GETs, a fifth of them for 28 bytes.
+ */
+export const MULTIPART_THRESHOLD = 65 * 1024 * 1024;
+/** The most bytes per multipart part or ranged GET (16 MiB): see {@linkcode spans}. */
 export const PART_SIZE = 16 * 1024 * 1024;
-/** Bytes per ranged GET of an object read in parallel ranges (16 MiB). */
-export const RANGE_SIZE = 16 * 1024 * 1024;
+
+/**
+ * How a body of `size` bytes is cut into parts (or ranges): as few as PART_SIZE allows, of
+ * equal size but the last (smaller by less than one byte per part), so no part is a sliver.
+ */
+export function spans(size: number): { start: number; end: number }[] {
+  const count = Math.max(1, Math.ceil(size / PART_SIZE));
+  const span = Math.ceil(size / count);
+  return Array.from({ length: count }, (_, i) => ({
+    start: i * span,
+    end: Math.min(size, (i + 1) * span),
+  }));
+}
 const PARALLEL = 4;
 const xml = new XMLParser({ parseTagValue: false, isArray: (n) => n === "Part" });
 
@@ -74,10 +91,10 @@ export async function putMultipart(
   const uploadId = String(init?.InitiateMultipartUploadResult?.UploadId ?? "");
   if (!uploadId) throw new StoreError(`multipart upload of ${key}: no UploadId in the answer`);
   try {
-    const count = Math.ceil(body.length / PART_SIZE);
-    const etags = new Array<string>(count);
-    await pool(count, async (i) => {
-      const part = body.subarray(i * PART_SIZE, Math.min(body.length, (i + 1) * PART_SIZE));
+    const cuts = spans(body.length);
+    const etags = new Array<string>(cuts.length);
+    await pool(cuts.length, async (i) => {
+      const part = body.subarray(cuts[i].start, cuts[i].end);
       const res = await request({
         method: "PUT",
         key,
@@ -177,10 +194,13 @@ export async function getRanged(
   const { signal, maxBytes } = opts;
   let out: Uint8Array = new Uint8Array(0);
   let total: number | undefined;
+  // The size the object may have (its record's) sets the ranges; unknown: 16 MiB ones.
+  const span = maxBytes === undefined ? PART_SIZE : spans(maxBytes)[0].end;
+  const whole = maxBytes !== undefined && maxBytes <= MULTIPART_THRESHOLD;
   const first = await request({
     method: "GET",
     key,
-    headers: { range: `bytes=0-${RANGE_SIZE - 1}` },
+    headers: whole ? {} : { range: `bytes=0-${span - 1}` },
     signal,
     // A server that ignores the range and sends the whole object without a length is
     // still read no further than the object may be.
@@ -201,10 +221,10 @@ export async function getRanged(
   if (got.buffer !== out.buffer || got.byteOffset !== out.byteOffset) out.set(got);
   const etag = first.headers.get("etag") ?? "";
   const from = got.length;
-  const rest = Math.ceil((size - from) / RANGE_SIZE);
+  const rest = Math.ceil((size - from) / span);
   await pool(rest, async (i) => {
-    const start = from + i * RANGE_SIZE;
-    const end = Math.min(size, start + RANGE_SIZE) - 1;
+    const start = from + i * span;
+    const end = Math.min(size, start + span) - 1;
     const slot = out.subarray(start, end + 1);
     const part = await request({
       method: "GET",

@@ -37,6 +37,7 @@ import {
   type VersionDeleteReport,
   type VersionRef,
 } from "./object_lock.ts";
+import type { Pacer } from "./bandwidth.ts";
 import { applyLock, bucketLock, deleteVersions, listVersions, readLock } from "./s3_lock.ts";
 import {
   answerMustShowSse,
@@ -131,6 +132,11 @@ export class S3Store implements Store {
     );
     this.#lock = locks(opts.lock) ? opts.lock : undefined;
     this.#sse = opts.sse;
+  }
+
+  /** Pace every request's bytes from now on (`--bandwidth-limit`), both ways. */
+  setPacer(pacer: Pacer): void {
+    this.#http.pacer = pacer;
   }
 
   async checkBucket(): Promise<void> {
