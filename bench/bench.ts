@@ -15,6 +15,7 @@ import { measurePure, measurePureParallel, type PureTimes } from "./pure.ts";
 import { listingCosts } from "./listing.ts";
 import { compressBench } from "./compress.ts";
 import { peersBench } from "./peers.ts";
+import { networkBench } from "./network.ts";
 import { deletePrefix, type S3Target } from "./s3_cleanup.ts";
 import {
   addRatios,
@@ -50,6 +51,8 @@ Matrix (default: the full matrix of issue 4):
   --peers              only the issue 16 comparison: least privilege (no --allow-ffi) beside
                        -A, put and get, per --store and --mode (--quick: aes), rclone crypt
                        rcat/cat on Ceph, 5000 x 4K and 256M/1M chunks; --repeat N (median)
+  --network            only put/get through plain HTTP, TLS, a proxy, TLS via a proxy (Ceph;
+                       --size, default 256M; --chunk 8M; --repeat N)
 Baselines:
   --no-aws             skip the 'aws s3 cp -' transport baseline
   --no-pure            skip the in-process hashing/encryption rate
@@ -93,6 +96,8 @@ interface Options {
   compress: boolean;
   /** --peers: least privilege vs OpenSSL, rclone crypt and small chunks (issue 16). */
   peers: boolean;
+  /** --network: plain HTTP vs TLS vs a proxy (issue 14). */
+  network: boolean;
 }
 
 function parseSize(s: string): number {
@@ -120,6 +125,7 @@ function parseArgs(argv: string[]): Options | undefined {
     main: `${ROOT}/main.ts`,
     compress: false,
     peers: false,
+    network: false,
   };
   let quick = false, big = false;
   const set = new Set<string>();
@@ -150,6 +156,9 @@ function parseArgs(argv: string[]): Options | undefined {
         break;
       case "--peers":
         o.peers = true;
+        break;
+      case "--network":
+        o.network = true;
         break;
       case "--compress":
         o.compress = true;
@@ -220,6 +229,8 @@ function parseArgs(argv: string[]): Options | undefined {
   if (o.compress && !set.has("size")) o.sizes = [quick ? "256M" : "1G"];
   if (o.compress && !set.has("chunk")) o.chunks = ["64M"];
   if (o.peers && quick && !set.has("mode")) o.modes = ["aes"];
+  if (o.network && !set.has("size")) o.sizes = ["256M"];
+  if (o.network && !set.has("chunk")) o.chunks = ["8M"];
   if (o.ops.includes("get") && !o.ops.includes("put")) {
     throw new Error("--op get needs put too (get reads the stream put just wrote)");
   }
@@ -448,6 +459,7 @@ async function main(): Promise<number> {
     return ran.some((l) => l.includes("FAILED")) ? 1 : 0;
   }
 
+  if (opts.network) return await runNetwork(opts, { info, ceph, mainTs, tmp, prefix, baseEnv });
   if (opts.peers) return await runPeers(opts, { info, ceph, mainTs, cliDir, tmp, prefix, baseEnv });
 
   try {
@@ -747,6 +759,43 @@ async function runPeers(
     log,
   }).finally(() => opts.tmp ? undefined : Deno.remove(c.tmp, { recursive: true }).catch(() => {}));
   const report = ["## s3duct issue 16 benchmark", "", ...c.info, "", ...ran].join("\n");
+  console.log(report);
+  await Deno.mkdir(opts.out.replace(/\/[^/]*$/, ""), { recursive: true });
+  await Deno.writeTextFile(opts.out, report);
+  return ran.some((l) => l.includes("FAILED")) ? 1 : 0;
+}
+
+/** `--network`: the issue 14 comparison (bench/network.ts). */
+async function runNetwork(
+  opts: Options,
+  c: {
+    info: string[];
+    ceph?: Ceph;
+    mainTs: string;
+    tmp: string;
+    prefix: string;
+    baseEnv: Record<string, string>;
+  },
+): Promise<number> {
+  if (!c.ceph) {
+    console.error("bench: --network needs Ceph (deno task bench --network)");
+    return 3;
+  }
+  const ceph = c.ceph;
+  const ran = await networkBench({
+    size: parseSize(opts.sizes[0]),
+    chunk: opts.chunks[0],
+    repeat: opts.repeat,
+    target: ceph.target,
+    env: c.baseEnv,
+    deno: DENO,
+    mainTs: c.mainTs,
+    tmp: c.tmp,
+    prefix: c.prefix,
+    cleanup: (p) => cephDelete(ceph, p),
+    log,
+  }).finally(() => opts.tmp ? undefined : Deno.remove(c.tmp, { recursive: true }).catch(() => {}));
+  const report = ["## s3duct network benchmark", "", ...c.info, "", ...ran].join("\n");
   console.log(report);
   await Deno.mkdir(opts.out.replace(/\/[^/]*$/, ""), { recursive: true });
   await Deno.writeTextFile(opts.out, report);

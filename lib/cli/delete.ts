@@ -111,7 +111,8 @@ async function runDelete(o: RawOptions): Promise<void> {
   const done = versions
     ? await deleteVersioned(store, versions, bypass)
     : await deletePlain(store, plan, last);
-  activeRun()?.moved(done.bytes, done.deleted);
+  // --metrics-file counts chunks, as put and get do; the manifest and signature are not.
+  activeRun()?.moved(done.bytes, done.chunks);
   const total = versions ? versions.chunks.length + versions.last.length : all.length;
   reportDone({ ...done, total }, layout.name, !!versions, plan.manifestKey !== undefined, log);
 }
@@ -155,6 +156,7 @@ async function deletePlain(store: Store, plan: Plan, last: string[]) {
   const report = await store.delete(plan.chunkKeys);
   // What was really removed: the listed sizes of the keys the store reports deleted.
   const bytes = report.deleted.reduce((t, k) => t + (plan.sizes.get(k) ?? 0), 0);
+  const chunks = report.deleted.length;
   let lastDone = last.length === 0;
   if (last.length && report.failed.length === 0) {
     const m = await store.delete(last);
@@ -162,7 +164,7 @@ async function deletePlain(store: Store, plan: Plan, last: string[]) {
     report.failed.push(...m.failed);
     lastDone = m.failed.length === 0;
   }
-  return { deleted: report.deleted.length, bytes, failed: report.failed, lastDone };
+  return { deleted: report.deleted.length, chunks, bytes, failed: report.failed, lastDone };
 }
 
 /**

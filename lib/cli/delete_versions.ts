@@ -103,6 +103,8 @@ export function refuseLocked(
 export interface VersionedOutcome {
   /** Versions deleted (markers included). */
   deleted: number;
+  /** Of those, chunk versions (what --metrics-file counts). */
+  chunks: number;
   /** Bytes of the deleted versions. */
   bytes: number;
   /** Versions the store refused, with its reason. */
@@ -118,7 +120,7 @@ export async function deleteVersioned(
   bypass: boolean,
 ): Promise<VersionedOutcome> {
   const sizes = new Map([...plan.chunks, ...plan.last].map((v) => [ref(v), v.size]));
-  const out: VersionedOutcome = { deleted: 0, bytes: 0, failed: [], lastDone: false };
+  const out: VersionedOutcome = { deleted: 0, chunks: 0, bytes: 0, failed: [], lastDone: false };
   const run = async (vs: PlannedVersion[]) => {
     if (vs.length === 0) return;
     const r = await store.deleteVersions!(vs, bypass);
@@ -129,6 +131,7 @@ export async function deleteVersioned(
     );
   };
   await run(plan.chunks);
+  out.chunks = out.deleted;
   if (out.failed.length) return out;
   await run(plan.last);
   out.lastDone = out.failed.length === 0;

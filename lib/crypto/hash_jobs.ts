@@ -86,7 +86,9 @@ export function hashLoop(
         return;
       }
       const key = m.op === "dual" ? -1 : m.id!;
-      if (m.first || !states.has(key)) states.set(key, fresh());
+      if (m.first) states.set(key, fresh());
+      // A piece that continues a digest this worker does not hold: never start afresh silently.
+      if (!states.has(key)) throw new Error(`no running digest ${key} in this worker`);
       const s = states.get(key)!;
       feed(s, slab.subarray(0, m.length));
       if (!m.last) {

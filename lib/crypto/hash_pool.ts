@@ -40,6 +40,10 @@ export class HashPool {
   readonly #slots: Slot[];
   readonly #waiting: { slot?: number; go(i: number): void }[] = [];
   #nextStream = 0;
+  /** Streams whose running state lives in worker 0: it must not end while there are any. */
+  readonly #held = new Set<number>();
+  /** A stream dropped unfinished (a failed put) no longer keeps worker 0 alive. */
+  readonly #dropped = new FinalizationRegistry<number>((id) => this.#unhold(id));
 
   /** A pool of `size` workers running SHA3 from `module` (hash-wasm's, compiled). */
   constructor(module: WebAssembly.Module, size: number) {
@@ -73,9 +77,10 @@ export class HashPool {
         this.#release(0);
       }
     };
-    return {
-      update: (b) =>
+    const handle = {
+      update: (b: Uint8Array) =>
         run(async () => {
+          this.#held.add(id);
           await this.#feed(0, { op: "stream", id }, b, first, false);
           first = false;
         }),
@@ -83,9 +88,21 @@ export class HashPool {
         run(async () => {
           const d = await this.#feed(0, { op: "stream", id }, new Uint8Array(0), first, true);
           first = true;
+          this.#held.delete(id);
           return d;
         }),
     };
+    this.#dropped.register(handle, id);
+    return handle;
+  }
+
+  #unhold(id: number): void {
+    this.#held.delete(id);
+    const slot = this.#slots[0];
+    if (!slot.busy && this.#held.size === 0) {
+      clearTimeout(slot.idle);
+      slot.idle = setTimeout(() => this.#stop(slot), IDLE_MS);
+    }
   }
 
   /** Send `bytes` piece by piece; the last piece's answer carries the digests. */
@@ -140,6 +157,8 @@ export class HashPool {
     }
     const slot = this.#slots[i];
     slot.busy = false;
+    // Worker 0 holds running stream digests: ending it would lose them.
+    if (i === 0 && this.#held.size > 0) return;
     slot.idle = setTimeout(() => this.#stop(slot), IDLE_MS);
   }
 
@@ -164,7 +183,6 @@ export class HashPool {
   }
 
   #stop(slot: Slot): void {
-    if (slot.busy && slot.reply === undefined && slot.worker) return;
     slot.worker?.terminate();
     slot.worker = undefined;
     slot.slab = undefined;

@@ -6,15 +6,15 @@
 import { XMLParser } from "fast-xml-parser";
 import { compareKeys } from "./store.ts";
 import { createHash } from "node:crypto";
-import { EMPTY_SHA256 } from "../format/hex.ts";
-import { ExistsError, NotFoundError, S3ductError, StoreError } from "../errors.ts";
+import { ExistsError, NotFoundError, StoreError } from "../errors.ts";
 import { toHex } from "../format/chain.ts";
 import { sha256 } from "../crypto/hash.ts";
 import type { CredentialProvider, Credentials } from "./credentials.ts";
 import { S3Signer } from "./s3_signer.ts";
-import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "./retry.ts";
-import { errorCode, isUnsupported, parseRetryAfter, s3Error } from "./s3_errors.ts";
-import { BodyTooLargeError, DEFAULT_TIMEOUT_MS, Http1Client, TimeoutError } from "./http1.ts";
+import { S3Requester } from "./s3_request.ts";
+import { DEFAULT_RETRY, type RetryPolicy } from "./retry.ts";
+import { isUnsupported } from "./s3_errors.ts";
+import { DEFAULT_TIMEOUT_MS, Http1Client } from "./http1.ts";
 import type { Network } from "./network.ts";
 import {
   admitSize,
@@ -25,7 +25,7 @@ import {
   type S3Request,
   type S3Response,
 } from "./s3_large.ts";
-import { type GetArg, getOptionsOf, OversizeObjectError } from "./store.ts";
+import { type GetArg, getOptionsOf } from "./store.ts";
 import {
   type BucketLock,
   contentMd5,
@@ -39,14 +39,7 @@ import {
 } from "./object_lock.ts";
 import type { Pacer } from "./bandwidth.ts";
 import { applyLock, bucketLock, deleteVersions, listVersions, readLock } from "./s3_lock.ts";
-import {
-  answerMustShowSse,
-  checkSseAnswer,
-  sseHeaders,
-  SseNotAppliedError,
-  sseRefusal,
-  type SseSettings,
-} from "./sse.ts";
+import type { SseSettings } from "./sse.ts";
 import type {
   ByteRange,
   DeleteReport,
@@ -108,10 +101,7 @@ export class S3Store implements Store {
   #noConditionalPut = false;
   #lock?: LockSettings;
   readonly #sse?: SseSettings;
-  /** Settles once the first SSE write has shown the server encrypts (see #sseInTurn). */
-  #sseFirst?: Promise<void>;
-  /** Calls let through #sseInTurn already. */
-  readonly #sseLetThrough = new WeakSet<Call>();
+  readonly #req: S3Requester;
 
   /** A store for `opts.bucket`; nothing is sent until the first request. */
   constructor(opts: S3StoreOptions) {
@@ -132,6 +122,21 @@ export class S3Store implements Store {
     );
     this.#lock = locks(opts.lock) ? opts.lock : undefined;
     this.#sse = opts.sse;
+    this.#req = new S3Requester({
+      bucket: this.#bucket,
+      location: this.location,
+      base: this.#base,
+      pathStyle: this.#pathStyle,
+      signer: this.#signer,
+      http: this.#http,
+      retry: this.#retry,
+      sse: this.#sse,
+    });
+  }
+
+  /** One signed, retried request (s3_request.ts). */
+  #call<T = S3Response>(call: S3Call, read?: (res: S3Response) => Promise<T>): Promise<T> {
+    return this.#req.send(call, read);
   }
 
   /** Pace every request's bytes from now on (`--bandwidth-limit`), both ways. */
@@ -172,7 +177,7 @@ export class S3Store implements Store {
       if (this.#sse) {
         const what = `multipart upload of ${this.location}/${key}`;
         const head = await this.#call({ method: "HEAD", key, signal: opts.signal });
-        await this.#confirmSse(key, true, head.headers, what);
+        await this.#req.confirmSse(key, true, head.headers, what);
       }
       return done;
     }
@@ -396,151 +401,6 @@ export class S3Store implements Store {
   deleteVersions(refs: VersionRef[], bypass: boolean): Promise<VersionDeleteReport> {
     return deleteVersions(this.#request, refs, bypass);
   }
-
-  /** One S3 request with retries; `read` consumes a successful response (inside the retry). */
-  async #call<T = S3Response>(call: Call, read?: (res: S3Response) => Promise<T>): Promise<T> {
-    if (answerMustShowSse(this.#sse, call) && !this.#sseLetThrough.has(call)) {
-      return await this.#sseInTurn(call, read);
-    }
-    const what = `${call.method} ${this.location}/${call.key ?? ""}`;
-    const bodySha256 = call.bodySha256 ??
-      (call.body ? toHex(await sha256(call.body)) : EMPTY_SHA256);
-    return await withRetry(
-      async () => {
-        const url = this.#url(call.key, call.query);
-        let res: S3Response;
-        try {
-          // Signed without the body: its hash is in x-amz-content-sha256 already, and the
-          // body goes to the socket straight from our buffer (http1.ts).
-          const req = await this.#signer.sign(url, call.method, {
-            ...call.headers,
-            ...sseHeaders(this.#sse, call),
-            "x-amz-content-sha256": bodySha256,
-          });
-          const r = await this.#http.request(
-            call.method,
-            new URL(req.url),
-            req.headers,
-            call.body,
-            {
-              signal: call.signal,
-              sink: call.sink,
-              maxBody: call.maxBody,
-            },
-          );
-          res = { ...r, text: () => Promise.resolve(new TextDecoder().decode(r.body)) };
-        } catch (e) {
-          // Refused on its head (a sink's verdict, or over maxBody): damage, never retried.
-          // A definitive transport failure (untrusted certificate, a proxy's refusal) too.
-          if (e instanceof OversizeObjectError || call.signal?.aborted) throw e;
-          if (e instanceof StoreError && !e.transient) throw e;
-          if (e instanceof BodyTooLargeError) {
-            throw new OversizeObjectError(
-              call.key ?? "",
-              this.location,
-              e.size,
-              e.limit,
-              e.declared,
-            );
-          }
-          // A request that stopped moving also tells the adaptive worker count to back off.
-          throw new StoreError(
-            e instanceof TimeoutError
-              ? `${what} timed out: ${e.message}`
-              : `cannot reach ${this.#base.origin}: ${(e as Error).message}`,
-            { transient: true, cause: e, throttle: e instanceof TimeoutError },
-          );
-        }
-        if (res.status < 200 || res.status > 299) {
-          let code = errorCode(await res.text());
-          // A HEAD's 403 has no body to name the cause: a Date header far from our clock does.
-          if (code === undefined && res.status === 403 && this.#signer.skewed(res.headers)) {
-            code = "RequestTimeTooSkewed";
-          }
-          if (code === "RequestTimeTooSkewed") this.#signer.learnSkew(res.headers, res.body);
-          const retryAfter = parseRetryAfter(res.headers.get("retry-after"));
-          throw sseRefusal(this.#sse, call, res.status, code, await res.text(), what) ??
-            s3Error(res.status, code, what, this.#bucket, retryAfter);
-        }
-        if (answerMustShowSse(this.#sse, call)) {
-          const whole = call.method === "PUT" && call.query === undefined;
-          await this.#confirmSse(call.key, whole, res.headers, what);
-        }
-        try {
-          return read ? await read(res) : res as T;
-        } catch (e) {
-          if (e instanceof S3ductError || call.signal?.aborted) throw e;
-          throw new StoreError(`${what}: connection lost while reading`, {
-            transient: true,
-            cause: e,
-          });
-        }
-      },
-      call.retries === undefined ? this.#retry : { ...this.#retry, retries: call.retries },
-      call.signal,
-    );
-  }
-
-  /**
-   * The first SSE write goes alone; the others wait for its answer. A server that does not
-   * encrypt (Ceph's SSE-S3) is then caught on one object, which is deleted, instead of on
-   * every chunk already in flight, some of which would land in plaintext after the put failed.
-   */
-  async #sseInTurn<T>(call: Call, read?: (res: S3Response) => Promise<T>): Promise<T> {
-    const inner = { ...call };
-    this.#sseLetThrough.add(inner);
-    if (this.#sseFirst) {
-      await this.#sseFirst; // rethrows the first write's SseNotAppliedError
-      return await this.#call(inner, read);
-    }
-    const first = this.#call(inner, read);
-    // Any other failure of the first write proves nothing: the rest go on, each checked.
-    this.#sseFirst = first.then(() => {}, (e) => {
-      if (e instanceof SseNotAppliedError) throw e;
-    });
-    this.#sseFirst.catch(() => {}); // awaited by later writes, if any
-    return await first;
-  }
-
-  /**
-   * Fails the write whose answer does not show the encryption asked for; a whole object the
-   * server stored that way (PUT, completed upload) is deleted first, so no plaintext copy of a
-   * chunk stays behind. Parts and uploads are aborted by putMultipart.
-   */
-  async #confirmSse(
-    key: string | undefined,
-    whole: boolean,
-    headers: Headers,
-    what: string,
-  ): Promise<void> {
-    try {
-      checkSseAnswer(this.#sse!, headers, what);
-    } catch (e) {
-      if (e instanceof SseNotAppliedError && whole && key !== undefined) {
-        await this.#call({ method: "DELETE", key }).catch(() => {});
-      }
-      throw e;
-    }
-  }
-
-  #url(key?: string, query?: Record<string, string>): string {
-    let path = this.#base.pathname.replace(/\/+$/, "");
-    if (this.#pathStyle) path += `/${encodeURIComponent(this.#bucket)}`;
-    if (key !== undefined) path += "/" + key.split("/").map(encodeSegment).join("/");
-    const qs = query
-      ? "?" +
-        Object.entries(query).map(([k, v]) => `${encodeSegment(k)}=${encodeSegment(v)}`).join("&")
-      : "";
-    return `${this.#base.origin}${path}${qs}`;
-  }
-}
-
-/** RFC 3986 encoding, as SigV4 canonicalises it. */
-function encodeSegment(s: string): string {
-  return encodeURIComponent(s).replace(
-    /[!'()*]/g,
-    (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase(),
-  );
 }
 
 /** `ongoing-request="false", expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"` */

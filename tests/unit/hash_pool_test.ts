@@ -66,3 +66,23 @@ Deno.test({
     await new Promise((r) => setTimeout(r, 400));
   },
 });
+
+Deno.test({
+  name:
+    "hash pool: a stream paused longer than the idle time keeps its state (put waiting on uploads)",
+  ignore: mod === undefined,
+  async fn() {
+    const pool = new HashPool(mod!, 2);
+    const a = bytes(3 * MiB, 11);
+    const s = pool.stream();
+    await s.update(a.subarray(0, MiB));
+    await new Promise((r) => setTimeout(r, 700)); // idle workers end after 250 ms
+    await pool.digest(a); // another job meanwhile, on any worker
+    await new Promise((r) => setTimeout(r, 700));
+    await s.update(a.subarray(MiB));
+    const d = await s.digest();
+    assert.equal(hex(d.sha3), node("sha3-256", a));
+    assert.equal(hex(d.sha256), node("sha256", a));
+    await new Promise((r) => setTimeout(r, 400));
+  },
+});
