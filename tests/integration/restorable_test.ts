@@ -423,7 +423,8 @@ for (const server of servers()) {
     );
   }
 
-  if (all) {
+  // Runs the portable path itself: once is enough (not again in tests/run.sh's portable rerun).
+  if (all && Deno.env.get("S3DUCT_PORTABLE_RERUN") !== "1") {
     Deno.test(`portable path (no OpenSSL): put/get of 1000 x 1K chunks, 10 times, local store [${server.name}]`, async () => {
       const t = localTarget();
       const e = { ...env(), S3DUCT_NO_OPENSSL: "1" };
