@@ -170,8 +170,10 @@ async function rclone(o: PeersBench, runs: Runs, input: Input): Promise<void> {
     RCLONE_CONFIG_SECRET_REMOTE: `ceph:${t.bucket}/${o.prefix}/rclone`,
     RCLONE_CONFIG_SECRET_PASSWORD: new TextDecoder().decode(obscured.stdout).trim(),
   };
+  // This machine's AWS_CA_BUNDLE makes rclone 1.60 refuse its own transport: unset it.
+  const rc = ["env", "-u", "AWS_CA_BUNDLE", "rclone"];
   const p = await measure({
-    cmd: ["rclone", "rcat", "secret:stream"],
+    cmd: [...rc, "rcat", "secret:stream"],
     stdinFile: input.path,
     timeoutSeconds: 600,
     env,
@@ -181,7 +183,7 @@ async function rclone(o: PeersBench, runs: Runs, input: Input): Promise<void> {
   record(runs, `put rclone crypt ceph ${input.size / MiB}M`, p);
   o.log(`rclone rcat: ${brief(p)}`);
   const g = await measure({
-    cmd: ["rclone", "cat", "secret:stream"],
+    cmd: [...rc, "cat", "secret:stream"],
     hashStdout: true,
     timeoutSeconds: 600,
     env,

@@ -66,6 +66,7 @@ export async function aesSeal(
     plaintext as Uint8Array<ArrayBuffer>,
   );
   out.set(new Uint8Array(sealed), NONCE_BYTES);
+  release(sealed);
   return out;
 }
 
@@ -87,8 +88,9 @@ export async function aesOpen(
       ? out
       : undefined;
   }
+  let opened: Uint8Array;
   try {
-    return new Uint8Array(
+    opened = new Uint8Array(
       await crypto.subtle.decrypt(
         { name: "AES-GCM", iv: nonce as Uint8Array<ArrayBuffer>, ...aadParam(aad) },
         key.web,
@@ -98,6 +100,22 @@ export async function aesOpen(
   } catch {
     return undefined;
   }
+  // Into the caller's buffer (get: the sealed object's own middle), as OpenSSL does: WebCrypto's
+  // fresh buffer of another size, handed on, filled the buffer pool with plaintexts it never
+  // reused (portable get peaked at 1.47 GB against 466 MB with OpenSSL, 1 GiB in 64M chunks).
+  const out = alloc(opened.length);
+  out.set(opened);
+  release(opened.buffer as ArrayBuffer);
+  return out;
+}
+
+/**
+ * Give WebCrypto's result buffer back now: detaching it (transfer to length 0) frees its memory
+ * at once, where garbage of 64 MiB per chunk waited for V8's collector and raised peak RSS by
+ * hundreds of MB.
+ */
+function release(b: ArrayBuffer): void {
+  b.transfer?.(0);
 }
 
 function aadParam(aad?: Uint8Array): { additionalData?: Uint8Array<ArrayBuffer> } {
