@@ -96,8 +96,8 @@ export function hashLoop(
         return;
       }
       const out = finish(s);
-      if (m.op === "dual") states.delete(key);
-      else states.set(key, fresh());
+      // The caller starts its next digest with `first`: nothing to keep meanwhile.
+      states.delete(key);
       post(out);
     } catch (e) {
       post({ error: String(e) });

@@ -145,7 +145,16 @@ export class HashPool {
     const slot = this.#slots[i];
     slot.busy = true;
     clearTimeout(slot.idle);
-    if (!slot.worker) await this.#start(slot);
+    if (!slot.worker) {
+      try {
+        await this.#start(slot);
+      } catch (e) {
+        // Never leave the slot taken: the next caller starts it afresh (or fails the same way).
+        this.#stop(slot);
+        this.#release(i);
+        throw e;
+      }
+    }
     return i;
   }
 

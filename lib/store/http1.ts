@@ -188,7 +188,8 @@ export class Http1Client {
       await writeAll(c, enc.encode(head));
       if (body?.length) await writeAll(c, body);
       const res = await readResponse(c, method, opts);
-      if (res.trailedMs >= NAGLE_MS) {
+      // Under --bandwidth-limit a body trails its head by the pacing: that is not Nagle.
+      if (res.trailedMs >= NAGLE_MS && !c.pacer) {
         this.#nagling.set(url.origin, (this.#nagling.get(url.origin) ?? 0) + 1);
       }
       keep = res.keepAlive;

@@ -179,7 +179,11 @@ export class S3Requester {
       checkSseAnswer(this.#o.sse!, headers, what);
     } catch (e) {
       if (e instanceof SseNotAppliedError && whole && key !== undefined) {
-        await this.send({ method: "DELETE", key }).catch(() => {});
+        // The very version written: on a versioned bucket a plain DELETE only adds a marker
+        // and the unencrypted version would stay.
+        const versionId = headers.get("x-amz-version-id");
+        const query = versionId && versionId !== "null" ? { versionId } : undefined;
+        await this.send({ method: "DELETE", key, query }).catch(() => {});
       }
       throw e;
     }

@@ -171,18 +171,24 @@ export class S3Store implements Store {
     const lock = this.#lock;
     if (body.length > MULTIPART_THRESHOLD && !opts.ifNoneMatch && !opts.ifMatch) {
       const done = await putMultipart(this.#request, key, body, headers, opts.signal, !!lock);
-      // Ceph ignores lock headers on CreateMultipartUpload: set them after, and read back.
-      if (lock) await applyLock(this.#request, key, lock, opts.signal);
-      // AWS's completion answer does not echo SSE-C: the object's HEAD shows what it got.
+      // AWS's completion answer does not echo SSE-C: the object's HEAD shows what it got. Before
+      // the lock: an unencrypted object must still be deletable.
       if (this.#sse) {
         const what = `multipart upload of ${this.location}/${key}`;
         const head = await this.#call({ method: "HEAD", key, signal: opts.signal });
         await this.#req.confirmSse(key, true, head.headers, what);
       }
+      // Ceph ignores lock headers on CreateMultipartUpload: set them after, and read back.
+      if (lock) await applyLock(this.#request, key, lock, opts.signal);
       return done;
     }
+    // With SSE too, the lock comes after the answer proved the object encrypted: a server that
+    // stored plaintext (Ceph's SSE-S3) must not leave it retained, under COMPLIANCE for good.
+    const lockAfter = lock !== undefined && this.#sse !== undefined;
     // AWS refuses a locked PUT without Content-MD5 (or an x-amz-checksum-*).
-    if (lock) Object.assign(headers, lockHeaders(lock), { "content-md5": contentMd5(body) });
+    if (lock && !lockAfter) {
+      Object.assign(headers, lockHeaders(lock), { "content-md5": contentMd5(body) });
+    }
     try {
       const res = await this.#call({
         method: "PUT",
@@ -192,6 +198,7 @@ export class S3Store implements Store {
         bodySha256: toHex(opts.sha256 ?? await sha256(body)),
         signal: opts.signal,
       });
+      if (lockAfter) await applyLock(this.#request, key, lock, opts.signal);
       return { etag: res.headers.get("etag") ?? "" };
     } catch (e) {
       if (conditional && e instanceof StoreError && isUnsupported(e.status, e.code)) {
@@ -210,6 +217,14 @@ export class S3Store implements Store {
       const there = await this.head(key);
       const md5 = createHash("md5").update(body).digest("hex");
       if (there?.etag.replace(/"/g, "") === md5) return { etag: there.etag };
+      // Under SSE-KMS or SSE-C, AWS's ETag is not the MD5: compare the bytes themselves (this
+      // is the manifest, small next to a chunk).
+      if (there && this.#sse && there.size === body.length && body.length <= MULTIPART_THRESHOLD) {
+        const stored = await this.get(key, undefined, { maxBytes: body.length }).catch(() => null);
+        if (stored && stored.length === body.length && stored.every((b, i) => b === body[i])) {
+          return { etag: there.etag };
+        }
+      }
       // Ceph 16.2 on a versioned bucket (Object Lock implies one) answers 412 to every
       // If-Match, even one that holds. When the HEAD shows the very ETag we asked for, write
       // plainly: the version replaced stays in the bucket, so a lost race loses nothing.

@@ -328,3 +328,36 @@ Deno.test("object lock: an interrupted locked put resumes; the publish check run
   assert.equal(cl.code, 0, cl.stderr);
   Deno.removeSync(renv.S3DUCT_STATE_DIR, { recursive: true });
 });
+
+Deno.test("object lock with SSE: KMS objects get the lock once encrypted; Ceph's plaintext SSE-S3 leaves no locked version", async () => {
+  const kms = Deno.env.get("S3DUCT_TEST_KMS_KEY_ID");
+  assert.ok(kms, "tests/servers/ceph.sh exports S3DUCT_TEST_KMS_KEY_ID");
+  const lock = ["--object-lock-mode", "GOVERNANCE", "--retain-for", "1d"];
+  const data = testBytes(3000, 21);
+  const ok = await put(
+    LOCKED,
+    "sse-kms",
+    data,
+    ...lock,
+    "--sse",
+    "aws:kms",
+    "--sse-kms-key-id",
+    kms,
+  );
+  assert.equal(ok.code, 0, ok.stderr);
+  const vs = (await versionsOf(LOCKED, "sse-kms/")).filter((v) => !v.marker);
+  assert.ok(vs.length >= 4, "chunks and manifest");
+  for (const v of vs) assert.equal((await lockOf(LOCKED, v)).mode, "GOVERNANCE", v.key);
+
+  // Ceph 16.2 stores SSE-S3 objects in plaintext: the put fails on its first object, which
+  // must be gone for good, not kept as a locked version behind a delete marker.
+  const bad = await put(LOCKED, "sse-s3", data, ...lock, "--sse", "AES256");
+  assert.equal(bad.code, ExitCode.STORE, bad.stderr);
+  const left = (await versionsOf(LOCKED, "sse-s3/")).filter((v) => !v.marker);
+  assert.deepEqual(left, [], "no version of the unencrypted object stays");
+  // Clean up the KMS stream's locked versions (GOVERNANCE: bypass).
+  const del = await cli(["delete", ...args(LOCKED, "sse-kms"), "--force", "--bypass-governance"], {
+    env,
+  });
+  assert.equal(del.code, 0, del.stderr);
+});
