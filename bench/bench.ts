@@ -452,11 +452,7 @@ async function main(): Promise<number> {
       timeoutPerGiB: opts.timeoutPerGiB,
       log,
     }).finally(() => opts.tmp ? undefined : Deno.remove(tmp, { recursive: true }).catch(() => {}));
-    const report = ["## s3duct compression benchmark", "", ...info, "", ...ran].join("\n");
-    console.log(report);
-    await Deno.mkdir(opts.out.replace(/\/[^/]*$/, ""), { recursive: true });
-    await Deno.writeTextFile(opts.out, report);
-    return ran.some((l) => l.includes("FAILED")) ? 1 : 0;
+    return await sideReport(opts.out, "## s3duct compression benchmark", info, ran);
   }
 
   if (opts.network) return await runNetwork(opts, { info, ceph, mainTs, tmp, prefix, baseEnv });
@@ -723,6 +719,15 @@ async function main(): Promise<number> {
   return measured.some((r) => r.error) ? 1 : 0;
 }
 
+/** Print and save a side comparison's report; exit status 1 if any of its runs failed. */
+async function sideReport(out: string, title: string, info: string[], ran: string[]) {
+  const report = [title, "", ...info, "", ...ran].join("\n");
+  console.log(report);
+  await Deno.mkdir(out.replace(/\/[^/]*$/, ""), { recursive: true });
+  await Deno.writeTextFile(out, report);
+  return ran.some((l) => l.includes("FAILED")) ? 1 : 0;
+}
+
 /** `--peers`: the issue 16 comparison (bench/peers.ts), its report written like the matrix's. */
 async function runPeers(
   opts: Options,
@@ -758,11 +763,7 @@ async function runPeers(
     ageIdentity,
     log,
   }).finally(() => opts.tmp ? undefined : Deno.remove(c.tmp, { recursive: true }).catch(() => {}));
-  const report = ["## s3duct issue 16 benchmark", "", ...c.info, "", ...ran].join("\n");
-  console.log(report);
-  await Deno.mkdir(opts.out.replace(/\/[^/]*$/, ""), { recursive: true });
-  await Deno.writeTextFile(opts.out, report);
-  return ran.some((l) => l.includes("FAILED")) ? 1 : 0;
+  return await sideReport(opts.out, "## s3duct issue 16 benchmark", c.info, ran);
 }
 
 /** `--network`: the issue 14 comparison (bench/network.ts). */
@@ -795,11 +796,7 @@ async function runNetwork(
     cleanup: (p) => cephDelete(ceph, p),
     log,
   }).finally(() => opts.tmp ? undefined : Deno.remove(c.tmp, { recursive: true }).catch(() => {}));
-  const report = ["## s3duct network benchmark", "", ...c.info, "", ...ran].join("\n");
-  console.log(report);
-  await Deno.mkdir(opts.out.replace(/\/[^/]*$/, ""), { recursive: true });
-  await Deno.writeTextFile(opts.out, report);
-  return ran.some((l) => l.includes("FAILED")) ? 1 : 0;
+  return await sideReport(opts.out, "## s3duct network benchmark", c.info, ran);
 }
 
 if (import.meta.main) Deno.exit(await main());

@@ -18,12 +18,12 @@ export interface NodeHash {
 /** A message to a hashing worker. */
 export interface HashMessage {
   /** "init" (module and slab), "dual" (one buffer's digests), "stream" (a running digest). */
-  op: "init" | "dual" | "stream" | "drop";
+  op: "init" | "dual" | "stream";
   /** init: hash-wasm's SHA3 module, compiled. */
   module?: WebAssembly.Module;
   /** init: the slab pieces are copied into. */
   slab?: SharedArrayBuffer;
-  /** stream/drop: which running digest. */
+  /** stream: which running digest. */
   id?: number;
   /** Bytes of the slab holding this piece. */
   length?: number;
@@ -77,11 +77,6 @@ export function hashLoop(
       if (m.op === "init") {
         mod = m.module;
         slab = new Uint8Array(m.slab!);
-        post({ ok: true });
-        return;
-      }
-      if (m.op === "drop") {
-        states.delete(m.id!);
         post({ ok: true });
         return;
       }
