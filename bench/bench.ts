@@ -10,6 +10,7 @@
  * Run with --help for the flags. The table also goes to bench/out/latest.md.
  */
 import { type Input, makeInput } from "./input.ts";
+import { parseSize as parseSizeText } from "../lib/format/size.ts";
 import { GNU_TIME, jsonSummary, lastLine, measure, type Measured } from "./measure.ts";
 import { measurePure, measurePureParallel, type PureTimes } from "./pure.ts";
 import { listingCosts } from "./listing.ts";
@@ -100,11 +101,11 @@ interface Options {
   network: boolean;
 }
 
+/** A size flag's bytes, parsed as the CLI parses --chunk-size (lib/format/size.ts). */
 function parseSize(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)([KMGT]?)(?:i?B)?$/i.exec(s.trim());
-  if (!m) throw new Error(`not a size: '${s}'`);
-  const mult = { "": 1, K: 1024, M: MiB, G: GiB, T: 1024 * GiB }[m[2].toUpperCase()]!;
-  return Math.round(Number(m[1]) * mult);
+  const n = parseSizeText(s);
+  if (n === undefined) throw new Error(`not a size: '${s}'`);
+  return n;
 }
 
 function parseArgs(argv: string[]): Options | undefined {

@@ -95,5 +95,29 @@ function adviseHugePages(b: Uint8Array): void {
   if (end > start) madvise(Deno.UnsafePointer.create(start), end - start, MADV_HUGEPAGE);
 }
 
+/**
+ * Room per chunk in flight beyond its plaintext buffers: AES's 28 bytes, an age header and its
+ * 16 bytes per 64 KiB segment, a compressed frame's growth, all fit.
+ */
+export const CHUNK_SLACK = 64 * 1024;
+
+/**
+ * The memory one chunk in flight may take: `copies` buffers of `chunkSize` (1 when sealed or
+ * opened in place, 2 when a cipher writes into a second buffer), plus {@linkcode CHUNK_SLACK}.
+ * The one place worker policies and pool budgets get their per-chunk figure from.
+ */
+export function chunkMemory(chunkSize: number, copies = 1): number {
+  return copies * chunkSize + CHUNK_SLACK;
+}
+
+/**
+ * The free bytes a pipeline lets a pool keep: every worker's chunk and two more (the one being
+ * read or written and the one being sealed or opened), so buffers recycle within the memory the
+ * worker policy allows.
+ */
+export function poolBudget(workers: number, perChunk: number): number {
+  return (workers + 2) * perChunk;
+}
+
 /** The process-wide pool (a CLI run moves one stream at a time). */
 export const buffers: BufferPool = new BufferPool(2 * 1024 ** 3);

@@ -219,3 +219,54 @@ export class InputError extends S3ductError {
     super(message, ExitCode.INPUT, options);
   }
 }
+
+/**
+ * A credential source that is simply not there (no metadata service, no role): the credential
+ * chain moves on to the next source instead of failing (exit 6 if it is the last one).
+ */
+export class CredentialsUnavailable extends AccessError {}
+
+/**
+ * The server did not apply the encryption asked for: not retried, the put fails (exit 7) and
+ * no manifest is written. `gap` names what the provider failed to do.
+ */
+export class SseNotAppliedError extends StoreError {
+  /** `what` is the request ("PUT s3://b/k"), `gap` what its answer lacked. */
+  constructor(what: string, gap: string) {
+    super(`${what}: ${gap}; refusing to store data the server may have kept unencrypted`, {
+      code: "SseNotApplied",
+    });
+  }
+}
+
+// Transport and codec failures below are no S3ductError: the layer above (s3_request.ts,
+// compress_step.ts) turns each into a typed error with the request or chunk it belongs to.
+
+/** No byte moved for the idle timeout (or the connect took longer). */
+export class TimeoutError extends Error {}
+
+/**
+ * A successful response's body was over `RequestOptions.maxBody`: `size` is its Content-Length
+ * when `declared`, else the bytes that had arrived when reading stopped (a lower bound).
+ */
+export class BodyTooLargeError extends Error {
+  /** The refusal of a body of `size` bytes over `limit`; `declared` when Content-Length said so. */
+  constructor(readonly limit: number, readonly size: number, readonly declared: boolean) {
+    super(
+      declared
+        ? `response body of ${size} bytes (Content-Length) is over the limit of ${limit}`
+        : `response body without Content-Length ran past the limit of ${limit} bytes`,
+    );
+  }
+}
+
+/** A frame that does not decompress within its bound: what get turns into exit 4. */
+export class ZstdError extends Error {
+  /** "expands": more output than the bound; "corrupt": not a zstd frame zstd can decode. */
+  readonly kind: "expands" | "corrupt";
+  /** A decoding failure of the given `kind`; `message` is zstd's reason, or the bound exceeded. */
+  constructor(kind: "expands" | "corrupt", message: string) {
+    super(message);
+    this.kind = kind;
+  }
+}

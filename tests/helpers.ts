@@ -1,169 +1,81 @@
 /**
- * Shared test helpers: the s3duct 0.4 fixture set (read-only), independent reference hashes
- * (node:crypto, never the code under test) and a CLI runner for subprocess tests.
+ * Shared test helpers, for unit, compat and integration tests alike: independent reference
+ * hashes (node:crypto, never the code under test), deterministic bytes, temp dirs removed when
+ * the test module ends, and the CLI as a subprocess; the 0.4 fixtures (tests/fixtures.ts) are
+ * re-exported. Server things (endpoints, stores, prefixes) live in tests/integration/harness.ts.
  */
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 
+export * from "./fixtures.ts";
+
 /** Repository root (the directory holding main.ts). */
 export const ROOT: string = decodeURIComponent(new URL("..", import.meta.url).pathname)
   .replace(/\/$/, "");
+/** The CLI's entry point. */
 export const MAIN_TS = `${ROOT}/main.ts`;
-
-/** The fixture set; may be mounted read-only, so never write into it. */
-/** The s3duct 0.4 fixtures: shared/ sits beside the repository (CI lays it there too). */
-export const FIXTURES: string = Deno.env.get("S3DUCT_FIXTURES") ??
-  new URL("../../shared/compat/s3duct-0.4", import.meta.url).pathname;
-
-/** The fields of a fixture case.json that the tests use. */
-export interface CaseJson {
-  case: string;
-  stream_name: string;
-  prefix_arg: string | null;
-  effective_key_prefix: string;
-  chunk_size_bytes: number;
-  input: { size: number; sha256: string; sha3_256: string };
-  crypto: {
-    method: "aes-256-gcm" | "age" | null;
-    manifest_encrypted: boolean;
-    key_spec?: string;
-    key_hex_file?: string;
-    key_raw_file?: string | null;
-    age_identity_file?: string;
-  };
-  env_extra: Record<string, string>;
-  manifest_object_key: string | null;
-  manifest_plaintext_file: string | null;
-  objects: { key: string; size: number; etag: string; md5: string; sha256: string }[];
-  list: { stdout_line_for_this_stream: string | null };
-}
-
-export interface FixtureCase {
-  /** Directory name, e.g. `a-unencrypted-multichunk`. */
-  id: string;
-  /** Absolute path of the case directory. */
-  dir: string;
-  json: CaseJson;
-}
-
-/** Every case directory of the fixture set, in name order (read once, synchronously). */
-export const CASES: FixtureCase[] = [...Deno.readDirSync(FIXTURES)]
-  .filter((e) => e.isDirectory)
-  .map((e) => e.name)
-  .sort()
-  .map((id) => {
-    const dir = `${FIXTURES}/${id}`;
-    return { id, dir, json: JSON.parse(Deno.readTextFileSync(`${dir}/case.json`)) as CaseJson };
-  });
-
-export function fixtureCase(prefix: string): FixtureCase {
-  const c = CASES.find((c) => c.id.startsWith(prefix + "-"));
-  if (!c) throw new Error(`no fixture case '${prefix}-*' in ${FIXTURES}`);
-  return c;
-}
-
-/** A manifest's exact bytes as the old tool wrote them, with the stream it belongs to. */
-export interface FixtureManifest {
-  /** e.g. `a-unencrypted-multichunk/objects/.../.manifest.json`. */
-  label: string;
-  case: FixtureCase;
-  bytes: Uint8Array;
-  text: string;
-  /** Stream name and the --prefix it was stored under. */
-  name: string;
-  prefix: string;
-}
-
-/** All files below `dir`, as paths relative to it. */
-export function filesUnder(dir: string, rel = ""): string[] {
-  const out: string[] = [];
-  let entries: Deno.DirEntry[];
-  try {
-    entries = [...Deno.readDirSync(rel ? `${dir}/${rel}` : dir)];
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return out;
-    throw e;
-  }
-  for (const e of entries) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory) out.push(...filesUnder(dir, r));
-    else if (e.isFile) out.push(r);
-  }
-  return out.sort();
-}
-
-function isJson(bytes: Uint8Array): boolean {
-  try {
-    JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Every plaintext manifest in the fixtures: the stored `.manifest.json` objects that parse as
- * JSON, plus the `manifest.plaintext.json` of cases whose manifest object is encrypted.
- */
-export const PLAIN_MANIFESTS: FixtureManifest[] = CASES.flatMap((c) => {
-  const found: FixtureManifest[] = [];
-  const add = (label: string, bytes: Uint8Array) =>
-    found.push({
-      label,
-      case: c,
-      bytes,
-      text: new TextDecoder().decode(bytes),
-      name: c.json.stream_name,
-      prefix: c.json.prefix_arg ?? "",
-    });
-  for (const rel of filesUnder(`${c.dir}/objects`)) {
-    if (!rel.endsWith("/.manifest.json")) continue;
-    const bytes = Deno.readFileSync(`${c.dir}/objects/${rel}`);
-    if (isJson(bytes)) add(`${c.id}/objects/${rel}`, bytes);
-  }
-  if (c.json.manifest_plaintext_file) {
-    add(
-      `${c.id}/${c.json.manifest_plaintext_file}`,
-      Deno.readFileSync(`${c.dir}/${c.json.manifest_plaintext_file}`),
-    );
-  }
-  return found;
-});
-
-/** Cases whose chunks are AES-256-GCM, with their key read from aes-key.hex. */
-export function aesCases(): FixtureCase[] {
-  return CASES.filter((c) => c.json.crypto.method === "aes-256-gcm");
-}
-
-/** The AES key of a case, from its aes-key.hex (64 hex digits + newline). */
-export function aesKeyOf(c: FixtureCase): Uint8Array {
-  const hex = Deno.readTextFileSync(`${c.dir}/aes-key.hex`).trim();
-  return new Uint8Array(Buffer.from(hex, "hex"));
-}
 
 /** Reference digests from node:crypto, independent of lib/. */
 export function refHex(algorithm: "sha256" | "sha3-256" | "md5", bytes: Uint8Array): string {
   return createHash(algorithm).update(bytes).digest("hex");
 }
 
+/** Raw reference digest bytes from node:crypto. */
 export function refBytes(algorithm: "sha256" | "sha3-256", bytes: Uint8Array): Uint8Array {
   return new Uint8Array(createHash(algorithm).update(bytes).digest());
 }
 
-/** Deterministic pseudo-random bytes (SHA-256 in counter mode), so failures reproduce. */
-export function pseudoRandom(length: number, seed = "s3duct-test"): Uint8Array {
-  const out = new Uint8Array(length);
-  let off = 0;
-  for (let i = 0; off < length; i++) {
-    const block = createHash("sha256").update(`${seed}:${i}`).digest();
-    out.set(block.subarray(0, Math.min(block.length, length - off)), off);
-    off += block.length;
+/**
+ * Deterministic pseudo-random bytes (xorshift32), fast enough for hundreds of MiB, so failures
+ * reproduce. A string seed is hashed (FNV-1a) to the starting state.
+ */
+export function pseudoRandom(length: number, seed: number | string = 1): Uint8Array {
+  let s = typeof seed === "number" ? seed : 0x811c9dc5;
+  if (typeof seed === "string") {
+    for (let i = 0; i < seed.length; i++) s = Math.imul(s ^ seed.charCodeAt(i), 16777619) >>> 0;
   }
+  const out = new Uint8Array(length);
+  const words = new Uint32Array(out.buffer, 0, Math.floor(length / 4));
+  let x = (typeof seed === "number" ? (s * 2654435761) >>> 0 : s) || 1;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+  for (let i = words.length * 4; i < length; i++) out[i] = (i * 31 + s) & 0xff;
   return out;
 }
 
+/** Byte-wise equality (Buffer.compare: fast on hundreds of MiB). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+/** Temp dirs and files this module made, removed when it unloads (the test file ended). */
+const temps = new Set<string>();
+globalThis.addEventListener("unload", () => {
+  for (const path of temps) {
+    try {
+      Deno.removeSync(path, { recursive: true });
+    } catch {
+      // already removed by the test, or never fully made
+    }
+  }
+});
+
+/** A fresh temp dir, removed when the test module ends (tests may remove it sooner). */
+export function tempDir(prefix = "s3duct-test-"): string {
+  const dir = Deno.makeTempDirSync({ prefix });
+  temps.add(dir);
+  return dir;
+}
+
+/** A fresh temp file, removed when the test module ends. */
+export function tempFile(prefix = "s3duct-test-"): string {
+  const file = Deno.makeTempFileSync({ prefix });
+  temps.add(file);
+  return file;
 }
 
 /** Result of one CLI run. */
@@ -173,27 +85,84 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run `deno run -A main.ts ...args` as a subprocess, stdin null unless given. */
-export async function runCli(
+/** Run `main.ts` as a user would (from the repository root); stdin is the given bytes or empty. */
+export async function cli(
   args: string[],
-  opts: { env?: Record<string, string>; stdin?: Uint8Array } = {},
+  opts: { stdin?: Uint8Array; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN_TS, ...args],
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN_TS, ...args],
     cwd: ROOT,
-    env: { NO_COLOR: "1", ...opts.env },
-    stdin: opts.stdin ? "piped" : "null",
+    stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-  });
-  const child = cmd.spawn();
-  if (opts.stdin) {
-    const w = child.stdin.getWriter();
-    await w.write(opts.stdin);
-    await w.close();
-  }
+    env: { NO_COLOR: "1", ...opts.env },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const feeding = (async () => {
+    try {
+      if (opts.stdin) await writer.write(opts.stdin);
+      await writer.close();
+    } catch {
+      // the child may exit before reading everything (e.g. a usage error)
+    }
+  })();
   const out = await child.output();
+  await feeding;
   return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/** A CLI run under GNU time: its result, peak RSS (KiB, from wait4) and wall seconds. */
+export interface Measured extends CliResult {
+  peakKiB: number;
+  seconds: number;
+}
+
+/**
+ * Run `main.ts` under /usr/bin/time (stdin null), optionally under timeout(1) (a hang is killed
+ * and shows as exit 137 instead of stalling the suite) and with extra `deno run` flags.
+ */
+export async function measuredCli(
+  args: string[],
+  env: Record<string, string>,
+  opts: { timeoutS?: number; denoFlags?: string[] } = {},
+): Promise<Measured> {
+  const out = tempFile("s3duct-time-");
+  try {
+    const killer = opts.timeoutS ? ["timeout", "-s", "KILL", String(opts.timeoutS)] : [];
+    const deno = [Deno.execPath(), "run", "-A", "--quiet", ...(opts.denoFlags ?? []), MAIN_TS];
+    const r = await new Deno.Command("/usr/bin/time", {
+      args: ["-f", "%M %e", "-o", out, ...killer, ...deno, ...args],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", ...env },
+    }).output();
+    // The -o file ends with our format line (after "Command exited with non-zero status N").
+    const [peak, secs] = (await Deno.readTextFile(out)).trim().split("\n").at(-1)!.split(" ");
+    return {
+      code: r.code,
+      stdout: r.stdout,
+      stderr: new TextDecoder().decode(r.stderr),
+      peakKiB: Number(peak),
+      seconds: Number(secs),
+    };
+  } finally {
+    await Deno.remove(out);
+  }
+}
+
+/** `main.ts` as a child with stdin piped and its output discarded: for puts a test kills. */
+export function spawnCli(args: string[], env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN_TS, ...args],
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "null",
+    stderr: "null",
+    env: { ...env, NO_COLOR: "1" },
+  }).spawn();
 }
 
 /** Fails if `message` contains any 8-character run of `secret` (key material must not leak). */

@@ -1,4 +1,7 @@
-/** The command tree. Help goes to stdout; parse errors become UsageError in main.ts. */
+/**
+ * The command tree. Help goes to stdout; a parse error is a CommanderError, which main.ts
+ * turns into exit 2 (Commander has printed its message already).
+ */
 import { Command } from "./command.ts";
 import { VERSION } from "../version.ts";
 import { writeText } from "../ui/log.ts";
@@ -36,7 +39,8 @@ Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 integrity failure,
 8 stream already exists, 9 archived chunks not restored (run 's3duct restore'),
 10 the put --from-command producer failed (nothing published), 11 resume refused,
 12 stdout cannot be written (disk full, closed), 13 stdin cannot be read (a directory),
-130 interrupted, 141 output closed by the reader.
+14 Object Lock forbids deleting yet (nothing deleted), 130 interrupted, 141 output closed by the
+reader.
 `;
 
 /** The `s3duct` program with every command; parse errors are CommanderErrors (see main.ts). */

@@ -3,8 +3,6 @@
  * `put --sign-key FILE`; `get`/`verify [--deep] --verify-key KEY|FILE --expect-sha256 HEX`.
  */
 import type { Command } from "./command.ts";
-import { isHex64 } from "../format/hex.ts";
-import { UsageError } from "../errors.ts";
 import { readKeyFileText } from "../crypto/keyspec.ts";
 import {
   parsePublicKey,
@@ -18,7 +16,7 @@ import { SignatureGuard, signingStore } from "../pipeline/manifest_auth.ts";
 import type { Keyring } from "../pipeline/manifest_io.ts";
 import type { Store } from "../store/store.ts";
 import type { Log } from "../ui/log.ts";
-import type { RawOptions } from "./common.ts";
+import type { AuthSettings } from "./settings.ts";
 
 /** put's --sign-key. */
 export function addSignOption(cmd: Command): Command {
@@ -41,53 +39,47 @@ export function addVerifyOptions(cmd: Command): Command {
 
 /**
  * Attach the signature/pinning guard to `keys` (every reader opens the manifest through it).
- * Option values are checked here, before any request.
+ * @throws {KeyError} for a --verify-key that is not a public key (or a file holding one)
  */
 export async function guardKeys(
   keys: Keyring,
-  o: RawOptions,
+  auth: AuthSettings,
+  bucket: string,
   store: Store,
   log: Log,
 ): Promise<Keyring> {
-  const verifyKey = o.verifyKey === undefined
-    ? undefined
-    : await loadVerifyKey(String(o.verifyKey));
+  const verifyKey = auth.verifyKey === undefined ? undefined : await loadVerifyKey(auth.verifyKey);
   keys.guard = new SignatureGuard({
     store,
-    bucket: String(o.bucket),
+    bucket,
     verifyKey,
-    expectSha256: o.expectSha256 === undefined ? undefined : expectedHash(String(o.expectSha256)),
+    expectSha256: auth.expectSha256,
     log,
   });
   return keys;
 }
 
-/** The store a put writes through: signing the manifest with --sign-key, if given. */
+/**
+ * The store a put writes through: signing the manifest with the --sign-key file, if given.
+ * @throws {KeyError} for a signing key file that cannot be used
+ */
 export async function signingStoreOf<S extends Store>(
   store: S,
-  o: RawOptions,
+  signKey: string | undefined,
+  bucket: string,
   layout: StreamLayout,
   log: Log,
 ): Promise<S> {
-  const path = o.signKey === undefined ? undefined : String(o.signKey);
-  const key = path === undefined ? undefined : await parseSigningKey(
-    await readKeyFileText(path, {
+  const key = signKey === undefined ? undefined : await parseSigningKey(
+    await readKeyFileText(signKey, {
       what: "signing key file",
       secret: true,
       warn: (m) => log.warn(m),
     }),
-    `--sign-key file '${path}'`,
+    `--sign-key file '${signKey}'`,
   );
   if (key) log.info(`signing the manifest with ${key.publicText}`);
-  return signingStore(store, layout, String(o.bucket), key, log);
-}
-
-function expectedHash(v: string): string {
-  const hex = v.trim().toLowerCase();
-  if (!isHex64(hex)) {
-    throw new UsageError(`--expect-sha256 must be 64 hex digits (a SHA-256), got '${v}'`);
-  }
-  return hex;
+  return signingStore(store, layout, bucket, key, log);
 }
 
 /** `s3duct-ed25519:...` itself, or a file holding it. */

@@ -10,28 +10,27 @@
  * --key/--age-identity given, or damaged) protects all its chunks: we cannot know them.
  */
 import { Command } from "./command.ts";
-import { KeyError, NotFoundError, S3ductError, StoreError, UsageError } from "../errors.ts";
-import {
-  addKeyOptions,
-  addOutputOptions,
-  addStoreOptions,
-  checkPrefix,
-  keyringOf,
-  makeLog,
-  type RawOptions,
-  storeOf,
-} from "./common.ts";
+import { KeyError, NotFoundError, S3ductError, StoreError } from "../errors.ts";
+import { addKeyOptions, addOutputOptions, addStoreOptions, type RawOptions } from "./common.ts";
+import { type CleanupSettings, cleanupSettings } from "./command_settings.ts";
+import { commandContext } from "./context.ts";
+import type { Log } from "../ui/log.ts";
 import { addMetricsOption } from "./metrics_option.ts";
 import { activeRun } from "../metrics/run.ts";
 import { confirm } from "./confirm.ts";
 import { writeStdout } from "../ui/stdout.ts";
 import { escapeForTerminal } from "../ui/escape.ts";
-import { normalizePrefix, streamNameProblem } from "../format/layout.ts";
 import { withCommas } from "../format/size.ts";
 import { decodeManifest, type Keyring, manifestSizeLimit } from "../pipeline/manifest_io.ts";
 import type { Store } from "../store/store.ts";
 import { addBypassOption } from "./lock_options.ts";
-import { deleteOrphans, lockedLines, orphanLocks, stillLocked } from "./cleanup_lock.ts";
+import {
+  deleteOrphans,
+  lockedLines,
+  type OrphanLocks,
+  orphanLocks,
+  stillLocked,
+} from "./cleanup_lock.ts";
 
 const MANIFEST = "/.manifest.json";
 const CHUNK = /^chunk-\d{6,}$/;
@@ -73,14 +72,9 @@ export interface Orphans {
 }
 
 async function runCleanup(o: RawOptions): Promise<void> {
-  const log = makeLog(o);
-  const root = normalizePrefix(o.prefix as string | undefined);
-  if (root) checkPrefix(root);
-  const name = o.name === undefined ? undefined : String(o.name);
-  const problem = name === undefined ? undefined : streamNameProblem(name);
-  if (problem) throw new UsageError(`--name: ${problem}`);
-  const keys = await keyringOf(o, log);
-  const store = await storeOf(o, log);
+  const s = cleanupSettings(o);
+  const { log, keys, store } = await commandContext({ ...s, layout: undefined });
+  const { root, name } = s;
   await store.checkBucket();
   const found = await findOrphans(store, root, name, keys);
   const where = `${store.location}${root ? ` under '${root}'` : ""}`;
@@ -101,24 +95,42 @@ async function runCleanup(o: RawOptions): Promise<void> {
     `${found.streams.size} stream(s)`;
   log.info(`Found ${what} in ${where}: ${[...found.streams].map((s) => `'${s}'`).join(", ")}`);
   // Object Lock: what a retention or legal hold still keeps is listed with its date and left.
-  const bypass = o.bypassGovernance === true;
   const locks = await orphanLocks(store, found.keys);
-  const kept = locks ? stillLocked(locks, bypass) : [];
+  const kept = locks ? stillLocked(locks, s.bypassGovernance) : [];
   if (kept.length) {
     lockedLines(locks!, kept).forEach((l) => log.info(l));
     log.info(`${kept.length} of them are still locked and stay; run cleanup again once allowed`);
   }
-  if (o.dryRun) return;
+  if (s.dryRun) return;
   const keptSet = new Set(kept);
   const doomed = found.keys.filter((k) => !keptSet.has(k));
   if (doomed.length === 0) return;
-  if (!o.force) await confirm(`Delete ${what} from ${store.location}?`, "cleanup");
+  if (!s.force) await confirm(`Delete ${what} from ${store.location}?`, "cleanup");
+  const deleted = await deleteInBatches(store, doomed, found.sizes, locks, s, log);
+  log.info(
+    `Deleted ${deleted} orphan chunks${kept.length ? ` (${kept.length} locked kept)` : ""}.`,
+  );
+}
+
+/**
+ * Delete `doomed` a batch at a time, each failure listed; resolves to how many went.
+ * @throws {StoreError} when any could not be deleted
+ */
+async function deleteInBatches(
+  store: Store,
+  doomed: string[],
+  sizes: Map<string, number>,
+  locks: OrphanLocks | undefined,
+  s: CleanupSettings,
+  log: Log,
+): Promise<number> {
   let deleted = 0;
   const failed: string[] = [];
   for (let i = 0; i < doomed.length; i += BATCH) {
-    const report = await deleteOrphans(store, doomed.slice(i, i + BATCH), locks, bypass);
+    const batch = doomed.slice(i, i + BATCH);
+    const report = await deleteOrphans(store, batch, locks, s.bypassGovernance);
     deleted += report.deleted.length;
-    const removed = report.deleted.reduce((t, k) => t + (found.sizes.get(k) ?? 0), 0);
+    const removed = report.deleted.reduce((t, k) => t + (sizes.get(k) ?? 0), 0);
     activeRun()?.moved(removed, report.deleted.length);
     for (const f of report.failed) {
       log.info(`  FAILED ${f.key}: ${f.reason}`);
@@ -131,12 +143,17 @@ async function runCleanup(o: RawOptions): Promise<void> {
         "be deleted (listed above); run cleanup again",
     );
   }
-  log.info(
-    `Deleted ${deleted} orphan chunks${kept.length ? ` (${kept.length} locked kept)` : ""}.`,
-  );
+  return deleted;
 }
 
 type ManifestState = { refs: Set<string> } | { unreadable: string } | "missing";
+
+/** A chunk object found by the scan, with the streams it can belong to. */
+interface Candidate {
+  key: string;
+  size: number;
+  owners: string[];
+}
 
 /** Orphan chunk keys under `root` (only stream `name`'s, if given), in key order. */
 export async function findOrphans(
@@ -147,16 +164,7 @@ export async function findOrphans(
 ): Promise<Orphans> {
   const scan = name === undefined ? root : `${root}${name}/`;
   const only = name === undefined ? undefined : `${root}${name}`;
-  const chunks: { key: string; size: number; owners: string[] }[] = [];
-  const manifests = new Set<string>();
-  for await (const e of store.list(scan)) {
-    if (e.kind !== "object") continue;
-    if (e.key.endsWith(MANIFEST)) manifests.add(e.key);
-    const owners = ownersOf(e.key);
-    if (owners.length && (!only || owners.includes(only))) {
-      chunks.push({ key: e.key, size: e.size, owners });
-    }
-  }
+  const { chunks, manifests } = await scanChunks(store, scan, only);
   const states = new Map<string, ManifestState>();
   const stateOf = async (owner: string): Promise<ManifestState> => {
     let s = states.get(owner);
@@ -178,17 +186,7 @@ export async function findOrphans(
     sizes: new Map(),
   };
   for (const c of chunks) {
-    let referenced = false;
-    let unknown = false;
-    for (const owner of c.owners) {
-      const s = await stateOf(owner);
-      if (s === "missing") continue;
-      if ("unreadable" in s) {
-        unknown = true;
-        out.unreadable.set(owner.slice(root.length) || owner, s.unreadable);
-      } else if (s.refs.has(c.key)) referenced = true;
-    }
-    if (referenced || unknown) continue;
+    if (await isKept(c, stateOf, root, out)) continue;
     out.keys.push(c.key);
     out.bytes += c.size;
     out.sizes.set(c.key, c.size);
@@ -197,6 +195,44 @@ export async function findOrphans(
     out.streams.add(owner.slice(root.length) || owner);
   }
   return out;
+}
+
+/** The chunk objects under `scan` (only those `only` can own, if given) and the manifests. */
+async function scanChunks(store: Store, scan: string, only: string | undefined) {
+  const chunks: Candidate[] = [];
+  const manifests = new Set<string>();
+  for await (const e of store.list(scan)) {
+    if (e.kind !== "object") continue;
+    if (e.key.endsWith(MANIFEST)) manifests.add(e.key);
+    const owners = ownersOf(e.key);
+    if (owners.length && (!only || owners.includes(only))) {
+      chunks.push({ key: e.key, size: e.size, owners });
+    }
+  }
+  return { chunks, manifests };
+}
+
+/**
+ * Whether a chunk stays: an owner's manifest references it, or one cannot be read (its
+ * chunks are unknown, so all are kept; the reason is noted in `out.unreadable`).
+ */
+async function isKept(
+  c: Candidate,
+  stateOf: (owner: string) => Promise<ManifestState>,
+  root: string,
+  out: Orphans,
+): Promise<boolean> {
+  let referenced = false;
+  let unknown = false;
+  for (const owner of c.owners) {
+    const s = await stateOf(owner);
+    if (s === "missing") continue;
+    if ("unreadable" in s) {
+      unknown = true;
+      out.unreadable.set(owner.slice(root.length) || owner, s.unreadable);
+    } else if (s.refs.has(c.key)) referenced = true;
+  }
+  return referenced || unknown;
 }
 
 /** Streams a chunk key can belong to: `D` for `D/chunk-N`, also `P` for `P/gXXXXXXXX/chunk-N`. */

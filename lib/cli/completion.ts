@@ -151,24 +151,27 @@ function zq(s: string): string {
   return s.replace(/\\/g, "\\\\").replace(/([[\]:])/g, "\\$1").replace(/'/g, `'\\''`);
 }
 
+/** One option as zsh's `_arguments` spec: its names, help and value completion. */
+function zshSpec(o: Opt): string {
+  const action = o.value === "choice"
+    ? `:value:(${o.choices.join(" ")})`
+    : o.value === "file"
+    ? ":file:_files"
+    : o.value
+    ? ":value: "
+    : "";
+  const rep = o.repeatable ? "*" : "";
+  const n = names(o);
+  const spec = (name: string) => `'${rep}${name}[${zq(o.description)}]${action}'`;
+  return n.length > 1 && !rep
+    ? `'(${n.join(" ")})'{${n.join(",")}}'[${zq(o.description)}]${action}'`
+    : n.map(spec).join(" ");
+}
+
 function zsh(m: Model): string {
   const cmds = m.commands.map((c) => `    '${zq(c.name)}:${zq(c.description)}'`).join("\n");
   const cases = m.commands.map((c) => {
-    const specs = c.options.map((o) => {
-      const action = o.value === "choice"
-        ? `:value:(${o.choices.join(" ")})`
-        : o.value === "file"
-        ? ":file:_files"
-        : o.value
-        ? ":value: "
-        : "";
-      const rep = o.repeatable ? "*" : "";
-      const n = names(o);
-      const spec = (name: string) => `'${rep}${name}[${zq(o.description)}]${action}'`;
-      return n.length > 1 && !rep
-        ? `'(${n.join(" ")})'{${n.join(",")}}'[${zq(o.description)}]${action}'`
-        : n.map(spec).join(" ");
-    });
+    const specs = c.options.map(zshSpec);
     if (c.argChoices.length) specs.push(`'1:value:(${c.argChoices.join(" ")})'`);
     return `    ${c.name}) _arguments -s ${specs.join(" \\\n      ")} ;;`;
   }).join("\n");

@@ -14,23 +14,21 @@ import { signatureKey } from "../pipeline/manifest_auth.ts";
 import type { Store } from "../store/store.ts";
 import type { Log } from "../ui/log.ts";
 import { chunkCandidates } from "../resume/recheck.ts";
-import {
-  addKeyOptions,
-  addOutputOptions,
-  addStoreOptions,
-  keyringOf,
-  layoutOf,
-  makeLog,
-  type RawOptions,
-  storeOf,
-} from "./common.ts";
+import { addKeyOptions, addOutputOptions, addStoreOptions, type RawOptions } from "./common.ts";
+import { deleteSettings } from "./command_settings.ts";
+import { commandContext } from "./context.ts";
 import { addMetricsOption } from "./metrics_option.ts";
 import { activeRun } from "../metrics/run.ts";
 import { confirm } from "./confirm.ts";
 import { writeStdout } from "../ui/stdout.ts";
 import { escapeForTerminal } from "../ui/escape.ts";
 import { addBypassOption } from "./lock_options.ts";
-import { deleteVersioned, planVersions, refuseLocked } from "./delete_versions.ts";
+import {
+  deleteVersioned,
+  planVersions,
+  refuseLocked,
+  type VersionPlan,
+} from "./delete_versions.ts";
 
 /** The `delete` command: removes a stream's chunks and orphans, then its manifest last. */
 export function deleteCommand(): Command {
@@ -63,11 +61,9 @@ interface Plan {
 }
 
 async function runDelete(o: RawOptions): Promise<void> {
-  const log = makeLog(o);
-  const layout = layoutOf(o);
-  const keys = await keyringOf(o, log);
-  const store = await storeOf(o, log);
-  const plan = await planDelete(store, layout, o.force === true, async () => {
+  const s = deleteSettings(o);
+  const { log, layout, keys, store } = await commandContext(s);
+  const plan = await planDelete(store, layout, s.force, async () => {
     const { manifest } = await openManifest(await fetchManifest(store, layout), layout, keys);
     return manifest.chunks.map((c) => layout.full(c.s3_key));
   });
@@ -78,7 +74,6 @@ async function runDelete(o: RawOptions): Promise<void> {
     ...((await store.head(sigKey)) ? [sigKey] : []),
   ];
   const all = [...plan.chunkKeys, ...last];
-  const bypass = o.bypassGovernance === true;
   // A versioned bucket (Object Lock implies one) keeps every byte behind a delete marker
   // unless the versions themselves are deleted; a lock on any of them refuses the delete.
   const versions = await planVersions(
@@ -88,33 +83,42 @@ async function runDelete(o: RawOptions): Promise<void> {
     new Set(last),
     log,
   );
-  if (versions) refuseLocked(versions, layout.name, bypass);
-  const extra = versions ? versions.chunks.length + versions.last.length - all.length : 0;
+  if (versions) refuseLocked(versions, layout.name, s.bypassGovernance);
   const what = `${plan.chunkKeys.length} chunks, ${withCommas(plan.bytes)} bytes`;
-  log.info(
-    `Stream '${layout.name}': ${what}` +
-      (plan.orphans ? ` (${plan.orphans} orphan chunks not in the manifest)` : "") +
-      (plan.manifestKey ? ", and the manifest" : ", no manifest") +
-      (versions ? `; ${versions.chunks.length + versions.last.length} object versions` : "") +
-      (extra > 0 ? ` (${extra} older versions and delete markers included)` : "") + ".",
-  );
-  if (o.dryRun) {
+  log.info(describePlan(layout.name, what, plan, all.length, versions));
+  if (s.dryRun) {
     await writeStdout(
       new TextEncoder().encode(all.map((k) => escapeForTerminal(k) + "\n").join("")),
     );
     return;
   }
   for (const k of all) log.debug(`  ${k}`);
-  if (!o.force) {
+  if (!s.force) {
     await confirm(`Delete stream '${layout.name}' (${what}) from ${store.location}?`, "delete");
   }
   const done = versions
-    ? await deleteVersioned(store, versions, bypass)
+    ? await deleteVersioned(store, versions, s.bypassGovernance)
     : await deletePlain(store, plan, last);
   // --metrics-file counts chunks, as put and get do; the manifest and signature are not.
   activeRun()?.moved(done.bytes, done.chunks);
   const total = versions ? versions.chunks.length + versions.last.length : all.length;
   reportDone({ ...done, total }, layout.name, !!versions, plan.manifestKey !== undefined, log);
+}
+
+/** The line saying what the delete covers, before it asks or deletes. */
+function describePlan(
+  name: string,
+  what: string,
+  plan: Plan,
+  keys: number,
+  versions: VersionPlan | undefined,
+): string {
+  const extra = versions ? versions.chunks.length + versions.last.length - keys : 0;
+  return `Stream '${name}': ${what}` +
+    (plan.orphans ? ` (${plan.orphans} orphan chunks not in the manifest)` : "") +
+    (plan.manifestKey ? ", and the manifest" : ", no manifest") +
+    (versions ? `; ${versions.chunks.length + versions.last.length} object versions` : "") +
+    (extra > 0 ? ` (${extra} older versions and delete markers included)` : "") + ".";
 }
 
 /** The outcome on stderr; StoreError (exit 7) if anything could not be deleted. */
@@ -191,30 +195,7 @@ async function planDelete(
   for (const objects of (await chunkCandidates(store, layout)).values()) {
     for (const o of objects) listed.set(o.key, o.size);
   }
-  const dir = layout.full(`${layout.name}/`);
-  if (problem) {
-    const n = listed.size;
-    // Keep the cause's exit code (3 no manifest, 5 wrong key): it says what to fix.
-    if (!force || n === 0) {
-      throw new S3ductError(
-        `${problem.message}; ` +
-          (n === 0
-            ? "no chunk objects of this stream were found either, so there is nothing to delete"
-            : `to delete the ${n} chunk objects listed under '${dir}' anyway, add --force`),
-        problem.exitCode,
-      );
-    }
-    // A manifest that exists but cannot be read is still part of the stream.
-    const manifestKey = layout.full(layout.manifestKey);
-    const exists = (await store.head(manifestKey)) !== undefined;
-    return {
-      chunkKeys: [...listed.keys()],
-      orphans: n,
-      bytes: sum(listed.values()),
-      sizes: listed,
-      manifestKey: exists ? manifestKey : undefined,
-    };
-  }
+  if (problem) return await listedPlan(store, layout, force, problem, listed);
   const chunkKeys = [...fromManifest!];
   const inManifest = new Set(chunkKeys);
   const orphans = [...listed.keys()].filter((k) => !inManifest.has(k));
@@ -226,6 +207,41 @@ async function planDelete(
     bytes: sum(listed.values()),
     sizes: listed,
     manifestKey: layout.full(layout.manifestKey),
+  };
+}
+
+/**
+ * The plan without a readable manifest: every listed chunk object, with --force only.
+ * @throws {S3ductError} with the cause's exit code (3 no manifest, 5 wrong key) otherwise
+ */
+async function listedPlan(
+  store: Store,
+  layout: StreamLayout,
+  force: boolean,
+  problem: S3ductError,
+  listed: Map<string, number>,
+): Promise<Plan> {
+  const dir = layout.full(`${layout.name}/`);
+  const n = listed.size;
+  // Keep the cause's exit code (3 no manifest, 5 wrong key): it says what to fix.
+  if (!force || n === 0) {
+    throw new S3ductError(
+      `${problem.message}; ` +
+        (n === 0
+          ? "no chunk objects of this stream were found either, so there is nothing to delete"
+          : `to delete the ${n} chunk objects listed under '${dir}' anyway, add --force`),
+      problem.exitCode,
+    );
+  }
+  // A manifest that exists but cannot be read is still part of the stream.
+  const manifestKey = layout.full(layout.manifestKey);
+  const exists = (await store.head(manifestKey)) !== undefined;
+  return {
+    chunkKeys: [...listed.keys()],
+    orphans: n,
+    bytes: sum(listed.values()),
+    sizes: listed,
+    manifestKey: exists ? manifestKey : undefined,
   };
 }
 

@@ -2,26 +2,20 @@
 import { Command } from "./command.ts";
 import { UsageError } from "../errors.ts";
 import { getStream } from "../pipeline/get_stream.ts";
-import { archiveCheck } from "./restore.ts";
+import { archiveCheck } from "./archive_check.ts";
 import { requireOpenStdout, writeStdout } from "../ui/stdout.ts";
-import { getSummary, type SummaryFormat } from "../ui/summary.ts";
-import {
-  addKeyOptions,
-  addOutputOptions,
-  addStoreOptions,
-  keyringOf,
-  layoutOf,
-  makeLog,
-  type RawOptions,
-  sizeOption,
-  storeOf,
-} from "./common.ts";
+import { getSummary } from "../ui/summary.ts";
+import { addKeyOptions, addOutputOptions, addStoreOptions, type RawOptions } from "./common.ts";
+import { getSettings } from "./command_settings.ts";
+import { commandContext } from "./context.ts";
 import { addMetricsOption } from "./metrics_option.ts";
-import { addTransferOptions, concurrencyOf, defaultMemoryLimit, limitedStore } from "./transfer.ts";
+import { addTransferOptions, concurrencyOf, defaultMemoryLimit } from "./transfer.ts";
+import type { TransferSettings } from "./transfer_settings.ts";
 import type { Concurrency } from "../pipeline/concurrency.ts";
-import { Progress, type ProgressMode } from "../ui/progress.ts";
-import { addVerifyOptions, guardKeys } from "./auth.ts";
-import { addRangeOptions, rangeOf } from "./range_options.ts";
+import { Progress } from "../ui/progress.ts";
+import { chunkMemory } from "../buffer_pool.ts";
+import { addVerifyOptions } from "./auth.ts";
+import { addRangeOptions } from "./range_options.ts";
 
 /** The `get` command. */
 export function getCommand(): Command {
@@ -41,19 +35,15 @@ export function getCommand(): Command {
 }
 
 async function runGet(o: RawOptions): Promise<void> {
-  const log = makeLog(o);
-  const layout = layoutOf(o);
-  const range = rangeOf(o);
+  const s = getSettings(o);
   // The stream is the only product: refuse a closed stdout before fetching anything.
   requireOpenStdout();
-  const keys = await keyringOf(o, log);
   // The worker policy needs the chunk size, known once the manifest is read.
   let concurrency: Concurrency | undefined;
-  const store = limitedStore(
-    await storeOf(o, log, () => concurrency?.throttled()),
-    o,
+  const { log, layout, keys, store } = await commandContext(
+    { ...s, bandwidthLimit: s.transfer.bandwidthLimit },
+    { onThrottle: () => concurrency?.throttled() },
   );
-  await guardKeys(keys, o, store, log);
   const outcome = await getStream({
     store,
     layout,
@@ -61,12 +51,11 @@ async function runGet(o: RawOptions): Promise<void> {
     // A reader that left is 141 (quiet); a full disk or other write failure is 12.
     write: (bytes) => writeStdout(bytes),
     // In flight: the object and its plaintext (two copies for encrypted streams).
-    workersFor: (chunkSize) => (concurrency = downloadWorkers(o, chunkSize)),
-    progressFor: (total) =>
-      new Progress("get", o.progress as ProgressMode, o.quiet === true, total),
+    workersFor: (chunkSize) => (concurrency = downloadWorkers(s.transfer, chunkSize)),
+    progressFor: (total) => new Progress("get", s.output.progress, s.output.quiet, total),
     log,
-    beforeChunks: archiveCheck(store, layout, o),
-    range,
+    beforeChunks: archiveCheck(store, layout, s),
+    range: s.range,
   });
   const summary = getSummary({
     manifest: outcome.manifest,
@@ -74,9 +63,9 @@ async function runGet(o: RawOptions): Promise<void> {
     peakWorkers: concurrency?.peak ?? 0,
     elapsedMs: outcome.elapsedMs,
     warnings: log.warnings,
-    range: range && outcome.range,
-  }, o.summary as SummaryFormat);
-  if (summary) o.summary === "json" ? log.always(summary) : log.info(summary);
+    range: s.range && outcome.range,
+  }, s.output.summary);
+  if (summary) s.output.summary === "json" ? log.always(summary) : log.info(summary);
 }
 
 /**
@@ -84,16 +73,14 @@ async function runGet(o: RawOptions): Promise<void> {
  * that does not fit the memory budget names put's --chunk-size; for get, the chunk size is the
  * stream's, so the advice is --memory-limit only.
  */
-function downloadWorkers(o: RawOptions, chunkSize: number): Concurrency {
-  const perWorker = 2 * chunkSize + 65536;
-  const memory = o.memoryLimit === undefined
-    ? defaultMemoryLimit()
-    : sizeOption(o.memoryLimit, "--memory-limit", 1, Number.MAX_SAFE_INTEGER);
+function downloadWorkers(t: TransferSettings, chunkSize: number): Concurrency {
+  const perWorker = chunkMemory(chunkSize, 2);
+  const memory = t.memoryLimit ?? defaultMemoryLimit();
   if (perWorker > memory) {
     throw new UsageError(
       `the chunks of this stream are ${chunkSize} bytes: --memory-limit ${memory} bytes cannot ` +
         `hold one in flight (${perWorker} bytes with its plaintext); raise --memory-limit`,
     );
   }
-  return concurrencyOf(o, "download", perWorker);
+  return concurrencyOf(t, "download", perWorker);
 }

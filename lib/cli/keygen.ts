@@ -6,6 +6,8 @@ import {
   identityToRecipient,
 } from "age-encryption";
 import { ExistsError, UsageError } from "../errors.ts";
+import type { RawOptions } from "./common.ts";
+import { keygenSettings } from "./command_settings.ts";
 import { toHex } from "../format/chain.ts";
 import { generateSigningKey } from "../crypto/signing.ts";
 import { writeStderr } from "../ui/log.ts";
@@ -34,47 +36,49 @@ export function keygenCommand(): Command {
     .action(runKeygen);
 }
 
-async function runKeygen(
-  o: { pq?: boolean; aes?: boolean; sign?: boolean; output?: string },
-): Promise<void> {
-  if ([o.pq, o.aes, o.sign].filter(Boolean).length > 1) {
-    throw new UsageError("--pq, --aes and --sign cannot be combined; choose one");
-  }
+async function runKeygen(o: RawOptions): Promise<void> {
+  const s = keygenSettings(o);
   // Without -o the secret exists only on stdout: a closed stdout would lose it unseen.
-  if (!o.output) requireOpenStdout();
-  if (o.sign) {
-    const { fileText, publicText } = await generateSigningKey();
-    if (o.output) {
-      await writeNew(o.output, fileText);
-      // stdout carries only the public key, so scripts can capture it: PUB=$(s3duct keygen ...)
-      await print(publicText + "\n");
-    } else {
-      await print(fileText);
-      writeStderr(`Public key: ${publicText}`);
-    }
-    return;
-  }
-  if (o.aes) {
-    const key = toHex(crypto.getRandomValues(new Uint8Array(32))) + "\n";
-    if (o.output) {
-      await writeNew(o.output, key);
-      writeStderr(`AES-256 key written to ${o.output}; use --key file:${o.output}`);
-    } else {
-      await print(key);
-    }
-    return;
-  }
-  const identity = o.pq ? await generateHybridIdentity() : await generateX25519Identity();
+  if (!s.output) requireOpenStdout();
+  if (s.kind === "sign") return await signingKey(s.output);
+  if (s.kind === "aes") return await aesKey(s.output);
+  const identity = s.kind === "pq"
+    ? await generateHybridIdentity()
+    : await generateX25519Identity();
   const recipient = await identityToRecipient(identity);
   const text = `# created: ${new Date().toISOString().replace(/\.\d+Z$/, "Z")}\n` +
     `# public key: ${recipient}\n${identity}\n`;
-  if (o.output) {
-    await writeNew(o.output, text);
+  if (s.output) {
+    await writeNew(s.output, text);
     // stdout carries the recipient so scripts can capture it: R=$(s3duct keygen -o id.txt)
     await print(recipient + "\n");
   } else {
     await print(text);
     writeStderr(`Public key: ${recipient}`);
+  }
+}
+
+/** keygen --sign: the key file (to `output` or stdout) and its public key. */
+async function signingKey(output: string | undefined): Promise<void> {
+  const { fileText, publicText } = await generateSigningKey();
+  if (output) {
+    await writeNew(output, fileText);
+    // stdout carries only the public key, so scripts can capture it: PUB=$(s3duct keygen ...)
+    await print(publicText + "\n");
+  } else {
+    await print(fileText);
+    writeStderr(`Public key: ${publicText}`);
+  }
+}
+
+/** keygen --aes: 64 hex digits, to `output` or stdout. */
+async function aesKey(output: string | undefined): Promise<void> {
+  const key = toHex(crypto.getRandomValues(new Uint8Array(32))) + "\n";
+  if (output) {
+    await writeNew(output, key);
+    writeStderr(`AES-256 key written to ${output}; use --key file:${output}`);
+  } else {
+    await print(key);
   }
 }
 

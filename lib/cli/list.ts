@@ -6,7 +6,7 @@
  */
 import { Command } from "./command.ts";
 import { decodeManifest, detectSealing, type Keyring } from "../pipeline/manifest_io.ts";
-import { normalizePrefix, StreamLayout } from "../format/layout.ts";
+import { StreamLayout } from "../format/layout.ts";
 import { withCommas } from "../format/size.ts";
 import { type Manifest, validateManifest } from "../format/manifest.ts";
 import type { Store } from "../store/store.ts";
@@ -14,16 +14,9 @@ import { manifestKeys } from "./list_walk.ts";
 import { IntegrityError, KeyError, S3ductError } from "../errors.ts";
 import { clip, escapeForTerminal, jsonForTerminal } from "../ui/escape.ts";
 import { writeStdout } from "../ui/stdout.ts";
-import {
-  addKeyOptions,
-  addStoreOptions,
-  checkKeyLengths,
-  checkPrefix,
-  keyringOf,
-  makeLog,
-  type RawOptions,
-  storeOf,
-} from "./common.ts";
+import { addKeyOptions, addStoreOptions, type RawOptions } from "./common.ts";
+import { listSettings } from "./command_settings.ts";
+import { commandContext } from "./context.ts";
 
 const MANIFEST_SUFFIX = "/.manifest.json";
 
@@ -40,23 +33,19 @@ export function listCommand(): Command {
 }
 
 async function runList(o: RawOptions): Promise<void> {
-  const log = makeLog(o);
-  const prefix = normalizePrefix(o.prefix as string | undefined);
-  if (prefix) checkPrefix(prefix);
-  checkKeyLengths(o);
-  const keys = await keyringOf(o, log);
-  const store = await storeOf(o, log);
+  const s = listSettings(o);
+  const { log, keys, store } = await commandContext({ ...s, layout: undefined });
+  const prefix = s.root;
   await store.checkBucket();
   let found = 0;
   for await (const key of manifestKeys(store, prefix)) {
     const name = key.slice(prefix.length, -MANIFEST_SUFFIX.length);
     if (!name) continue;
     found++;
-    const json = o.json === true;
-    const line = await describe(store, prefix, name, keys, json);
+    const line = await describe(store, prefix, name, keys, s.json);
     // `list | head -1`: a reader that left ends the listing quietly (141), like get.
     await writeStdout(
-      new TextEncoder().encode((json ? jsonForTerminal(line) : escapeForTerminal(line)) + "\n"),
+      new TextEncoder().encode((s.json ? jsonForTerminal(line) : escapeForTerminal(line)) + "\n"),
     );
   }
   if (found === 0) {
@@ -89,13 +78,7 @@ async function describe(
   const keyless = sealing !== "plain" && !(sealing === "age" ? keys.age : keys.aes);
   let m: Manifest;
   try {
-    m = (await decodeManifest(bytes, path, keys)).manifest;
-    // The manifest names the stream; what precedes that name in the path is its prefix.
-    const full = listed + path;
-    if (full !== m.name && !full.endsWith(`/${m.name}`)) {
-      throw new IntegrityError(`manifest names stream '${m.name}', not '${path}'`);
-    }
-    validateManifest(m, new StreamLayout(m.name, full.slice(0, full.length - m.name.length)));
+    m = await checkedManifest(bytes, listed, path, keys);
   } catch (e) {
     // Sealed and no key for it: shown as encrypted. decodeManifest has already refused (as
     // damage) what no key could open, so garbage is not listed as an encrypted stream.
@@ -106,21 +89,47 @@ async function describe(
     }
     return fail(e);
   }
-  if (json) {
-    return JSON.stringify({
-      stream: path,
-      chunks: m.chunk_count,
-      total_bytes: m.total_bytes,
-      created: m.created,
-      encrypted: m.encrypted,
-      encryption_method: m.encryption_method,
-      manifest_encrypted: sealing !== "plain",
-      storage_class: m.storage_class,
-      tool_version: m.tool_version,
-    });
+  return json ? jsonLine(m, path, sealing) : textLine(m, path);
+}
+
+/** The manifest decoded and validated against the place it was found. */
+async function checkedManifest(
+  bytes: Uint8Array,
+  listed: string,
+  path: string,
+  keys: Keyring,
+): Promise<Manifest> {
+  const m = (await decodeManifest(bytes, path, keys)).manifest;
+  // The manifest names the stream; what precedes that name in the path is its prefix.
+  const full = listed + path;
+  if (full !== m.name && !full.endsWith(`/${m.name}`)) {
+    throw new IntegrityError(`manifest names stream '${m.name}', not '${path}'`);
   }
-  // Same shape as s3duct 0.4's lines, so scripts that parse them keep working. Free-text
-  // fields are clipped: a megabyte of `created` is damage, not something to print.
+  validateManifest(m, new StreamLayout(m.name, full.slice(0, full.length - m.name.length)));
+  return m;
+}
+
+/** A readable stream's --json line. */
+function jsonLine(m: Manifest, path: string, sealing: string): string {
+  return JSON.stringify({
+    stream: path,
+    chunks: m.chunk_count,
+    total_bytes: m.total_bytes,
+    created: m.created,
+    encrypted: m.encrypted,
+    encryption_method: m.encryption_method,
+    manifest_encrypted: sealing !== "plain",
+    storage_class: m.storage_class,
+    tool_version: m.tool_version,
+  });
+}
+
+/**
+ * A readable stream's text line: the same shape as s3duct 0.4's, so scripts that parse them
+ * keep working. Free-text fields are clipped: a megabyte of `created` is damage, not
+ * something to print.
+ */
+function textLine(m: Manifest, path: string): string {
   const enc = m.encrypted ? " [encrypted]" : "";
   const storage = m.storage_class && clip(m.storage_class, FIELD_CHARS);
   const sc = storage && storage !== "STANDARD" ? ` [${storage}]` : "";

@@ -15,9 +15,30 @@ import type { Store } from "../store/store.ts";
  * Store: methods this does not wrap (and any the interface gains) pass through unchanged.
  */
 export function reportingMissingBucket(store: Store): Store {
+  const wrapped = wrappedMethods(store, bucketCheck(store));
+  return new Proxy(store, {
+    get(target, prop) {
+      if (Object.hasOwn(wrapped, prop)) return wrapped[prop as keyof Store];
+      const value = Reflect.get(target, prop, target);
+      // Bound to the real store: its methods use private fields, which a Proxy does not carry.
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** The once-per-run question "does the bucket exist?", and what follows from its answer. */
+interface BucketCheck {
+  /** Resolves if the bucket exists (or cannot be checked); MissingBucketError if it does not. */
+  ensureBucket(): Promise<void>;
+  /** Rethrows `e`, or MissingBucketError in its place when the bucket is what is missing. */
+  explain(e: unknown): Promise<never>;
+  /** The bucket is known to exist (a checkBucket of our own succeeded). */
+  confirm(): void;
+}
+
+function bucketCheck(store: Store): BucketCheck {
   let confirmed = false;
   let checking: Promise<void> | undefined;
-  /** Resolves if the bucket exists (or cannot be checked); MissingBucketError if it does not. */
   const ensureBucket = (): Promise<void> => {
     if (confirmed) return Promise.resolve();
     checking ??= store.checkBucket().then(
@@ -36,18 +57,28 @@ export function reportingMissingBucket(store: Store): Store {
     );
     return checking;
   };
-  /** Rethrows `e`, or MissingBucketError in its place when the bucket is what is missing. */
-  const explain = async (e: unknown): Promise<never> => {
-    if (e instanceof NotFoundError) await ensureBucket();
-    throw e;
+  return {
+    ensureBucket,
+    explain: async (e) => {
+      if (e instanceof NotFoundError) await ensureBucket();
+      throw e;
+    },
+    confirm: () => {
+      confirmed = true;
+    },
   };
-  const wrapped: Partial<Store> = {
+}
+
+/** checkBucket, get, head, put and list, each turning a missing bucket into its own error. */
+function wrappedMethods(store: Store, check: BucketCheck): Partial<Store> {
+  const { ensureBucket, explain } = check;
+  return {
     async checkBucket() {
       await store.checkBucket().catch((e) => {
         if (e instanceof NotFoundError) throw new MissingBucketError(e.message, { cause: e });
         throw e;
       });
-      confirmed = true;
+      check.confirm();
     },
     async get(...args: Parameters<Store["get"]>) {
       try {
@@ -82,12 +113,4 @@ export function reportingMissingBucket(store: Store): Store {
       if (!any) await ensureBucket();
     },
   };
-  return new Proxy(store, {
-    get(target, prop) {
-      if (Object.hasOwn(wrapped, prop)) return wrapped[prop as keyof Store];
-      const value = Reflect.get(target, prop, target);
-      // Bound to the real store: its methods use private fields, which a Proxy does not carry.
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
 }

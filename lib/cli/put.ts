@@ -2,25 +2,26 @@
 import { Option } from "commander";
 import { Command } from "./command.ts";
 import { KeyError, UsageError } from "../errors.ts";
-import { plainCipher } from "../crypto/cipher.ts";
-import { type PutOutcome, putStream } from "../pipeline/put_stream.ts";
-import { type PutSettings, putSettings } from "./put_settings.ts";
-import type { Cipher } from "../crypto/cipher.ts";
+import { type Cipher, plainCipher } from "../crypto/cipher.ts";
+import { type PutJob, type PutOutcome, putStream } from "../pipeline/put_stream.ts";
+import { type PutCommandSettings, putCommandSettings, type PutSettings } from "./put_settings.ts";
 import type { Log } from "../ui/log.ts";
 import { maxObjectSize } from "../pipeline/chunk_upload.ts";
 import { Producer } from "../pipeline/producer.ts";
+import type { Concurrency } from "../pipeline/concurrency.ts";
+import type { Keyring } from "../pipeline/manifest_io.ts";
+import type { SpillLimits } from "../pipeline/spill.ts";
+import type { Store } from "../store/store.ts";
+import type { SseSettings } from "../store/sse.ts";
 import { putSummary } from "../ui/summary.ts";
 import {
   addKeyOptions,
   addOutputOptions,
   addStoreOptions,
   collect,
-  keyringOf,
-  layoutOf,
-  makeLog,
   type RawOptions,
-  storeOf,
 } from "./common.ts";
+import { commandContext } from "./context.ts";
 import { addMetricsOption } from "./metrics_option.ts";
 import {
   addSpillOptions,
@@ -30,15 +31,13 @@ import {
   spillOf,
 } from "./transfer.ts";
 import { Progress } from "../ui/progress.ts";
-import { withCommas } from "../format/size.ts";
-import { storedSize } from "../pipeline/compress_step.ts";
-import { reservedPathProblem } from "../format/layout.ts";
+import { reportPut } from "./put_report.ts";
 import { stateDir } from "../resume/resume_log.ts";
 import { addSignOption, signingStoreOf } from "./auth.ts";
-import { addSseWriteOptions, sseOf } from "./sse_options.ts";
+import { addSseWriteOptions } from "./sse_options.ts";
 import { sseResumeFingerprint } from "../store/sse.ts";
 import { addLockOptions } from "./lock_options.ts";
-import { extendKept, heldMessage, lockedPut } from "./lock_put.ts";
+import { extendKept, heldMessage, type LockedPut, lockedPut } from "./lock_put.ts";
 
 /** The `put` command: stores stdin (or a `--from-command` producer's output) as a stream. */
 export function putCommand(): Command {
@@ -54,7 +53,21 @@ export function putCommand(): Command {
   addSignOption(addKeyOptions(cmd, true))
     .option("--no-encrypt", "store unencrypted even if a key is given, and do not warn")
     .option("--encrypt-manifest", "encrypt the manifest too (the default when encrypting)")
-    .option("--no-encrypt-manifest", "keep the manifest plain JSON while encrypting chunks")
+    .option("--no-encrypt-manifest", "keep the manifest plain JSON while encrypting chunks");
+  addContentOptions(cmd);
+  addFormatOptions(cmd);
+  addLockOptions(cmd);
+  addSseWriteOptions(cmd);
+  addTransferOptions(cmd, "upload");
+  addSpillOptions(cmd);
+  addOutputOptions(cmd);
+  addMetricsOption(cmd);
+  return cmd.action(runPut);
+}
+
+/** --tag, --description, --storage-class, --clobber, --expected-size, --from-command. */
+function addContentOptions(cmd: Command): Command {
+  return cmd
     .option("--tag <key=value>", "tag stored in the manifest (repeatable)", collect, [])
     .option("--description <text>", "free text stored in the manifest", "")
     .option(
@@ -75,6 +88,10 @@ export function putCommand(): Command {
       "run this producer (sh -c) and store its stdout instead of stdin; the stream is " +
         "published only if it exits 0 (exit 10 otherwise)",
     );
+}
+
+/** --format, --compress, --no-strict-resume. */
+function addFormatOptions(cmd: Command): Command {
   cmd.addOption(
     new Option(
       "--format <n>",
@@ -87,87 +104,118 @@ export function putCommand(): Command {
       "--format 2 and --key; s3duct 0.4 cannot read such streams, and object sizes then " +
       "show how compressible each chunk was (README: Compression)",
   );
-  cmd.option(
+  return cmd.option(
     "--no-strict-resume",
     "when resuming, accept stdin ending early: keep the stored chunks that matched and finish",
   );
-  addLockOptions(cmd);
-  addSseWriteOptions(cmd);
-  addTransferOptions(cmd, "upload");
-  addSpillOptions(cmd);
-  addOutputOptions(cmd);
-  addMetricsOption(cmd);
-  return cmd.action(runPut);
 }
 
 export { parseTags } from "./put_settings.ts";
 
+/** The cipher for the chunks and whether the manifest is sealed too. */
+interface Sealing {
+  cipher: Cipher;
+  encryptManifest: boolean;
+}
+
+/** Everything a put writes through, once the settings, keys and store are known usable. */
+interface PutRun {
+  s: PutCommandSettings;
+  log: Log;
+  sealing: Sealing;
+  sse?: SseSettings;
+  locked: LockedPut;
+  /** The store with the bandwidth limit and the manifest signer. */
+  store: Store;
+  concurrency: Concurrency;
+  spill?: SpillLimits;
+}
+
 async function runPut(o: RawOptions): Promise<void> {
-  const log = makeLog(o);
-  const layout = layoutOf(o);
-  const reserved = reservedPathProblem(layout.path);
-  if (reserved) throw new UsageError(`--prefix/--name '${layout.path}': ${reserved}`);
-  const s = putSettings(o);
+  const run = await preparePut(putCommandSettings(o));
+  const stdinFile = run.s.put.fromCommand === undefined ? regularFileSize("/dev/stdin") : undefined;
+  const outcome = await upload(run, stdinFile);
+  reportPut(outcome, run.s.put, run.log, stdinFile);
+  await afterPut(run, outcome);
+}
+
+/** Workers, spill, keys, store: every check a put makes before it reads any input. */
+async function preparePut(s: PutCommandSettings): Promise<PutRun> {
   // One in-flight chunk holds its sealed copy; the plaintext is dropped once sealed.
-  const concurrency = concurrencyOf(o, "upload", s.chunkSize + 64 * 1024);
-  const spill = spillOf(o, maxObjectSize(s.chunkSize), readableEnv("HOME"));
-  const { cipher, encryptManifest } = await sealingOf(o, s, log, layout.name);
-  const sse = await sseOf(o, (m) => log.warn(m)); // storeOf gets the same settings
+  const concurrency = concurrencyOf(s.transfer, "upload", s.put.chunkSize + 64 * 1024);
+  const spill = spillOf(s.spill, maxObjectSize(s.put.chunkSize), readableEnv("HOME"));
+  let sealing: Sealing | undefined;
+  const ctx = await commandContext({ ...s, keys: s.put.encrypt ? s.keys : undefined }, {
+    sealing: true,
+    checkKeys: (keys, log) => (sealing = sealingOf(keys, s.put, log, s.layout.name)),
+    onThrottle: () => concurrency.throttled(),
+    lock: s.put.lock,
+  });
+  const { log } = ctx;
   // Lock flags the bucket cannot honour are refused here, before any chunk is uploaded.
-  const locked = await lockedPut(
-    await storeOf(o, log, () => concurrency.throttled(), s.lock),
-    s.lock,
-    log,
-  );
-  const store = await signingStoreOf(
-    limitedStore(locked.store, o),
-    o,
-    layout,
-    log,
-  );
-  const stdinFile = s.fromCommand === undefined ? regularFileSize("/dev/stdin") : undefined;
-  const progress = new Progress("put", s.progress, s.quiet, s.expectedSize ?? stdinFile);
-  if (s.fromCommand === undefined && Deno.stdin.isTerminal()) {
+  const locked = await lockedPut(ctx.store, s.put.lock, log);
+  const limited = limitedStore(locked.store, s.transfer.bandwidthLimit);
+  const store = await signingStoreOf(limited, s.signKey, s.store.bucket, s.layout, log);
+  return { s, log, sealing: sealing!, sse: ctx.sse, locked, store, concurrency, spill };
+}
+
+/** Stream the input into the store; the producer (--from-command) is started last. */
+async function upload(run: PutRun, stdinFile: number | undefined): Promise<PutOutcome> {
+  const { s, log } = run;
+  const p = s.put;
+  const progress = new Progress("put", p.progress, p.quiet, p.expectedSize ?? stdinFile);
+  if (p.fromCommand === undefined && Deno.stdin.isTerminal()) {
     log.info("reading the stream from stdin (Ctrl-D ends it)...");
   }
   // Started last, once every option and the store are known to be usable.
-  const producer = s.fromCommand === undefined ? undefined : new Producer(s.fromCommand);
-  const outcome = await putStream({
-    store,
-    layout,
+  const producer = p.fromCommand === undefined ? undefined : new Producer(p.fromCommand);
+  return await putStream({
+    store: run.store,
+    layout: s.layout,
     input: producer ?? Deno.stdin,
-    chunkSize: s.chunkSize,
-    cipher,
-    encryptManifest,
-    description: s.description,
-    tags: s.tags,
-    storageClass: s.storageClass,
-    clobber: s.clobber,
-    format: s.format,
-    compress: s.compress,
-    sse: sse?.mode,
-    // Format 2 uploads are not resumable yet: their chunks carry no bucket records.
-    resume: s.format === 2 ? undefined : {
-      dir: stateDir(readableEnv),
-      identity: {
-        endpoint: String(o.endpointUrl ?? "aws"),
-        bucket: String(o.bucket),
-        prefix: layout.prefix,
-        name: layout.name,
-      },
-      // A resume must keep the SSE mode, KMS key and SSE-C key: part of the identity.
-      keyFingerprint: cipher.fingerprint + sseResumeFingerprint(sse),
-      strict: s.strictResume,
-    },
-    concurrency,
-    spill,
+    chunkSize: p.chunkSize,
+    cipher: run.sealing.cipher,
+    encryptManifest: run.sealing.encryptManifest,
+    description: p.description,
+    tags: p.tags,
+    storageClass: p.storageClass,
+    clobber: p.clobber,
+    format: p.format,
+    compress: p.compress,
+    sse: run.sse?.mode,
+    resume: resumeOf(run),
+    concurrency: run.concurrency,
+    spill: run.spill,
     progress,
     log,
   }).catch(async (e) => {
     await producer?.stop(); // a put that failed for its own reasons stops the producer
     throw e;
   }).finally(() => progress.stop());
-  reportPut(outcome, s, log, stdinFile);
+}
+
+/** Where and as what an interrupted put is resumed; none for format 2. */
+function resumeOf({ s, sealing, sse }: PutRun): PutJob["resume"] {
+  // Format 2 uploads are not resumable yet: their chunks carry no bucket records.
+  if (s.put.format === 2) return undefined;
+  return {
+    dir: stateDir(readableEnv),
+    identity: {
+      endpoint: s.store.endpointUrl ?? "aws",
+      bucket: s.store.bucket,
+      prefix: s.layout.prefix,
+      name: s.layout.name,
+    },
+    // A resume must keep the SSE mode, KMS key and SSE-C key: part of the identity.
+    keyFingerprint: sealing.cipher.fingerprint + sseResumeFingerprint(sse),
+    strict: s.put.strictResume,
+  };
+}
+
+/** Object Lock notes, the lock extended to resumed chunks, and the summary. */
+async function afterPut(run: PutRun, outcome: PutOutcome): Promise<void> {
+  const { s, log, locked, concurrency } = run;
+  const layout = s.layout;
   const held = heldMessage(locked.held);
   if (held) log.info(held);
   if (locked.lock && outcome.chunksResumed > 0) {
@@ -178,7 +226,7 @@ async function runPut(o: RawOptions): Promise<void> {
   for (const c of concurrency.changes) log.debug(`workers ${c}`);
   const summary = putSummary({
     manifest: outcome.manifest,
-    bucket: String(o.bucket),
+    bucket: s.store.bucket,
     prefix: layout.prefix,
     manifestKey: layout.manifestKey,
     chunksNew: outcome.chunksNew,
@@ -189,8 +237,8 @@ async function runPut(o: RawOptions): Promise<void> {
     peakWorkers: concurrency.peak,
     elapsedMs: outcome.elapsedMs,
     warnings: log.warnings,
-  }, s.summary);
-  if (summary) s.summary === "json" ? log.always(summary) : log.info(summary);
+  }, s.put.summary);
+  if (summary) s.put.summary === "json" ? log.always(summary) : log.info(summary);
 }
 
 /**
@@ -198,13 +246,7 @@ async function runPut(o: RawOptions): Promise<void> {
  * @throws {KeyError} for a key setup that cannot encrypt as asked
  * @throws {UsageError} for --format 2 without an AES key
  */
-async function sealingOf(
-  o: RawOptions,
-  s: PutSettings,
-  log: Log,
-  name: string,
-): Promise<{ cipher: Cipher; encryptManifest: boolean }> {
-  const keys = s.encrypt ? await keyringOf(o, log, true) : {};
+function sealingOf(keys: Keyring, s: PutSettings, log: Log, name: string): Sealing {
   const cipher = keys.aes ?? keys.age ?? plainCipher;
   if (cipher.method === "age" && cipher.recipient === null) {
     throw new KeyError(
@@ -229,57 +271,6 @@ async function sealingOf(
     log.info("note: --format 2 uploads cannot be resumed yet; s3duct 0.4 cannot read them");
   }
   return { cipher, encryptManifest: cipher !== plainCipher && s.encryptManifest !== false };
-}
-
-/** What the user should hear about a finished put besides the summary. */
-function reportPut(outcome: PutOutcome, s: PutSettings, log: Log, stdinFile?: number): void {
-  const total = outcome.manifest.total_bytes;
-  const expected = s.expectedSize;
-  if (expected !== undefined && total < expected) {
-    log.warn(
-      `--expected-size was ${withCommas(expected)} bytes but the stream ended at ` +
-        `${withCommas(total)} bytes (short by ${withCommas(expected - total)}); ` +
-        "it may be truncated",
-    );
-  }
-  if (stdinFile !== undefined && stdinFile !== total) {
-    log.warn(
-      `stdin is a regular file of ${withCommas(stdinFile)} bytes but ${withCommas(total)} were ` +
-        "stored; the file may have changed during the upload",
-    );
-  }
-  if (outcome.manifest.chunk_count === 0) log.info(`note: stdin was empty; stored an empty stream`);
-  const m = outcome.manifest;
-  if (m.compression) {
-    const stored = m.chunks.reduce((t, r) => t + storedSize(r), 0);
-    const packed = m.chunks.filter((r) => r.stored_size !== undefined).length;
-    log.info(
-      `${m.compression}: ${packed} of ${m.chunk_count} chunks compressed (the others stored as ` +
-        `they are); ${withCommas(total)} bytes stored as ${withCommas(stored)} before sealing`,
-    );
-  }
-  if (outcome.chunksSpilled > 0) {
-    log.info(`${outcome.chunksSpilled} chunks waited in the scratch spill while uploads were busy`);
-  }
-  const { missing, differs } = outcome.reuploaded;
-  if (missing + differs > 0) {
-    log.info(
-      `uploaded ${missing + differs} logged chunks again: ${missing} missing from the store, ` +
-        `${differs} changed there since they were logged`,
-    );
-  }
-  if (outcome.orphansDeleted > 0) {
-    log.info(
-      outcome.replaced
-        ? `replaced the old stream; removed ${outcome.orphansDeleted} chunks it no longer uses`
-        : `removed ${outcome.orphansDeleted} chunks left by interrupted uploads of this stream`,
-    );
-  }
-  log.debug(
-    `publish check: ${outcome.manifest.chunk_count} chunks confirmed by ` +
-      `${outcome.publishCheck.listRequests} listing pages in ` +
-      `${(outcome.publishCheck.elapsedMs / 1000).toFixed(2)} s`,
-  );
 }
 
 /** Size of stdin when it is a regular file (`< dump.sql`), for progress and a sanity check. */

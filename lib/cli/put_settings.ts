@@ -10,6 +10,15 @@ import { type RawOptions, sizeOption } from "./common.ts";
 import { type Compression, parseCompression } from "../crypto/zstd.ts";
 import type { LockSettings } from "../store/object_lock.ts";
 import { lockSettingsOf } from "./lock_options.ts";
+import { reservedPathProblem } from "../format/layout.ts";
+import type { StreamCommandSettings } from "./command_settings.ts";
+import { keySettings, outputSettings, streamLocation } from "./settings.ts";
+import {
+  type SpillSettings,
+  spillSettings,
+  type TransferSettings,
+  transferSettings,
+} from "./transfer_settings.ts";
 
 /** Description and tags together: well inside the 1 MiB manifestSizeLimit leaves for them. */
 export const MAX_NOTES = 256 * 1024;
@@ -108,4 +117,36 @@ export function parseTags(raw: string[]): Record<string, string> {
     tags[t.slice(0, eq)] = t.slice(eq + 1);
   }
   return tags;
+}
+
+/** All of `put`'s options: the stream, keys, output, what to store, transfer and spill. */
+export interface PutCommandSettings extends StreamCommandSettings {
+  /** What to store and how (chunking, format, tags, lock...). */
+  put: PutSettings;
+  /** Upload workers, memory and bandwidth. */
+  transfer: TransferSettings;
+  /** The scratch spill, if any of its options was given. */
+  spill?: SpillSettings;
+  /** --sign-key: the Ed25519 key file to sign the manifest with. */
+  signKey?: string;
+}
+
+/**
+ * Every `put` option checked and typed, in the order put has always checked them.
+ * @throws {UsageError} naming the option and what it accepts
+ */
+export function putCommandSettings(o: RawOptions): PutCommandSettings {
+  const where = streamLocation(o);
+  const reserved = reservedPathProblem(where.layout.path);
+  if (reserved) throw new UsageError(`--prefix/--name '${where.layout.path}': ${reserved}`);
+  const put = putSettings(o);
+  return {
+    ...where,
+    output: outputSettings(o),
+    keys: keySettings(o),
+    put,
+    transfer: transferSettings(o, "upload"),
+    spill: spillSettings(o),
+    signKey: o.signKey === undefined ? undefined : String(o.signKey),
+  };
 }

@@ -5,33 +5,18 @@
  */
 import { Option } from "commander";
 import { Command } from "./command.ts";
-import { IntegrityError, StoreError, UsageError } from "../errors.ts";
+import { IntegrityError, StoreError } from "../errors.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import type { ChunkRecord, Manifest } from "../format/manifest.ts";
-import { planRange } from "../format/range.ts";
-import {
-  assertRestored,
-  type ChunkState,
-  chunkState,
-  chunkStates,
-  mapLimit,
-  restoreHint,
-} from "../pipeline/archive.ts";
-import { fetchManifest, openManifest } from "../pipeline/manifest_io.ts";
+import { planRange, type RangePlan, type RangeRequest } from "../format/range.ts";
+import { type ChunkState, chunkState, chunkStates, mapLimit } from "../pipeline/archive.ts";
+import { fetchManifest, type Keyring, openManifest } from "../pipeline/manifest_io.ts";
 import type { RestoreTier, Store } from "../store/store.ts";
 import type { Log } from "../ui/log.ts";
-import {
-  addKeyOptions,
-  addOutputOptions,
-  addStoreOptions,
-  intOption,
-  keyringOf,
-  layoutOf,
-  makeLog,
-  type RawOptions,
-  storeOf,
-} from "./common.ts";
-import { addRangeOptions, describeRange, rangeOf } from "./range_options.ts";
+import { addKeyOptions, addOutputOptions, addStoreOptions, type RawOptions } from "./common.ts";
+import { type RestoreSettings, restoreSettings } from "./command_settings.ts";
+import { commandContext } from "./context.ts";
+import { addRangeOptions, describeRange } from "./range_options.ts";
 
 const DEFAULT_TIMEOUT = "72h";
 
@@ -63,34 +48,6 @@ export function restoreCommand(): Command {
   return cmd.action(runRestore);
 }
 
-/**
- * The hook `get` (and `verify --deep`) runs before downloading: archived chunks fail early.
- * Only the chunks to be fetched (`records`, a range's) are checked.
- */
-export function archiveCheck(
-  store: Store,
-  layout: StreamLayout,
-  o: RawOptions,
-): (m: Manifest, records?: readonly ChunkRecord[]) => Promise<void> {
-  const hint = restoreHint({
-    bucket: String(o.bucket),
-    name: layout.name,
-    prefix: o.prefix as string | undefined,
-    endpointUrl: o.endpointUrl as string | undefined,
-    keyed: o.key !== undefined || ((o.ageIdentity as string[] | undefined) ?? []).length > 0,
-  });
-  return (m, records) => assertRestored(store, layout, m, hint, records);
-}
-
-/** `90s`, `30m`, `2h`, `1d`, `1.5h`; a bare number is seconds. */
-export function parseDuration(v: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$/i.exec(v.trim());
-  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(m?.[2] ?? "s").toLowerCase() as "s"];
-  const ms = m ? Number(m[1]) * unit * 1000 : NaN;
-  if (!(ms > 0)) throw new UsageError(`${flag} '${v}' is not a duration; use e.g. 90s, 30m, 2h`);
-  return ms;
-}
-
 interface Counts {
   initiated: number;
   in_progress: number;
@@ -99,64 +56,23 @@ interface Counts {
   missing: number;
 }
 
+/** The chunks a restore covers: the manifest's, or a range's. */
+interface Scope {
+  manifest: Manifest;
+  range: RangePlan;
+  records: ChunkRecord[];
+  chunkKey: (i: number) => string;
+}
+
 async function runRestore(o: RawOptions): Promise<void> {
-  const log = makeLog(o);
-  const layout = layoutOf(o);
-  const days = intOption(o.days, "--days", 1, 36500);
-  const tier = o.tier as RestoreTier;
-  const pollMs = intOption(o.pollInterval, "--poll-interval", 1, 86400) * 1000;
-  const timeoutMs = parseDuration(String(o.timeout), "--timeout");
-  const deadline = Date.now() + timeoutMs;
-  const request = rangeOf(o);
-  const keys = await keyringOf(o, log);
-  const store = await storeOf(o, log);
-  const { manifest } = await openManifest(await fetchManifest(store, layout), layout, keys);
-  // A range thaws only the chunks it covers (get --offset/--length fetches no others).
-  const range = planRange(manifest.chunks.map((r) => r.size), request, layout.name);
-  const records = manifest.chunks.slice(range.first, range.end);
-  const total = records.length;
-  log.info(
-    `Stream '${layout.name}' has ${manifest.chunks.length} chunks (manifest storage class: ${
-      manifest.storage_class ?? "not recorded"
-    })` + (request ? `; ${describeRange(range, manifest.chunks.length)} asked for.` : "."),
-  );
-  const chunkKey = (i: number) => layout.full(records[i].s3_key);
-  let states = await chunkStates(store, layout, manifest, records);
+  const s = restoreSettings(o);
+  const deadline = Date.now() + s.timeoutMs;
+  const { log, layout, keys, store } = await commandContext(s);
+  const scope = await scopeOf(store, layout, keys, s.range, log);
   const counts: Counts = { initiated: 0, in_progress: 0, restored: 0, readable: 0, missing: 0 };
-  const outcomes = await mapLimit(states, 8, async (s, i): Promise<ChunkState | "initiated"> => {
-    if (s !== "needs-restore") return s;
-    const r = await store.restore(chunkKey(i), days, tier);
-    log.debug(`  chunk ${i}: restore ${r}`);
-    return r === "available" ? "restored" : r;
-  });
-  for (const s of outcomes) {
-    if (s === "initiated") counts.initiated++;
-    else if (s === "in-progress") counts.in_progress++;
-    else if (s === "restored") counts.restored++;
-    else if (s === "readable") counts.readable++;
-    else if (s === "missing") counts.missing++;
-  }
-  states = outcomes.map((s) => (s === "initiated" ? "in-progress" : s));
-  log.info(
-    `Restore of '${layout.name}': ${counts.initiated} initiated, ${counts.in_progress} already ` +
-      `in progress, ${counts.restored} restored, ${counts.readable} readable without restore` +
-      (counts.missing ? `, ${counts.missing} MISSING` : "") + ` (${total} chunks).`,
-  );
-  const summary = (status: string, extra: Record<string, unknown> = {}) => {
-    if (o.summary !== "json") return;
-    const pending = states.filter((s) => s === "in-progress").length;
-    log.always(
-      JSON.stringify({
-        status,
-        stream: layout.name,
-        chunks_total: total,
-        ...(request ? { offset: range.offset, length: range.length } : {}),
-        ...counts,
-        pending,
-        ...extra,
-      }),
-    );
-  };
+  const states = await requestRestores(store, layout, scope, s, counts, log);
+  const summary = (status: string) =>
+    restoreSummary(s, layout.name, scope, { counts, states, status }, log);
   if (counts.missing) {
     summary("fail");
     throw new IntegrityError(
@@ -167,15 +83,90 @@ async function runRestore(o: RawOptions): Promise<void> {
     log.info("All chunks are readable: 's3duct get' can run now.");
     return summary("available");
   }
-  if (!o.wait) {
+  if (!s.wait) {
     log.info(
       "Restores take minutes to hours (DEEP_ARCHIVE: up to 48 h). Re-run to check, or add --wait.",
     );
     return summary("pending");
   }
-  await waitForRestore(store, states, chunkKey, { days, tier, pollMs, deadline, timeoutMs, log });
+  const { days, tier, pollMs, timeoutMs } = s;
+  const w = { days, tier, pollMs, deadline, timeoutMs, log };
+  await waitForRestore(store, states, scope.chunkKey, w);
   log.info("All chunks restored: 's3duct get' can run now.");
   summary("available");
+}
+
+/** The manifest and the chunks asked for; says how many there are. */
+async function scopeOf(
+  store: Store,
+  layout: StreamLayout,
+  keys: Keyring,
+  request: RangeRequest | undefined,
+  log: Log,
+): Promise<Scope> {
+  const { manifest } = await openManifest(await fetchManifest(store, layout), layout, keys);
+  // A range thaws only the chunks it covers (get --offset/--length fetches no others).
+  const range = planRange(manifest.chunks.map((r) => r.size), request, layout.name);
+  const records = manifest.chunks.slice(range.first, range.end);
+  log.info(
+    `Stream '${layout.name}' has ${manifest.chunks.length} chunks (manifest storage class: ${
+      manifest.storage_class ?? "not recorded"
+    })` + (request ? `; ${describeRange(range, manifest.chunks.length)} asked for.` : "."),
+  );
+  return { manifest, range, records, chunkKey: (i) => layout.full(records[i].s3_key) };
+}
+
+/** Ask for a restore of every archived chunk; counts what each chunk's state was. */
+async function requestRestores(
+  store: Store,
+  layout: StreamLayout,
+  scope: Scope,
+  s: RestoreSettings,
+  counts: Counts,
+  log: Log,
+): Promise<ChunkState[]> {
+  const states = await chunkStates(store, layout, scope.manifest, scope.records);
+  const outcomes = await mapLimit(states, 8, async (st, i): Promise<ChunkState | "initiated"> => {
+    if (st !== "needs-restore") return st;
+    const r = await store.restore(scope.chunkKey(i), s.days, s.tier);
+    log.debug(`  chunk ${i}: restore ${r}`);
+    return r === "available" ? "restored" : r;
+  });
+  for (const st of outcomes) {
+    if (st === "initiated") counts.initiated++;
+    else if (st === "in-progress") counts.in_progress++;
+    else if (st === "restored") counts.restored++;
+    else if (st === "readable") counts.readable++;
+    else if (st === "missing") counts.missing++;
+  }
+  log.info(
+    `Restore of '${layout.name}': ${counts.initiated} initiated, ${counts.in_progress} already ` +
+      `in progress, ${counts.restored} restored, ${counts.readable} readable without restore` +
+      (counts.missing ? `, ${counts.missing} MISSING` : "") + ` (${scope.records.length} chunks).`,
+  );
+  return outcomes.map((st) => (st === "initiated" ? "in-progress" : st));
+}
+
+/** The --summary json line (nothing for other formats). */
+function restoreSummary(
+  s: RestoreSettings,
+  name: string,
+  scope: Scope,
+  r: { counts: Counts; states: ChunkState[]; status: string },
+  log: Log,
+): void {
+  if (s.output.summary !== "json") return;
+  const pending = r.states.filter((st) => st === "in-progress").length;
+  log.always(
+    JSON.stringify({
+      status: r.status,
+      stream: name,
+      chunks_total: scope.records.length,
+      ...(s.range ? { offset: scope.range.offset, length: scope.range.length } : {}),
+      ...r.counts,
+      pending,
+    }),
+  );
 }
 
 /** Poll the pending chunks until all are readable; StoreError (exit 7) at the deadline. */

@@ -101,13 +101,40 @@ export function checkKmsContext(text: string): void {
   }
 }
 
-/** Settings already read per options object: put and storeOf ask for them both. */
+/** The SSE options parsed, the SSE-C key not read yet ({@linkcode loadSse} reads it). */
+export interface SseRequest {
+  /** The mode asked for; undefined = none. */
+  mode?: SseMode;
+  /** --sse-kms-key-id. */
+  kmsKeyId?: string;
+  /** --sse-kms-context (checked base64 JSON). */
+  kmsContext?: string;
+  /** --sse-c-key: the SSE-C key spec (env: or file:). */
+  customerKey?: string;
+  /** --key's spec, so the SSE-C key can be refused when it is the client-side key. */
+  clientKey?: string;
+}
+
+/**
+ * The SSE options checked and typed, without reading any key.
+ * @throws {UsageError} for options that do not go together or a malformed value
+ */
+export function sseRequestOf(o: RawOptions): SseRequest {
+  return {
+    mode: sseModeOf(o),
+    kmsKeyId: o.sseKmsKeyId === undefined ? undefined : String(o.sseKmsKeyId),
+    kmsContext: o.sseKmsContext === undefined ? undefined : String(o.sseKmsContext),
+    customerKey: o.sseCKey === undefined ? undefined : String(o.sseCKey),
+    clientKey: typeof o.key === "string" ? o.key : undefined,
+  };
+}
+
+/** Settings already read per options object: {@linkcode sseOf} asked twice reads once. */
 const known = new WeakMap<RawOptions, Promise<SseSettings | undefined>>();
 
 /**
  * The store's SSE settings from these options, the SSE-C key read (never printed). Read once
- * per options object: asking again (put needs the key's resume fingerprint, storeOf the
- * settings) neither re-reads the key file nor repeats its warnings.
+ * per options object: asking again neither re-reads the key file nor repeats its warnings.
  * @param warn hears key-file hygiene warnings (a key file readable by others)
  * @throws {UsageError} for options that do not go together
  * @throws {KeyError} for an SSE-C key that cannot be read or is not 32 bytes
@@ -118,28 +145,36 @@ export function sseOf(
   sources: KeySources = realKeySources,
 ): Promise<SseSettings | undefined> {
   let settings = known.get(o);
-  if (!settings) known.set(o, settings = readSse(o, warn, sources));
+  if (!settings) {
+    known.set(o, settings = Promise.resolve().then(() => loadSse(sseRequestOf(o), warn, sources)));
+  }
   return settings;
 }
 
-async function readSse(
-  o: RawOptions,
+/**
+ * The store's SSE settings for a parsed request, the SSE-C key read (never printed).
+ * @param warn hears key-file hygiene warnings (a key file readable by others)
+ * @throws {UsageError} for an SSE-C key that is the client-side --key
+ * @throws {KeyError} for an SSE-C key that cannot be read or is not 32 bytes
+ */
+export async function loadSse(
+  r: SseRequest,
   warn: (message: string) => void,
-  sources: KeySources,
+  sources: KeySources = realKeySources,
 ): Promise<SseSettings | undefined> {
-  const mode = sseModeOf(o);
+  const mode = r.mode;
   if (mode === undefined) return undefined;
   if (mode === "sse-s3") return { mode };
   if (mode === "sse-kms") {
     return {
       mode,
-      ...(o.sseKmsKeyId !== undefined ? { kmsKeyId: String(o.sseKmsKeyId) } : {}),
-      ...(o.sseKmsContext !== undefined ? { kmsContext: String(o.sseKmsContext) } : {}),
+      ...(r.kmsKeyId !== undefined ? { kmsKeyId: r.kmsKeyId } : {}),
+      ...(r.kmsContext !== undefined ? { kmsContext: r.kmsContext } : {}),
     };
   }
-  const spec = String(o.sseCKey);
+  const spec = String(r.customerKey);
   // The server sees an SSE-C key: the client-side --key must never be sent as one.
-  if (typeof o.key === "string" && o.key === spec) {
+  if (r.clientKey === spec) {
     throw new UsageError(
       "--sse-c-key must not be the --key: the server receives the SSE-C key with every " +
         "request, which would give it the key to the client-side encryption too",

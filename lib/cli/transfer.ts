@@ -1,4 +1,7 @@
-/** Options that shape transfers: workers (fixed or adaptive), memory budget, bandwidth. */
+/**
+ * Options that shape transfers: workers (fixed or adaptive), memory budget, bandwidth; the flags
+ * here, their parsing in transfer_settings.ts, and what follows once the chunk size is known.
+ */
 import type { Command } from "./command.ts";
 import { UsageError } from "../errors.ts";
 import { Bandwidth } from "../store/bandwidth.ts";
@@ -6,13 +9,10 @@ import { Concurrency } from "../pipeline/concurrency.ts";
 import { limitBandwidth } from "../store/limited_store.ts";
 import type { Store } from "../store/store.ts";
 import type { SpillLimits } from "../pipeline/spill.ts";
-import { intOption, type RawOptions, sizeOption } from "./common.ts";
+import type { Direction, SpillSettings, TransferSettings } from "./transfer_settings.ts";
 import { activeRun } from "../metrics/run.ts";
 
-/**
- * Which way chunks move; it names the worker options (`--upload-workers`, `--download-workers`).
- */
-export type Direction = "upload" | "download";
+export type { Direction } from "./transfer_settings.ts";
 
 /** Workers (fixed or adaptive), memory budget and bandwidth limit options, named for `dir`. */
 export function addTransferOptions(cmd: Command, dir: Direction): Command {
@@ -51,34 +51,25 @@ export function addSpillOptions(cmd: Command): Command {
 }
 
 /**
- * The spill asked for by --scratch-dir / --buffer-chunks / --diskspace-limit, or undefined
- * (none given: chunks wait in memory only). `span` is the most one chunk object takes.
+ * The spill limits for `spill` (put's parsed spill options), or undefined (none given: chunks
+ * wait in memory only). `span` is the most one chunk object takes.
+ * @throws {UsageError} when --diskspace-limit cannot hold one chunk
  */
 export function spillOf(
-  o: RawOptions,
+  spill: SpillSettings | undefined,
   span: number,
   home: string | undefined,
 ): SpillLimits | undefined {
-  if (
-    o.scratchDir === undefined && o.bufferChunks === undefined && o.diskspaceLimit === undefined
-  ) {
-    return undefined;
-  }
-  const dir = o.scratchDir === undefined
-    ? `${home ?? "/var/tmp"}/.s3duct/scratch`
-    : String(o.scratchDir);
-  const limit = o.diskspaceLimit === undefined
-    ? undefined
-    : sizeOption(o.diskspaceLimit, "--diskspace-limit", 0, Number.MAX_SAFE_INTEGER);
+  if (spill === undefined) return undefined;
+  const dir = spill.dir ?? `${home ?? "/var/tmp"}/.s3duct/scratch`;
+  const limit = spill.diskspaceLimit;
   if (limit !== undefined && limit < span) {
     throw new UsageError(
-      `--diskspace-limit (${o.diskspaceLimit}) must be >= --chunk-size (${o.chunkSize}) ` +
-        `plus sealing overhead (${span} bytes in all)`,
+      `--diskspace-limit (${spill.asTyped.diskspaceLimit}) must be >= --chunk-size ` +
+        `(${spill.asTyped.chunkSize}) plus sealing overhead (${span} bytes in all)`,
     );
   }
-  const chunks = o.bufferChunks === undefined
-    ? (limit === undefined ? 8 : Math.floor(limit / span))
-    : intOption(o.bufferChunks, "--buffer-chunks", 1, 1_000_000);
+  const chunks = spill.bufferChunks ?? (limit === undefined ? 8 : Math.floor(limit / span));
   return { dir, maxChunks: chunks, maxBytes: limit ?? chunks * span };
 }
 
@@ -91,12 +82,14 @@ export function defaultMemoryLimit(): number {
 /**
  * The worker policy for chunks of `perWorkerBytes` each (the memory one in-flight chunk
  * holds). The memory budget caps both fixed and adaptive counts.
+ * @throws {UsageError} when the memory budget cannot hold the chunks asked for
  */
-export function concurrencyOf(o: RawOptions, dir: Direction, perWorkerBytes: number): Concurrency {
-  const cap = (k: string) => o[k];
-  const memory = cap("memoryLimit") === undefined
-    ? defaultMemoryLimit()
-    : sizeOption(cap("memoryLimit"), "--memory-limit", 1, Number.MAX_SAFE_INTEGER);
+export function concurrencyOf(
+  t: TransferSettings,
+  dir: Direction,
+  perWorkerBytes: number,
+): Concurrency {
+  const memory = t.memoryLimit ?? defaultMemoryLimit();
   const fit = Math.floor(memory / perWorkerBytes);
   if (fit < 1) {
     throw new UsageError(
@@ -104,15 +97,9 @@ export function concurrencyOf(o: RawOptions, dir: Direction, perWorkerBytes: num
         "raise --memory-limit or lower --chunk-size",
     );
   }
-  const Dir = dir[0].toUpperCase() + dir.slice(1);
-  const workers = cap(`${dir}Workers`);
-  const minRaw = cap(`min${Dir}Workers`);
-  const maxRaw = cap(`max${Dir}Workers`);
-  if (workers !== undefined && workers !== "auto") {
-    if (minRaw !== undefined || maxRaw !== undefined) {
-      throw new UsageError(`--min/--max-${dir}-workers only apply with --${dir}-workers auto`);
-    }
-    const n = intOption(workers, `--${dir}-workers`, 1, 256);
+  const w = t.workers;
+  if (w.fixed !== undefined) {
+    const n = w.fixed;
     if (n > fit) {
       throw new UsageError(
         `--${dir}-workers ${n} needs ${n * perWorkerBytes} bytes in flight, over --memory-limit ` +
@@ -121,10 +108,7 @@ export function concurrencyOf(o: RawOptions, dir: Direction, perWorkerBytes: num
     }
     return watched(new Concurrency({ fixed: n, min: n, max: n }));
   }
-  const min = minRaw === undefined ? 2 : intOption(minRaw, `--min-${dir}-workers`, 1, 256);
-  const max = maxRaw === undefined ? 16 : intOption(maxRaw, `--max-${dir}-workers`, 1, 256);
-  if (min > max) throw new UsageError(`--min-${dir}-workers must be <= --max-${dir}-workers`);
-  return watched(new Concurrency({ min: Math.min(min, fit), max: Math.min(max, fit) }));
+  return watched(new Concurrency({ min: Math.min(w.min, fit), max: Math.min(w.max, fit) }));
 }
 
 /** The run's metrics (--metrics-file) read workers and chunks moved from every pool. */
@@ -133,9 +117,8 @@ function watched(c: Concurrency): Concurrency {
   return c;
 }
 
-/** Wrap the store with the shared bandwidth limit, if one was asked for. */
-export function limitedStore(store: Store, o: RawOptions): Store {
-  if (o.bandwidthLimit === undefined) return store;
-  const rate = sizeOption(o.bandwidthLimit, "--bandwidth-limit", 1024, Number.MAX_SAFE_INTEGER);
-  return limitBandwidth(store, new Bandwidth(rate));
+/** Wrap the store with the shared bandwidth limit (bytes/s), if one was asked for. */
+export function limitedStore(store: Store, bandwidthLimit: number | undefined): Store {
+  if (bandwidthLimit === undefined) return store;
+  return limitBandwidth(store, new Bandwidth(bandwidthLimit));
 }

@@ -5,24 +5,22 @@
 import { Command } from "./command.ts";
 import { IntegrityError } from "../errors.ts";
 import { fetchManifest, openManifest } from "../pipeline/manifest_io.ts";
-import { AES_OVERHEAD } from "../crypto/aes.ts";
+import { sealedSizes } from "../crypto/cipher.ts";
 import { compareWithStore } from "../resume/recheck.ts";
 import { storedSize } from "../pipeline/compress_step.ts";
 import { runDeepVerify } from "./verify_deep.ts";
-import { addVerifyOptions, guardKeys } from "./auth.ts";
-import {
-  addKeyOptions,
-  addOutputOptions,
-  addStoreOptions,
-  keyringOf,
-  layoutOf,
-  makeLog,
-  type RawOptions,
-  storeOf,
-} from "./common.ts";
+import { addVerifyOptions } from "./auth.ts";
+import { addKeyOptions, addOutputOptions, addStoreOptions, type RawOptions } from "./common.ts";
+import { verifySettings } from "./command_settings.ts";
+import { commandContext } from "./context.ts";
 import { addMetricsOption } from "./metrics_option.ts";
-import { addRangeOptions, refuseRange } from "./range_options.ts";
-import { lockJson, lockLines, streamLocks } from "./verify_lock.ts";
+import { addRangeOptions } from "./range_options.ts";
+import { type LockCheck, lockJson, lockLines, streamLocks } from "./verify_lock.ts";
+import type { StreamLayout } from "../format/layout.ts";
+import type { Manifest } from "../format/manifest.ts";
+import type { Store } from "../store/store.ts";
+import type { Log } from "../ui/log.ts";
+import type { SummaryFormat } from "../ui/summary.ts";
 
 /** The `verify` command: checks chunk objects from listings, or (--deep) their data. */
 export function verifyCommand(): Command {
@@ -41,25 +39,38 @@ export function verifyCommand(): Command {
 }
 
 async function runVerify(o: RawOptions): Promise<void> {
-  if (o.deep) return await runDeepVerify(o);
-  // Listings check every chunk for the price of a few requests: a range saves nothing there.
-  refuseRange(o, "apply to verify --deep only (plain verify checks every chunk from listings)");
-  const log = makeLog(o);
-  const layout = layoutOf(o);
-  const keys = await keyringOf(o, log);
-  const store = await storeOf(o, log);
-  await guardKeys(keys, o, store, log);
+  const s = verifySettings(o);
+  const ctx = await commandContext(s);
+  if (s.deep) return await runDeepVerify(s, ctx);
+  const { log, layout, keys, store } = ctx;
   const { manifest } = await openManifest(await fetchManifest(store, layout), layout, keys);
+  const found = await checkChunks(store, layout, manifest, log);
+  const lockCheck = await streamLocks(store, layout, found.present);
+  reportVerify(found, lockCheck, manifest, layout.name, s.output.summary, log);
+}
+
+/** What the listings said of the chunk objects. */
+interface ChunkCheck {
+  /** Indexes of the chunks missing from the store. */
+  missing: number[];
+  /** Indexes of the chunks whose size or ETag differs. */
+  mismatched: number[];
+  /** Full keys of the chunk objects present. */
+  present: string[];
+}
+
+/** Compare every chunk object with its record, from listings; each finding logged. */
+async function checkChunks(
+  store: Store,
+  layout: StreamLayout,
+  manifest: Manifest,
+  log: Log,
+): Promise<ChunkCheck> {
   const missing: number[] = [];
   const mismatched: number[] = [];
   // One listing per chunk folder (1 request per 1000 chunks), not a HEAD per chunk. Object
-  // size is the plaintext size for plain chunks, +28 for AES; age varies with segments.
-  const sealed = (n: number) =>
-    manifest.encryption_method === null
-      ? n
-      : manifest.encryption_method === "aes-256-gcm"
-      ? n + AES_OVERHEAD
-      : undefined;
+  // size is the plaintext size for plain chunks, +28 for AES; age varies with its header.
+  const { sealedSize: sealed } = sealedSizes(manifest.encryption_method);
   const expected = manifest.chunks.map((r) => ({
     key: layout.full(r.s3_key),
     etag: r.etag,
@@ -85,16 +96,31 @@ async function runVerify(o: RawOptions): Promise<void> {
     }
   }
   const present = expected.filter((_, i) => states[i] !== "missing").map((e) => e.key);
-  const lockCheck = await streamLocks(store, layout, present);
+  return { missing, mismatched, present };
+}
+
+/**
+ * The findings as the summary asks (text lines or one JSON line).
+ * @throws {IntegrityError} for missing or mismatched chunks, or weaker locks
+ */
+function reportVerify(
+  found: ChunkCheck,
+  lockCheck: LockCheck,
+  manifest: Manifest,
+  name: string,
+  summary: SummaryFormat,
+  log: Log,
+): void {
+  const { missing, mismatched } = found;
   const weaker = lockCheck.different.filter((d) => d.weaker).length;
-  if (o.summary !== "json" && o.summary !== "none") {
+  if (summary !== "json" && summary !== "none") {
     lockLines(lockCheck).forEach((l) => log.info(l));
   }
   const errors = missing.length + mismatched.length;
-  if (o.summary === "json") {
+  if (summary === "json") {
     log.always(JSON.stringify({
       status: errors + weaker ? "fail" : "ok",
-      stream: layout.name,
+      stream: name,
       chunks_total: manifest.chunk_count,
       chunks_ok: manifest.chunk_count - errors,
       chunks_mismatched: mismatched,
@@ -102,17 +128,17 @@ async function runVerify(o: RawOptions): Promise<void> {
       errors: errors + weaker,
       object_lock: lockJson(lockCheck),
     }));
-  } else if (o.summary !== "none" && errors === 0) {
-    log.info(`All ${manifest.chunk_count} chunks of '${layout.name}' present with matching ETags.`);
+  } else if (summary !== "none" && errors === 0) {
+    log.info(`All ${manifest.chunk_count} chunks of '${name}' present with matching ETags.`);
   }
   if (errors) {
     throw new IntegrityError(
-      `verify failed for '${layout.name}': ${missing.length} missing, ${mismatched.length} mismatched chunks`,
+      `verify failed for '${name}': ${missing.length} missing, ${mismatched.length} mismatched chunks`,
     );
   }
   if (weaker) {
     throw new IntegrityError(
-      `verify failed for '${layout.name}': ${weaker} objects are less protected by Object ` +
+      `verify failed for '${name}': ${weaker} objects are less protected by Object ` +
         "Lock than its manifest (listed above); re-put the stream or extend their retention",
     );
   }

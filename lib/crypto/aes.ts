@@ -1,9 +1,17 @@
 /**
  * AES-256-GCM objects as s3duct 0.4 writes them (spec §5.3):
  * 12-byte random nonce || ciphertext || 16-byte tag, no AAD.
- * OpenSSL (AES-NI, off the JS thread) when available, else WebCrypto.
+ * OpenSSL (AES-NI, off the JS thread) when available, else WebCrypto: in one call up to 8 MiB,
+ * in pieces above that (gcm_pieces.ts: the same bytes, without 2 x chunk of fresh pages a call).
  */
 import { aead, openssl } from "./openssl.ts";
+import {
+  GCM_PIECE,
+  gcmOpenPieces,
+  gcmSealPieces,
+  importPiecedGcmKey,
+  type PiecedGcmKey,
+} from "./gcm_pieces.ts";
 
 /** Bytes of random nonce at the front of every AES-GCM object. */
 export const NONCE_BYTES = 12;
@@ -18,6 +26,8 @@ export interface AesKey {
   readonly raw: Uint8Array;
   /** The same key imported into WebCrypto, the fallback when OpenSSL is unavailable. */
   readonly web: CryptoKey;
+  /** The same again for WebCrypto in pieces, for messages over {@linkcode GCM_PIECE}. */
+  readonly pieced: PiecedGcmKey;
 }
 
 /** Import a raw 32-byte key for sealing and opening. */
@@ -32,7 +42,7 @@ export async function importAesKey(raw: Uint8Array): Promise<AesKey> {
       "decrypt",
     ],
   );
-  return { raw: raw.slice(), web };
+  return { raw: raw.slice(), web, pieced: await importPiecedGcmKey(raw) };
 }
 
 /** Encrypt with a fresh random nonce. */
@@ -57,6 +67,14 @@ export async function aesSeal(
       out.subarray(NONCE_BYTES),
       tag,
       aad,
+    );
+    return out;
+  }
+  if (plaintext.length > GCM_PIECE) {
+    const body = out.subarray(NONCE_BYTES, NONCE_BYTES + plaintext.length);
+    out.set(
+      await gcmSealPieces(key.pieced, nonce, plaintext, body, aad),
+      NONCE_BYTES + body.length,
     );
     return out;
   }
@@ -87,6 +105,11 @@ export async function aesOpen(
     return (await aead(l, "aes-256-gcm", false, key.raw, nonce, body, out, tag, aad))
       ? out
       : undefined;
+  }
+  if (body.length > GCM_PIECE) {
+    const out = alloc(body.length);
+    const tag = object.slice(object.length - TAG_BYTES);
+    return (await gcmOpenPieces(key.pieced, nonce, body, tag, out, aad)) ? out : undefined;
   }
   let opened: Uint8Array;
   try {

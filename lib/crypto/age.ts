@@ -5,7 +5,7 @@
  */
 import { Decrypter, Encrypter, identityToRecipient } from "age-encryption";
 import { KeyError } from "../errors.ts";
-import { type Cipher, keyFingerprint } from "./cipher.ts";
+import { type Cipher, keyFingerprint, NoMatchingIdentity, sealedSizes } from "./cipher.ts";
 import { openPayload, payloadSize, sealPayload, splitAgeFile } from "./age_stream.ts";
 
 const IDENTITY = /^AGE-SECRET-KEY-(PQ-)?1[02-9AC-HJ-NP-Z]+$/;
@@ -72,12 +72,8 @@ export async function recipientsOf(identities: string[]): Promise<string[]> {
   return out;
 }
 
-/** Raised inside open() when no identity matches the file: the caller decides what it means. */
-export class NoMatchingIdentity extends KeyError {
-  constructor() {
-    super("no age identity given matches the recipients this data was encrypted to");
-  }
-}
+/** Raised inside open() when no identity matches the file (defined with the Cipher contract). */
+export { NoMatchingIdentity };
 
 /**
  * An age cipher. Sealing needs recipients; opening needs identities. The manifest records
@@ -91,6 +87,7 @@ export function ageCipher(opts: { recipients?: string[]; identities?: string[] }
     method: "age",
     recipient: recipients.length ? recipients.join(",") : null,
     fingerprint: keyFingerprint("age", { recipients }),
+    ...sealedSizes("age"),
     async seal(plain, alloc = (n) => new Uint8Array(n)) {
       if (recipients.length === 0) throw new KeyError("age encryption needs a recipient");
       const header = await makeHeader(recipients);

@@ -81,44 +81,37 @@ export async function openPayload(
   // may be empty (the age spec's rules against truncation and extension).
   if (plainSize < 0 || (segments > 1 && body.length % (SEGMENT + TAG) === TAG)) return undefined;
   const out = alloc(plainSize);
-  const l = openssl();
   let ok = true;
-  const one = async (i: number) => {
-    const seg = body.subarray(
-      i * (SEGMENT + TAG),
-      Math.min(body.length, (i + 1) * (SEGMENT + TAG)),
-    );
-    const dest = out.subarray(i * SEGMENT, i * SEGMENT + seg.length - TAG);
-    const n = segmentNonce(i, i === segments - 1);
-    const tag = seg.slice(seg.length - TAG);
-    if (l) {
-      if (
-        !(await aead(
-          l,
-          "chacha20-poly1305",
-          false,
-          key,
-          n,
-          seg.subarray(0, seg.length - TAG),
-          dest,
-          tag,
-        ))
-      ) {
-        ok = false;
-      }
-      return;
-    }
-    try {
-      const d = createDecipheriv("chacha20-poly1305", key, n, { authTagLength: TAG });
-      d.setAuthTag(tag);
-      dest.set(d.update(seg.subarray(0, seg.length - TAG)));
-      d.final();
-    } catch {
-      ok = false;
-    }
-  };
-  await inBatches(segments, one);
+  await inBatches(segments, async (i) => {
+    if (!(await openSegment(key, body, out, i, segments))) ok = false;
+  });
   return ok ? out : undefined;
+}
+
+/** Open segment `i` of `segments` of a payload body into its place in `out`; false if forged. */
+async function openSegment(
+  key: Uint8Array,
+  body: Uint8Array,
+  out: Uint8Array,
+  i: number,
+  segments: number,
+): Promise<boolean> {
+  const seg = body.subarray(i * (SEGMENT + TAG), Math.min(body.length, (i + 1) * (SEGMENT + TAG)));
+  const dest = out.subarray(i * SEGMENT, i * SEGMENT + seg.length - TAG);
+  const n = segmentNonce(i, i === segments - 1);
+  const tag = seg.slice(seg.length - TAG);
+  const sealed = seg.subarray(0, seg.length - TAG);
+  const l = openssl();
+  if (l) return await aead(l, "chacha20-poly1305", false, key, n, sealed, dest, tag);
+  try {
+    const d = createDecipheriv("chacha20-poly1305", key, n, { authTagLength: TAG });
+    d.setAuthTag(tag);
+    dest.set(d.update(sealed));
+    d.final();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function inBatches(count: number, fn: (i: number) => Promise<void>): Promise<void> {

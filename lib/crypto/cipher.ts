@@ -1,11 +1,77 @@
-/** How chunk and manifest objects are sealed: none, or AES-256-GCM (age plugs in here too). */
-import type { EncryptionMethod } from "../format/manifest.ts";
-import { aesOpen, aesSeal, importAesKey, NONCE_BYTES, TAG_BYTES } from "./aes.ts";
+/**
+ * How chunk and manifest objects are sealed: none, or AES-256-GCM (age plugs in here too), and
+ * what the sealed objects measure, which is known from the method alone.
+ */
+import { KeyError } from "../errors.ts";
+import type { EncryptionMethod, Manifest } from "../format/manifest.ts";
+import { AES_OVERHEAD, aesOpen, aesSeal, importAesKey, NONCE_BYTES, TAG_BYTES } from "./aes.ts";
+import { payloadSize } from "./age_stream.ts";
 import { chunkAad, type ChunkPosition, deriveV2Keys, type V2Params } from "./v2.ts";
 import { createHash, createHmac } from "node:crypto";
 
+/** What a method's sealed objects measure: known from the method alone, no key needed. */
+export interface SealedSizes {
+  /**
+   * The exact object size for `n` plaintext bytes: n (plain), n + 28 (AES-GCM: 12-byte nonce,
+   * 16-byte tag); undefined for age, whose header varies with its recipient stanzas.
+   */
+  sealedSize(n: number): number | undefined;
+  /**
+   * The most bytes an object of `n` plaintext bytes can take, sealed for `recipients` (age
+   * only; the others ignore it): `get` refuses a bigger object before reading it.
+   */
+  sealedSizeLimit(n: number, recipients: number): number;
+}
+
+/**
+ * Room an age header may take: ~90 bytes of frame and MAC, plus one stanza per recipient
+ * (X25519 ~170 bytes, ML-KEM-768 hybrid ~1,630, measured), with slack for stanzas other tools
+ * add (grease, plugins).
+ */
+const AGE_HEADER_BASE = 64 * 1024;
+const AGE_HEADER_PER_RECIPIENT = 2 * 1024;
+
+const PLAIN_SIZES: SealedSizes = { sealedSize: (n) => n, sealedSizeLimit: (n) => n };
+const AES_SIZES: SealedSizes = {
+  sealedSize: (n) => n + AES_OVERHEAD,
+  sealedSizeLimit: (n) => n + AES_OVERHEAD,
+};
+/** An age file: header + 16-byte nonce + 16 bytes per 64 KiB segment. */
+const AGE_SIZES: SealedSizes = {
+  sealedSize: () => undefined,
+  sealedSizeLimit: (n, recipients) =>
+    payloadSize(n) + AGE_HEADER_BASE + AGE_HEADER_PER_RECIPIENT * recipients,
+};
+
+/** The sizes of objects sealed with `method` (null: plain). */
+export function sealedSizes(method: EncryptionMethod | null): SealedSizes {
+  return method === null ? PLAIN_SIZES : method === "aes-256-gcm" ? AES_SIZES : AGE_SIZES;
+}
+
+/**
+ * The most bytes the stored object of a chunk of `size` plaintext bytes (its stored size when
+ * compressed) can take, sealed as `manifest` says; the age recipients are its comma-separated
+ * `encryption_recipient`.
+ */
+export function sealedSizeLimit(size: number, manifest: Manifest): number {
+  const recipients = manifest.encryption_recipient?.split(",").length ?? 0;
+  return sealedSizes(manifest.encryption_method).sealedSizeLimit(size, recipients);
+}
+
+/**
+ * Thrown by {@linkcode Cipher.open} when the object's key is wrapped only for recipients that
+ * no identity given matches (age): the object may be intact, so the caller decides whether
+ * that means a wrong key. Ours, whatever library opened the object.
+ */
+export class NoMatchingIdentity extends KeyError {
+  /** The one message: which identities were tried is never said. */
+  constructor() {
+    super("no age identity given matches the recipients this data was encrypted to");
+  }
+}
+
 /** Seals and opens chunk and manifest objects for one encryption method and key. */
-export interface Cipher {
+export interface Cipher extends SealedSizes {
   /** As recorded in the manifest's encryption_method. */
   readonly method: EncryptionMethod | null;
   /** As recorded in the manifest's encryption_recipient (age only). */
@@ -21,7 +87,10 @@ export interface Cipher {
     alloc?: (n: number) => Uint8Array,
     at?: ChunkPosition,
   ): Promise<Uint8Array>;
-  /** Plaintext, or undefined when the object does not authenticate (wrong key or damage). */
+  /**
+   * Plaintext, or undefined when the object does not authenticate (wrong key or damage).
+   * @throws {NoMatchingIdentity} no identity given matches the object's recipients (age)
+   */
   open(
     sealed: Uint8Array,
     alloc?: (n: number) => Uint8Array,
@@ -49,6 +118,7 @@ export const plainCipher: Cipher = {
   recipient: null,
   fingerprint: "none",
   carriesRecords: true,
+  ...PLAIN_SIZES,
   seal: (plain) => Promise.resolve(plain),
   open: (sealed) => Promise.resolve(sealed),
 };
@@ -65,6 +135,7 @@ export async function aesCipher(rawKey: Uint8Array): Promise<Cipher> {
     fingerprint,
     inPlace: AES_IN_PLACE,
     carriesRecords: true,
+    ...AES_SIZES,
     seal: (plain, alloc) => aesSeal(key, plain, alloc),
     open: (sealed, alloc) => aesOpen(key, sealed, alloc),
     formatV2(params) {
@@ -79,6 +150,7 @@ export async function aesCipher(rawKey: Uint8Array): Promise<Cipher> {
         recipient: null,
         fingerprint,
         inPlace: AES_IN_PLACE,
+        ...AES_SIZES,
         seal: async (plain, alloc, at) => aesSeal(await enc, plain, alloc, need(at)),
         open: async (sealed, alloc, at) => aesOpen(await enc, sealed, alloc, need(at)),
       };

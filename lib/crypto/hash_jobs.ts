@@ -33,27 +33,35 @@ export interface HashMessage {
   last?: boolean;
 }
 
+/** One running SHA-256 + SHA3-256 digest (a WASM instance holds SHA3's state). */
+export interface DualState {
+  /** The SHA3 instance's exports (hash-wasm's Hash_* functions and its memory). */
+  ex: Record<string, unknown>;
+  /** The running SHA-256. */
+  sha256: ReturnType<NodeHash["createHash"]>;
+}
+
+/** Starting, feeding and finishing a {@linkcode DualState}, as {@linkcode dualHasher} makes them. */
+export interface DualHasher {
+  /** A new digest of nothing yet. */
+  fresh(): DualState;
+  /** Add `bytes` to both digests. */
+  feed(s: DualState, bytes: Uint8Array): void;
+  /** Both digests of all that was fed. */
+  finish(s: DualState): { sha256: Uint8Array; sha3: Uint8Array };
+}
+
 /**
- * The worker's message loop: `post` answers each message with `{ok}` or, after a `last` piece,
- * `{sha256, sha3}`; a failure answers `{error}`.
+ * SHA-256 from `crypto` and SHA3-256 from hash-wasm's module `mod`, side by side. Sent to the
+ * worker as source text like {@linkcode hashLoop}: it uses nothing but its parameters.
  */
-export function hashLoop(
-  crypto: NodeHash,
-  post: (m: unknown) => void,
-): (m: HashMessage) => void {
-  let slab: Uint8Array = new Uint8Array(0);
-  let mod: WebAssembly.Module | undefined;
-  // One WASM instance per running digest: hash-wasm keeps its state in the instance's memory.
-  const states = new Map<
-    number,
-    { ex: Record<string, unknown>; sha256: ReturnType<NodeHash["createHash"]> }
-  >();
+export function dualHasher(crypto: NodeHash, mod: () => WebAssembly.Module): DualHasher {
   const fresh = () => {
-    const ex = new WebAssembly.Instance(mod!, {}).exports as Record<string, unknown>;
+    const ex = new WebAssembly.Instance(mod(), {}).exports as Record<string, unknown>;
     (ex.Hash_Init as (bits: number) => void)(256);
     return { ex, sha256: crypto.createHash("sha256") };
   };
-  const feed = (s: ReturnType<typeof fresh>, bytes: Uint8Array) => {
+  const feed = (s: DualState, bytes: Uint8Array) => {
     s.sha256.update(bytes);
     const memory = s.ex.memory as WebAssembly.Memory;
     const at = (s.ex.Hash_GetBuffer as () => number)();
@@ -63,7 +71,7 @@ export function hashLoop(
       (s.ex.Hash_Update as (n: number) => void)(piece.length);
     }
   };
-  const finish = (s: ReturnType<typeof fresh>) => {
+  const finish = (s: DualState) => {
     (s.ex.Hash_Final as (padding: number) => void)(0x06);
     const memory = s.ex.memory as WebAssembly.Memory;
     const at = (s.ex.Hash_GetBuffer as () => number)();
@@ -72,6 +80,24 @@ export function hashLoop(
       sha3: new Uint8Array(memory.buffer, at, 32).slice(),
     };
   };
+  return { fresh, feed, finish };
+}
+
+/**
+ * The worker's message loop: `post` answers each message with `{ok}` or, after a `last` piece,
+ * `{sha256, sha3}`; a failure answers `{error}`. `hasher` is {@linkcode dualHasher} (passed in,
+ * since the loop may use nothing from its scope).
+ */
+export function hashLoop(
+  crypto: NodeHash,
+  post: (m: unknown) => void,
+  hasher: typeof dualHasher,
+): (m: HashMessage) => void {
+  let slab: Uint8Array = new Uint8Array(0);
+  let mod: WebAssembly.Module | undefined;
+  const { fresh, feed, finish } = hasher(crypto, () => mod!);
+  // One WASM instance per running digest: hash-wasm keeps its state in the instance's memory.
+  const states = new Map<number, DualState>();
   return (m) => {
     try {
       if (m.op === "init") {

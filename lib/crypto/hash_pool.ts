@@ -12,7 +12,7 @@
  * @module
  */
 import { createSHA3 } from "hash-wasm";
-import { hashLoop, type HashMessage } from "./hash_jobs.ts";
+import { dualHasher, hashLoop, type HashMessage } from "./hash_jobs.ts";
 
 /** Both raw digests of some bytes. */
 export interface Digests {
@@ -49,7 +49,8 @@ export class HashPool {
   constructor(module: WebAssembly.Module, size: number) {
     this.#module = module;
     const src = `import { createHash } from "node:crypto";\n` +
-      `const handle = (${hashLoop.toString()})({ createHash }, (m) => self.postMessage(m));\n` +
+      `const handle = (${hashLoop.toString()})(\n` +
+      `  { createHash },\n  (m) => self.postMessage(m),\n  ${dualHasher.toString()},\n);\n` +
       `self.onmessage = (e) => handle(e.data);\n`;
     this.#url = URL.createObjectURL(new Blob([src], { type: "application/javascript" }));
     this.#slots = Array.from({ length: size }, () => ({ busy: false }));

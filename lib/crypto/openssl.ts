@@ -184,54 +184,90 @@ export async function aead(
   tag: Uint8Array,
   aad?: Uint8Array,
 ): Promise<boolean> {
-  const ctx = l.EVP_CIPHER_CTX_new();
+  const op: AeadOp = { l, ctx: l.EVP_CIPHER_CTX_new(), name, encrypt };
+  try {
+    aeadInit(op, key, nonce, tag, aad);
+    if (!await aeadUpdate(op, input, output)) return false;
+    return aeadFinal(op, tag);
+  } finally {
+    l.EVP_CIPHER_CTX_free(op.ctx);
+  }
+}
+
+/** One seal or open under way: the library, its cipher context, the cipher and direction. */
+interface AeadOp {
+  l: Lib;
+  ctx: Deno.PointerValue;
+  name: AeadName;
+  encrypt: boolean;
+}
+
+/** Cipher, nonce length, key and nonce; when opening, the tag to check; then the AAD. */
+function aeadInit(
+  { l, ctx, name, encrypt }: AeadOp,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  tag: Uint8Array,
+  aad?: Uint8Array,
+): void {
   const enc = encrypt ? 1 : 0;
   const cipher = name === "aes-256-gcm" ? l.EVP_aes_256_gcm() : l.EVP_chacha20_poly1305();
   const outl = new Int32Array(1);
-  try {
-    if (l.EVP_CipherInit_ex(ctx, cipher, null, null, null, enc) !== 1) return fail(name);
-    const ivLen = new Uint8Array(0);
-    if (l.EVP_CIPHER_CTX_ctrl(ctx, CTRL_SET_IVLEN, nonce.length, ivLen) !== 1) return fail(name);
-    const k = key as Uint8Array<ArrayBuffer>;
-    const n = nonce as Uint8Array<ArrayBuffer>;
-    if (l.EVP_CipherInit_ex(ctx, null, null, k, n, enc) !== 1) return fail(name);
-    if (
-      !encrypt &&
-      l.EVP_CIPHER_CTX_ctrl(ctx, CTRL_SET_TAG, tag.length, tag as Uint8Array<ArrayBuffer>) !== 1
-    ) {
-      return fail(name);
-    }
-    if (aad?.length) {
-      const a = aad as Uint8Array<ArrayBuffer>;
-      if (l.EVP_CipherUpdate_aad(ctx, null, new Uint8Array(outl.buffer), a, a.length) !== 1) {
-        return fail(name);
-      }
-    }
-    for (let off = 0; off < input.length; off += MAX_CALL) {
-      const len = Math.min(MAX_CALL, input.length - off);
-      const ok = await l.EVP_CipherUpdate(
-        ctx,
-        output.subarray(off) as Uint8Array<ArrayBuffer>,
-        new Uint8Array(outl.buffer),
-        input.subarray(off) as Uint8Array<ArrayBuffer>,
-        len,
-      );
-      if (ok !== 1 || outl[0] !== len) return encrypt ? fail(name) : false;
-    }
-    const scratch = new Uint8Array(32);
-    if (l.EVP_CipherFinal_ex(ctx, scratch, new Uint8Array(outl.buffer)) !== 1) {
-      return encrypt ? fail(name) : false;
-    }
-    if (
-      encrypt &&
-      l.EVP_CIPHER_CTX_ctrl(ctx, CTRL_GET_TAG, tag.length, tag as Uint8Array<ArrayBuffer>) !== 1
-    ) {
-      return fail(name);
-    }
-    return true;
-  } finally {
-    l.EVP_CIPHER_CTX_free(ctx);
+  if (l.EVP_CipherInit_ex(ctx, cipher, null, null, null, enc) !== 1) return fail(name);
+  const ivLen = new Uint8Array(0);
+  if (l.EVP_CIPHER_CTX_ctrl(ctx, CTRL_SET_IVLEN, nonce.length, ivLen) !== 1) return fail(name);
+  const k = key as Uint8Array<ArrayBuffer>;
+  const n = nonce as Uint8Array<ArrayBuffer>;
+  if (l.EVP_CipherInit_ex(ctx, null, null, k, n, enc) !== 1) return fail(name);
+  if (
+    !encrypt &&
+    l.EVP_CIPHER_CTX_ctrl(ctx, CTRL_SET_TAG, tag.length, tag as Uint8Array<ArrayBuffer>) !== 1
+  ) {
+    return fail(name);
   }
+  if (aad?.length) {
+    const a = aad as Uint8Array<ArrayBuffer>;
+    if (l.EVP_CipherUpdate_aad(ctx, null, new Uint8Array(outl.buffer), a, a.length) !== 1) {
+      return fail(name);
+    }
+  }
+}
+
+/** `input` through the cipher into `output`, MAX_CALL bytes a call; false: opening failed. */
+async function aeadUpdate(
+  { l, ctx, name, encrypt }: AeadOp,
+  input: Uint8Array,
+  output: Uint8Array,
+): Promise<boolean> {
+  const outl = new Int32Array(1);
+  for (let off = 0; off < input.length; off += MAX_CALL) {
+    const len = Math.min(MAX_CALL, input.length - off);
+    const ok = await l.EVP_CipherUpdate(
+      ctx,
+      output.subarray(off) as Uint8Array<ArrayBuffer>,
+      new Uint8Array(outl.buffer),
+      input.subarray(off) as Uint8Array<ArrayBuffer>,
+      len,
+    );
+    if (ok !== 1 || outl[0] !== len) return encrypt ? fail(name) : false;
+  }
+  return true;
+}
+
+/** Finish: opening checks the tag (false when it does not authenticate), sealing writes it. */
+function aeadFinal({ l, ctx, name, encrypt }: AeadOp, tag: Uint8Array): boolean {
+  const outl = new Int32Array(1);
+  const scratch = new Uint8Array(32);
+  if (l.EVP_CipherFinal_ex(ctx, scratch, new Uint8Array(outl.buffer)) !== 1) {
+    return encrypt ? fail(name) : false;
+  }
+  if (
+    encrypt &&
+    l.EVP_CIPHER_CTX_ctrl(ctx, CTRL_GET_TAG, tag.length, tag as Uint8Array<ArrayBuffer>) !== 1
+  ) {
+    return fail(name);
+  }
+  return true;
 }
 
 function fail(name: string): never {

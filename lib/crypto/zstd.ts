@@ -7,9 +7,9 @@
  * pool (unit tests, or a caller that did not ask for one) the same jobs run in-process.
  */
 import * as zlib from "node:zlib";
-import { UsageError } from "../errors.ts";
+import { UsageError, ZstdError } from "../errors.ts";
 import { ZstdPool } from "./zstd_pool.ts";
-import { compressJob, decompressJob } from "./zstd_jobs.ts";
+import { compressJob, decompressJob, JOBS_SOURCE } from "./zstd_jobs.ts";
 
 /** The level `--compress zstd` uses, as the zstd CLI's default. */
 export const ZSTD_DEFAULT_LEVEL = 3;
@@ -50,16 +50,8 @@ export function parseCompression(spec: string): Compression {
   return { codec: "zstd", level };
 }
 
-/** A frame that does not decompress within its bound: what get turns into exit 4. */
-export class ZstdError extends Error {
-  /** "expands": more output than the bound; "corrupt": not a zstd frame zstd can decode. */
-  readonly kind: "expands" | "corrupt";
-  /** A decoding failure of the given `kind`; `message` is zstd's reason, or the bound exceeded. */
-  constructor(kind: "expands" | "corrupt", message: string) {
-    super(message);
-    this.kind = kind;
-  }
-}
+/** A frame that does not decompress within its bound (lib/errors.ts). */
+export { ZstdError };
 
 /** A compressed chunk for sealing, or the chunk back as it was (to be stored as it is). */
 export interface Packed {
@@ -85,8 +77,7 @@ export function openZstd(): () => void {
   users++;
   pool ??= new ZstdPool(
     `import * as z from "node:zlib";\n` +
-      `const compressJob = ${compressJob.toString()};\n` +
-      `const decompressJob = ${decompressJob.toString()};\n` +
+      JOBS_SOURCE +
       WORKER_LOOP,
   );
   let open = true;

@@ -1,8 +1,8 @@
 /**
  * The two jobs of the zstd codec (zstd.ts): compress a chunk into a buffer given, decompress a
  * frame into a buffer given, never past its end. They run in a worker as their own source text
- * (`Function.prototype.toString`), so they use nothing from their scope but their parameters
- * (node:zlib is one) and literals, and declare no inner functions.
+ * (`Function.prototype.toString`, {@linkcode JOBS_SOURCE}), so they use nothing from their scope
+ * but their parameters (node:zlib is one), literals and the steps sent along with them.
  *
  * Both drive node:zlib's zstd handle directly (`_handle.writeSync`, Node's internal API, which
  * Deno 2.9 implements): output goes straight into the caller's buffer, so nothing of chunk size
@@ -59,21 +59,49 @@ export function compressJob(
   head: number,
 ): number | "sample" | "larger" {
   const params = { [z.constants.ZSTD_c_compressionLevel]: level };
-  if (input.length > 4194304) {
-    const probe = new Uint8Array(524288);
-    const step = Math.floor((input.length - 65536) / 7);
-    for (let i = 0; i < 8; i++) probe.set(input.subarray(i * step, i * step + 65536), i * 65536);
-    try {
-      // Output over 31/32 of the probe throws: zstd stops as soon as it gets there.
-      z.zstdCompressSync(probe, { params, maxOutputLength: 507904 });
-    } catch (e) {
-      if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") return "sample";
-      throw e;
-    }
-  }
+  if (input.length > 4194304 && !sampleSaves(z, input, params)) return "sample";
   // A frame of the chunk's size or more is not kept: that is all the room it gets.
   const room = input.length - 1;
   if (room < 1) return "larger";
+  const driven = compressDriven(z, input, params, out, head, room);
+  if (driven !== undefined) return driven;
+  try {
+    const frame = z.zstdCompressSync(input, { params, maxOutputLength: room });
+    out.set(frame, head);
+    return frame.length;
+  } catch (e) {
+    if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") return "larger";
+    throw e;
+  }
+}
+
+/** compressJob's probe: whether 8 slices of 64 KiB spread over `input` compress by 1/32. */
+function sampleSaves(z: ZstdLib, input: Uint8Array, params: Record<number, number>): boolean {
+  const probe = new Uint8Array(524288);
+  const step = Math.floor((input.length - 65536) / 7);
+  for (let i = 0; i < 8; i++) probe.set(input.subarray(i * step, i * step + 65536), i * 65536);
+  try {
+    // Output over 31/32 of the probe throws: zstd stops as soon as it gets there.
+    z.zstdCompressSync(probe, { params, maxOutputLength: 507904 });
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") return false;
+    throw e;
+  }
+}
+
+/**
+ * `input` as one frame into `out` at `head`, at most `room` bytes, through the zstd handle:
+ * the frame's length, "larger" when it does not fit, undefined without the handle.
+ */
+function compressDriven(
+  z: ZstdLib,
+  input: Uint8Array,
+  params: Record<number, number>,
+  out: Uint8Array,
+  head: number,
+  room: number,
+): number | "larger" | undefined {
   // The size in the frame header (node:zlib takes it, its types do not list it).
   const opts: zlib.ZstdOptions & { pledgedSrcSize: number } = {
     params,
@@ -90,16 +118,9 @@ export function compressJob(
       if (state[1] !== 0) throw new Error(`zstd left ${state[1]} bytes of the chunk unread`);
       return room - state[0];
     }
+    return undefined;
   } finally {
     c.close();
-  }
-  try {
-    const frame = z.zstdCompressSync(input, { params, maxOutputLength: room });
-    out.set(frame, head);
-    return frame.length;
-  } catch (e) {
-    if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") return "larger";
-    throw e;
   }
 }
 
@@ -117,44 +138,8 @@ export function decompressJob(
   windowLogMax: number,
 ): number {
   const params = { [z.constants.ZSTD_d_windowLogMax]: windowLogMax };
-  const d = z.createZstdDecompress({ params }) as unknown as Driven;
-  d.on("error", () => {}); // reported by writeSync's throw; the event must not go unhandled
-  try {
-    const state = d._writeState;
-    if (typeof d._handle?.writeSync === "function" && state instanceof Uint32Array) {
-      const spare = new Uint8Array(1);
-      let written = 0;
-      let read = 0;
-      for (;;) {
-        // Target full: ask for one byte more, which a frame of exactly this size has not got.
-        const full = written === target.length;
-        const outLen = full ? 1 : target.length - written;
-        const inLen = frame.length - read;
-        const out = full ? spare : target;
-        d._handle.writeSync(
-          z.constants.ZSTD_e_end,
-          frame,
-          read,
-          inLen,
-          out,
-          full ? 0 : written,
-          outLen,
-        );
-        const produced = outLen - state[0];
-        const consumed = inLen - state[1];
-        if (full && produced > 0) {
-          const e = new RangeError(`zstd output over ${target.length} bytes`);
-          throw Object.assign(e, { code: "ERR_BUFFER_TOO_LARGE" });
-        }
-        written += full ? 0 : produced;
-        read += consumed;
-        // Room left and the frame read: all of it is out. No progress: nothing more will come.
-        if ((state[0] > 0 && state[1] === 0) || (produced === 0 && consumed === 0)) return written;
-      }
-    }
-  } finally {
-    d.close();
-  }
+  const driven = decompressDriven(z, frame, target, params);
+  if (driven !== undefined) return driven;
   const out = z.zstdDecompressSync(frame, {
     params,
     maxOutputLength: target.length,
@@ -163,3 +148,63 @@ export function decompressJob(
   target.set(out);
   return out.length;
 }
+
+/** decompressJob through the zstd handle, straight into `target`; undefined without it. */
+function decompressDriven(
+  z: ZstdLib,
+  frame: Uint8Array,
+  target: Uint8Array,
+  params: Record<number, number>,
+): number | undefined {
+  const d = z.createZstdDecompress({ params }) as unknown as Driven;
+  d.on("error", () => {}); // reported by writeSync's throw; the event must not go unhandled
+  try {
+    const state = d._writeState;
+    if (typeof d._handle?.writeSync !== "function" || !(state instanceof Uint32Array)) {
+      return undefined;
+    }
+    const spare = new Uint8Array(1);
+    let written = 0;
+    let read = 0;
+    for (;;) {
+      // Target full: ask for one byte more, which a frame of exactly this size has not got.
+      const full = written === target.length;
+      const outLen = full ? 1 : target.length - written;
+      const inLen = frame.length - read;
+      const out = full ? spare : target;
+      d._handle.writeSync(
+        z.constants.ZSTD_e_end,
+        frame,
+        read,
+        inLen,
+        out,
+        full ? 0 : written,
+        outLen,
+      );
+      const produced = outLen - state[0];
+      const consumed = inLen - state[1];
+      if (full && produced > 0) {
+        const e = new RangeError(`zstd output over ${target.length} bytes`);
+        throw Object.assign(e, { code: "ERR_BUFFER_TOO_LARGE" });
+      }
+      written += full ? 0 : produced;
+      read += consumed;
+      // Room left and the frame read: all of it is out. No progress: nothing more will come.
+      if ((state[0] > 0 && state[1] === 0) || (produced === 0 && consumed === 0)) return written;
+    }
+  } finally {
+    d.close();
+  }
+}
+
+/**
+ * The jobs and their steps as worker source text: one `const NAME = function ...;` each, so
+ * the jobs find their steps by name there as here (node:zlib is the worker's `z`).
+ */
+export const JOBS_SOURCE: string = [
+  compressJob,
+  sampleSaves,
+  compressDriven,
+  decompressJob,
+  decompressDriven,
+].map((f) => `const ${f.name} = ${f.toString()};\n`).join("");

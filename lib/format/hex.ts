@@ -22,3 +22,5 @@ export function isHex64(s: unknown): s is string {
 
 /** SHA-256 of no bytes: an empty stream's hash and an empty request body's payload hash. */
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+/** SHA3-256 of no bytes: the stream SHA3-256 an empty stream must carry. */
+export const EMPTY_SHA3_256 = "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a";

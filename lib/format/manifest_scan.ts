@@ -18,6 +18,7 @@
  */
 import { IntegrityError } from "../errors.ts";
 import { clip } from "../ui/escape.ts";
+import { JsonCursor, OPEN_ARRAY, OPEN_OBJECT } from "./json_cursor.ts";
 
 /**
  * The most chunks a stream may have for its manifest to be read (2^20): 512 TiB at the default
@@ -90,15 +91,6 @@ const RECORD_FIELDS: Record<string, Kind> = {
 /** etag may be absent (0.4 defaults it to ""); the others must be there. */
 const RECORD_REQUIRED = ["index", "s3_key", "size", "sha256", "sha3_256"];
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-
 /**
  * IntegrityError if `text` cannot be a manifest by its structure alone; returns once it is safe
  * to hand to JSON.parse. Linear in the text, constant memory apart from field-name sets.
@@ -108,15 +100,17 @@ export function scanManifestText(text: string, limits: ScanLimits = DEFAULT_SCAN
 }
 
 class Scanner {
-  #i = 0;
   #unknown = 0;
-  constructor(private readonly s: string, private readonly limits: ScanLimits) {}
+  readonly #c: JsonCursor;
+  constructor(private readonly s: string, private readonly limits: ScanLimits) {
+    this.#c = new JsonCursor(s, limits.maxKeyChars);
+  }
 
   manifest(): void {
-    if (this.#peek() !== OPEN_OBJECT) {
+    if (this.#c.peek() !== OPEN_OBJECT) {
       // A scalar root costs JSON.parse at most its own size: let it say which problem it is.
       // An array root could be 20 million `{}`: refused without parsing.
-      if (this.#peek() === OPEN_ARRAY) fail("manifest is not a JSON object");
+      if (this.#c.peek() === OPEN_ARRAY) fail("manifest is not a JSON object");
       try {
         JSON.parse(this.s);
       } catch {
@@ -124,13 +118,12 @@ class Scanner {
       }
       fail("manifest is not a JSON object");
     }
-    this.#object((key) => this.#topField(key));
-    this.#ws();
-    if (this.#i !== this.s.length) invalid();
+    this.#c.object((key) => this.#topField(key));
+    this.#c.end();
   }
 
   #topField(key: string): void {
-    const c = this.#peek();
+    const c = this.#c.peek();
     if (key === "chunks") {
       if (c === OPEN_ARRAY) return this.#chunks();
       if (c === OPEN_OBJECT) fail("manifest field 'chunks' is not array");
@@ -145,23 +138,25 @@ class Scanner {
       this.#countUnknown(); // the field name
       return this.#skipUnknown(2);
     }
-    this.#scalar();
+    this.#c.scalar();
   }
 
   #chunks(): void {
     let index = 0;
-    this.#array(() => {
+    this.#c.array(() => {
       if (index >= this.limits.maxChunks) {
         fail(`manifest lists more than ${this.limits.maxChunks} chunks`);
       }
-      if (this.#peek() !== OPEN_OBJECT) fail(`manifest field 'chunks[${index}]' is not an object`);
+      if (this.#c.peek() !== OPEN_OBJECT) {
+        fail(`manifest field 'chunks[${index}]' is not an object`);
+      }
       this.#record(index++);
     });
   }
 
   #record(index: number): void {
     const at = `manifest field 'chunks[${index}]`;
-    const seen = this.#object((key) => {
+    const seen = this.#c.object((key) => {
       if (!Object.hasOwn(RECORD_FIELDS, key)) {
         fail(
           `${at}.${clip(key, 40)}' is not a chunk record field ` +
@@ -169,38 +164,38 @@ class Scanner {
             "compressed, stored_size)",
         );
       }
-      const c = this.#peek();
+      const c = this.#c.peek();
       if (c === OPEN_OBJECT || c === OPEN_ARRAY) fail(`${at}.${key}' is not ${RECORD_FIELDS[key]}`);
-      this.#scalar();
+      this.#c.scalar();
     });
     for (const f of RECORD_REQUIRED) if (!seen.has(f)) fail(`${at}.${f}' is missing`);
   }
 
   #tags(): void {
     let n = 0;
-    this.#object((key) => {
+    this.#c.object((key) => {
       if (++n > this.limits.maxTags) {
         fail(`manifest field 'tags' has more than ${this.limits.maxTags} tags`);
       }
-      const c = this.#peek();
+      const c = this.#c.peek();
       if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
         fail(`manifest field 'tags.${clip(key, 40)}' is not a string`);
       }
-      this.#scalar();
+      this.#c.scalar();
     });
   }
 
   /** A value inside a field we do not know: anything, within the depth and count budget. */
   #skipUnknown(depth: number): void {
     this.#countUnknown();
-    const c = this.#peek();
-    if (c !== OPEN_OBJECT && c !== OPEN_ARRAY) return this.#scalar();
+    const c = this.#c.peek();
+    if (c !== OPEN_OBJECT && c !== OPEN_ARRAY) return this.#c.scalar();
     if (depth > this.limits.maxDepth) {
       fail(`manifest is nested deeper than ${this.limits.maxDepth} levels`);
     }
-    if (c === OPEN_ARRAY) return this.#array(() => this.#skipUnknown(depth + 1));
+    if (c === OPEN_ARRAY) return this.#c.array(() => this.#skipUnknown(depth + 1));
     // Names are not checked for duplicates here (nobody reads them) but count.
-    this.#object(() => {
+    this.#c.object(() => {
       this.#countUnknown();
       this.#skipUnknown(depth + 1);
     }, false);
@@ -214,136 +209,8 @@ class Scanner {
       );
     }
   }
-
-  /**
-   * `{ "k": v, ... }`, calling `member` with each name once the scanner stands at its value.
-   * Returns the names seen; a name seen twice fails when `unique`.
-   */
-  #object(member: (key: string) => void, unique = true): Set<string> {
-    this.#expect(OPEN_OBJECT);
-    const seen = new Set<string>();
-    if (this.#peek() === CLOSE_OBJECT) {
-      this.#i++;
-      return seen;
-    }
-    for (;;) {
-      if (this.#peek() !== QUOTE) invalid();
-      const key = this.#key();
-      if (unique) {
-        if (seen.has(key)) fail(`manifest field '${clip(key, 40)}' appears twice`);
-        seen.add(key);
-      }
-      this.#expect(COLON);
-      member(key);
-      const c = this.#peek();
-      this.#i++;
-      if (c === CLOSE_OBJECT) return seen;
-      if (c !== COMMA) invalid();
-    }
-  }
-
-  /** `[ v, ... ]`, calling `element` at each value. */
-  #array(element: () => void): void {
-    this.#expect(OPEN_ARRAY);
-    if (this.#peek() === CLOSE_ARRAY) {
-      this.#i++;
-      return;
-    }
-    for (;;) {
-      element();
-      const c = this.#peek();
-      this.#i++;
-      if (c === CLOSE_ARRAY) return;
-      if (c !== COMMA) invalid();
-    }
-  }
-
-  /** A field name, decoded (escapes included) and bounded in length. */
-  #key(): string {
-    const start = this.#i;
-    const end = this.#stringEnd();
-    this.#i = end;
-    // An escape is at most 6 characters per character of the name.
-    const tooLong = () =>
-      fail(`manifest has a field name over ${this.limits.maxKeyChars} characters`);
-    if (end - start - 2 > 6 * this.limits.maxKeyChars) tooLong();
-    const raw = this.s.slice(start, end);
-    let key: string;
-    if (raw.includes("\\")) {
-      try {
-        key = JSON.parse(raw);
-      } catch {
-        invalid();
-      }
-    } else key = raw.slice(1, -1);
-    if (key.length > this.limits.maxKeyChars) tooLong();
-    return key;
-  }
-
-  /** A string, number, true, false or null (its syntax is JSON.parse's to check). */
-  #scalar(): void {
-    const c = this.#peek();
-    if (c === QUOTE) {
-      this.#i = this.#stringEnd();
-      return;
-    }
-    const start = this.#i;
-    const s = this.s;
-    let i = start;
-    while (i < s.length && !isDelimiter(s.charCodeAt(i))) i++;
-    if (i === start) invalid();
-    this.#i = i;
-  }
-
-  /** Index just past the string token starting at the current position (a '"'). */
-  #stringEnd(): number {
-    const s = this.s;
-    let from = this.#i + 1;
-    for (;;) {
-      const q = s.indexOf('"', from);
-      if (q < 0) invalid();
-      // Escaped when preceded by an odd number of backslashes. Each run of backslashes is
-      // counted once (it precedes exactly one quote), so this stays linear.
-      let b = q - 1;
-      while (b >= from && s.charCodeAt(b) === BACKSLASH) b--;
-      if ((q - 1 - b) % 2 === 0) return q + 1;
-      from = q + 1;
-    }
-  }
-
-  #expect(c: number): void {
-    if (this.#peek() !== c) invalid();
-    this.#i++;
-  }
-
-  /** The next non-blank character code (-1 at the end), without consuming it. */
-  #peek(): number {
-    this.#ws();
-    return this.#i < this.s.length ? this.s.charCodeAt(this.#i) : -1;
-  }
-
-  #ws(): void {
-    const s = this.s;
-    let i = this.#i;
-    while (i < s.length) {
-      const c = s.charCodeAt(i);
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-      i++;
-    }
-    this.#i = i;
-  }
-}
-
-function isDelimiter(c: number): boolean {
-  return c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || c === COLON ||
-    c === OPEN_OBJECT || c === OPEN_ARRAY || c === QUOTE || c === 0x20 || c === 0x0a ||
-    c === 0x0d || c === 0x09;
 }
 
 function fail(message: string): never {
   throw new IntegrityError(message);
-}
-
-function invalid(): never {
-  fail("manifest is not valid JSON");
 }

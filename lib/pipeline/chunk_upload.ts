@@ -10,7 +10,7 @@ import type { StreamLayout } from "../format/layout.ts";
 import type { ChunkRecord } from "../format/manifest.ts";
 import type { Store } from "../store/store.ts";
 import { encodeChunkMeta } from "../resume/chunk_meta.ts";
-import { buffers } from "../buffer_pool.ts";
+import type { BufferPool } from "../buffer_pool.ts";
 import { frameOf } from "./source.ts";
 import type { Spill, Spilled } from "./spill.ts";
 import type { Compression } from "../crypto/zstd.ts";
@@ -42,6 +42,8 @@ export interface ChunkJob {
   format?: 1 | 2;
   /** `--compress`: each chunk compressed before sealing (format 2, AES: an in-place sealer). */
   compress?: Compression;
+  /** Where chunk buffers come from and go back to. */
+  pool: BufferPool;
 }
 
 /** A chunk as read, its hashes under way. */
@@ -115,7 +117,7 @@ export async function prepare(job: ChunkJob, c: ChunkTask): Promise<Prepared> {
     const room = sealer.inPlace;
     [digest] = await Promise.all([c.digesting, c.hashed]);
     const { plain, storedSize: s } = job.compress
-      ? await compressForSeal(c.chunk, job.compress, room)
+      ? await compressForSeal(c.chunk, job.compress, room, job.pool)
       : { plain: c.chunk };
     storedSize = s;
     body = await sealer.seal(plain, () => frameOf(plain, room), at);
@@ -123,10 +125,10 @@ export async function prepare(job: ChunkJob, c: ChunkTask): Promise<Prepared> {
     // Into a second buffer (age), beside the hashing.
     [digest, body] = await Promise.all([
       c.digesting,
-      sealer.seal(c.chunk, (n) => buffers.take(n), at),
+      sealer.seal(c.chunk, (n) => job.pool.take(n), at),
     ]);
     await c.hashed;
-    buffers.give(c.chunk);
+    job.pool.give(c.chunk);
   }
   const objectSha256 = body === c.chunk ? digest.sha256 : undefined;
   return { index: c.index, size, digest, objectSha256, chaining: c.chaining, body, storedSize };
@@ -143,7 +145,7 @@ export async function uploadPrepared(
   signal: AbortSignal,
 ): Promise<Stored> {
   const key = job.layout.chunkKey(p.index);
-  const body = p.body ?? await spill!.read(p.spilled!);
+  const body = p.body ?? await spill!.read(p.spilled!, job.pool);
   const chain = await p.chaining;
   const record = {
     index: p.index,
@@ -154,14 +156,10 @@ export async function uploadPrepared(
     ...(p.storedSize !== undefined ? { stored_size: p.storedSize } : {}),
   };
   // Bucket records serve resume, which format 2 uploads do not offer yet.
-  const metadata = job.format === 2 ? {} : await encodeChunkMeta({
-    index: p.index,
-    size: p.size,
-    sha256: record.sha256,
-    sha3_256: record.sha3_256,
-    chain: toHex(chain),
-    chunk_size: job.chunkSize,
-  }, job.cipher);
+  const metadata = job.format === 2 ? {} : await encodeChunkMeta(
+    { ...record, chain: toHex(chain), chunk_size: job.chunkSize },
+    job.cipher,
+  );
   const { etag } = await job.store.put(job.layout.full(key), body, {
     storageClass: job.storageClass,
     sha256: p.objectSha256,
@@ -171,7 +169,7 @@ export async function uploadPrepared(
   const objectSize = body.length;
   // A compressed chunk read back from the spill sits in a buffer of its frame's size, which
   // nothing would take from the pool again.
-  if (p.storedSize === undefined || !p.spilled) buffers.give(body);
+  if (p.storedSize === undefined || !p.spilled) job.pool.give(body);
   if (p.spilled) await spill!.remove(p.spilled);
   return { record: { ...record, etag }, chain, objectSize };
 }

@@ -7,7 +7,7 @@
 import { IntegrityError } from "../errors.ts";
 import type { ChunkRecord } from "../format/manifest.ts";
 import { type Compression, ZstdError, zstdPack, zstdUnpack } from "../crypto/zstd.ts";
-import { buffers } from "../buffer_pool.ts";
+import type { BufferPool } from "../buffer_pool.ts";
 import { frameOf, type Room } from "./source.ts";
 
 /** Bytes a chunk's object holds before sealing: its `stored_size` when compressed. */
@@ -28,24 +28,25 @@ export interface ToSeal {
  * may use it meanwhile). The frame is written into a pooled buffer of the chunk's own buffer
  * size, so a compressed chunk costs the same one buffer as any other, recycled the same way
  * (a buffer per frame size would never be reused and wait for V8 to free it). Of the two
- * buffers, the one not sealed goes back to the pool.
+ * buffers, the one not sealed goes back to `pool`.
  */
 export async function compressForSeal(
   chunk: Uint8Array,
   c: Compression,
   room: Room,
+  pool: BufferPool,
 ): Promise<ToSeal> {
-  const packed = await zstdPack(chunk, c.level, room, buffers.take(frameOf(chunk, room).length));
+  const packed = await zstdPack(chunk, c.level, room, pool.take(frameOf(chunk, room).length));
   if (!packed.frame) {
-    buffers.give(packed.out);
+    pool.give(packed.out);
     return { plain: packed.chunk };
   }
-  buffers.give(packed.chunk);
+  pool.give(packed.chunk);
   return { plain: packed.frame, storedSize: packed.frame.length };
 }
 
 /**
- * An opened chunk as its record says it was stored: decompressed into a pooled buffer of the
+ * An opened chunk as its record says it was stored: decompressed into a buffer from `pool` of the
  * record's size when it has a stored_size, else as it is. Decompression stops at `size` bytes
  * (a frame asking for more fails at once, whatever it declares), so a bomb is exit 4, never a
  * big allocation; fewer bytes are left to the caller's size check.
@@ -55,10 +56,11 @@ export async function inflateOpened(
   opened: Uint8Array,
   r: ChunkRecord,
   name: string,
+  pool: BufferPool,
 ): Promise<Uint8Array> {
   if (r.stored_size === undefined) return opened;
   try {
-    return await zstdUnpack(opened, buffers.take(r.size));
+    return await zstdUnpack(opened, pool.take(r.size));
   } catch (e) {
     if (!(e instanceof ZstdError)) throw e;
     throw new IntegrityError(

@@ -9,7 +9,7 @@ import type { StreamLayout } from "../format/layout.ts";
 import { type Manifest, validateManifest } from "../format/manifest.ts";
 import { compareWithStore, type ExpectedObject } from "../resume/recheck.ts";
 import type { Store } from "../store/store.ts";
-import { sealedSizeLimit } from "./get_stream.ts";
+import { sealedSizeLimit } from "../crypto/cipher.ts";
 import { storedSize } from "./compress_step.ts";
 
 /** What the check cost, for the summary and the benchmark. */

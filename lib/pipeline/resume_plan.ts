@@ -7,13 +7,14 @@ import type { PutJob } from "./put_stream.ts";
 import type { PutTarget } from "./put_target.ts";
 import { loadResume, type ResumeState } from "../resume/resume.ts";
 import { type ChunkState, compareWithStore } from "../resume/recheck.ts";
-import type { ResumeEntry, ResumeLog } from "../resume/resume_log.ts";
+import type { ChainedRecord } from "../format/chunk_record.ts";
+import type { ResumeLog } from "../resume/resume_log.ts";
 import type { ReplayRules } from "../resume/fast_forward.ts";
 
 /** One stored chunk to replay stdin over, and how the store holds it. */
 export interface Replay {
   /** The stored chunk's record, from the local log or the bucket. */
-  entry: ResumeEntry;
+  entry: ChainedRecord;
   /** How the listing found its object: "ok", "missing" or "differs". */
   state: ChunkState;
   /** The listed object's size (for the publish check; meaningful when state is "ok"). */
@@ -78,7 +79,7 @@ export async function planResume(job: PutJob, target: PutTarget): Promise<Resume
   return { replay, source: state.source, log, logged: logKeep.length, rules };
 }
 
-async function recheckEntries(job: PutJob, entries: ResumeEntry[]): Promise<Replay[]> {
+async function recheckEntries(job: PutJob, entries: ChainedRecord[]): Promise<Replay[]> {
   if (!entries.length) return [];
   const expected = entries.map((e) => ({
     key: job.layout.full(e.s3_key),

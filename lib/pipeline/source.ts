@@ -1,5 +1,5 @@
 /** Fixed-size chunks from a byte source, read straight into each chunk's buffer. */
-import { buffers } from "../buffer_pool.ts";
+import { type BufferPool, buffers } from "../buffer_pool.ts";
 import { type ByteReader, readFull } from "../read_full.ts";
 
 export type { ByteReader };
@@ -8,21 +8,23 @@ export type { ByteReader };
  * Yields chunks of exactly `chunkSize` bytes; the last may be shorter; nothing for empty input.
  * Each chunk gets its own buffer, filled in place by the reader: no intermediate copies.
  * `room` leaves spare bytes around each chunk inside its buffer, so a cipher that works in
- * place (AES-GCM: nonce before, tag after) needs no second buffer: see `frameOf`.
+ * place (AES-GCM: nonce before, tag after) needs no second buffer: see `frameOf`. Buffers
+ * come from `pool` (the process-wide one by default).
  */
 export async function* readChunks(
   reader: ByteReader,
   chunkSize: number,
   room: Room = { head: 0, tail: 0 },
+  pool: BufferPool = buffers,
 ): AsyncGenerator<Uint8Array> {
   const span = room.head + chunkSize + room.tail;
   for (;;) {
-    const buf = buffers.take(span);
+    const buf = pool.take(span);
     const n = await readFull(reader, buf.subarray(room.head, room.head + chunkSize));
     if (n < chunkSize) {
       // A short tail is copied so its big buffer can go back to the pool.
       const tail = buf.slice(0, room.head + n + room.tail);
-      buffers.give(buf);
+      pool.give(buf);
       if (n > 0) yield tail.subarray(room.head, room.head + n);
       return;
     }

@@ -7,7 +7,7 @@
  * when the put ends, fails, or is interrupted (SIGINT, SIGTERM); only SIGKILL leaves it behind.
  */
 import { StoreError, UsageError } from "../errors.ts";
-import { buffers } from "../buffer_pool.ts";
+import type { BufferPool } from "../buffer_pool.ts";
 import { readFull } from "../read_full.ts";
 import type { Log } from "../ui/log.ts";
 
@@ -117,9 +117,9 @@ export class Spill {
     return { path, size: body.length };
   }
 
-  /** The chunk's bytes, in a pooled buffer. */
-  async read(s: Spilled): Promise<Uint8Array> {
-    const buf = buffers.take(s.size);
+  /** The chunk's bytes, in a buffer from `pool`. */
+  async read(s: Spilled, pool: BufferPool): Promise<Uint8Array> {
+    const buf = pool.take(s.size);
     using file = await Deno.open(s.path, { read: true });
     if (await readFull(file, buf) !== s.size) {
       throw new StoreError(`scratch file ${s.path} is shorter than written; was it modified?`);

@@ -3,7 +3,6 @@
  * in index order, a waiting list of sealed chunks on disk (spill) while every worker is busy,
  * and the backpressure that keeps memory within its budget (reading pauses for an upload).
  */
-import { buffers } from "../buffer_pool.ts";
 import type { Concurrency } from "./concurrency.ts";
 import {
   type ChunkJob,
@@ -110,6 +109,6 @@ async function spillChunk(job: ChunkJob, c: ChunkTask, spill: Spill): Promise<Pr
   const p = await prepare(job, c);
   const spilled = await spill.write(p.index, p.body!);
   if (!spilled) return p;
-  buffers.give(p.body);
+  job.pool.give(p.body);
   return { ...p, body: undefined, spilled };
 }

@@ -6,27 +6,22 @@
  * back), so they resume from the local log only.
  */
 import { decodeBase64Url, encodeBase64Url } from "../format/base64.ts";
+import type { ChainedRecord, ChunkRecord } from "../format/chunk_record.ts";
 import { fromHex, isHex64, toHex } from "../format/hex.ts";
 import type { Cipher } from "../crypto/cipher.ts";
 
 /** The user-metadata name the record travels under (`x-amz-meta-s3duct`). */
 export const META_KEY = "s3duct";
 
-/** A chunk's own record: enough to rebuild its resume-log entry from the bucket. */
-export interface ChunkMeta {
-  /** The chunk's 0-based index in the stream. */
-  index: number;
-  /** Plaintext bytes in the chunk. */
-  size: number;
-  /** SHA-256 of the plaintext, lower-case hex. */
-  sha256: string;
-  /** SHA3-256 of the plaintext, lower-case hex. */
-  sha3_256: string;
-  /** Chain value after this chunk. */
-  chain: string;
-  /** The stream's chunk size, so a resume with another --chunk-size ignores the record. */
+/**
+ * What a chunk object's record holds: its chained record's facts but the key and ETag (the
+ * listing and HEAD give those), and the stream's chunk size, so that a resume with another
+ * --chunk-size ignores the record.
+ */
+export type ChunkMeta = Pick<ChainedRecord, "index" | "size" | "sha256" | "sha3_256" | "chain"> & {
+  /** The stream's chunk size. */
   chunk_size: number;
-}
+};
 
 /**
  * The record's binary form (version 1): the version byte, index, size and chunk size as 64-bit
@@ -43,7 +38,10 @@ export const MAX_META_VALUE_BYTES = 256;
 /** The most bytes all of an object's user metadata may take, names and values (AWS: 2 KB). */
 export const MAX_META_TOTAL_BYTES = 2048;
 
-/** Metadata headers for a chunk object ({} when the method cannot carry them). */
+/**
+ * Metadata headers for a chunk object ({} when the method cannot carry them): the record to
+ * bucket mapper (only the {@linkcode ChunkMeta} fields of `m` are read).
+ */
 export async function encodeChunkMeta(
   m: ChunkMeta,
   cipher: Cipher,
@@ -98,4 +96,25 @@ function fromJson(b: Uint8Array): ChunkMeta | undefined {
     new TextDecoder().decode(b),
   );
   return { index, size, sha256, sha3_256, chain, chunk_size };
+}
+
+/**
+ * The bucket to record mapper: a decoded record completed with what the store says of the
+ * object it was read from.
+ * @param object the key (logical, under the stream's prefix), ETag and size of that object
+ */
+export function recordOfMeta(
+  m: ChunkMeta,
+  object: Pick<ChunkRecord, "s3_key" | "etag" | "object_size">,
+): ChainedRecord {
+  return {
+    index: m.index,
+    s3_key: object.s3_key,
+    size: m.size,
+    sha256: m.sha256,
+    sha3_256: m.sha3_256,
+    etag: object.etag,
+    chain: m.chain,
+    object_size: object.object_size,
+  };
 }

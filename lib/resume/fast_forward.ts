@@ -7,9 +7,9 @@
  */
 import type { DualDigest } from "../crypto/hash.ts";
 import { toHex } from "../format/chain.ts";
+import type { ChunkRecord } from "../format/chunk_record.ts";
 import type { Log } from "../ui/log.ts";
 import { ResumeRefused } from "./resume.ts";
-import type { ResumeEntry } from "./resume_log.ts";
 
 /** How a replay is judged. */
 export interface ReplayRules {
@@ -37,7 +37,7 @@ export interface ReplayRules {
  * @throws {ResumeRefused} when stdin differs from the interrupted upload
  */
 export function judgeReplay(
-  e: ResumeEntry,
+  e: ChunkRecord,
   chunk: Uint8Array,
   d: DualDigest,
   rules: ReplayRules,
@@ -46,15 +46,15 @@ export function judgeReplay(
     return "same";
   }
   if (rules.lenient) {
-    rules.log.debug(`  stdin differs from the chunk ${e.chunk} found in the bucket; new from here`);
+    rules.log.debug(`  stdin differs from the chunk ${e.index} found in the bucket; new from here`);
     return "tail";
   }
   if (!rules.strict && chunk.length < e.size) {
-    rules.log.warn(`stdin ended inside stored chunk ${e.chunk}; it becomes the new last chunk`);
+    rules.log.warn(`stdin ended inside stored chunk ${e.index}; it becomes the new last chunk`);
     return "tail";
   }
   throw new ResumeRefused(
-    `stdin differs from the interrupted upload of '${rules.name}' at chunk ${e.chunk}; ` +
+    `stdin differs from the interrupted upload of '${rules.name}' at chunk ${e.index}; ` +
       "give the same input, or discard the interrupted upload" +
       (rules.logPath ? `: rm '${rules.logPath}', then s3duct cleanup` : " with: s3duct cleanup"),
   );

@@ -7,15 +7,15 @@
  */
 import { ExitCode, isPermissionError, S3ductError } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
-import { chainLink, fromHex, toHex } from "../format/chain.ts";
+import { chainAfter, chainedPrefix } from "../format/chain.ts";
+import type { ChainedRecord } from "../format/chunk_record.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import type { Store } from "../store/store.ts";
-import { decodeChunkMeta } from "./chunk_meta.ts";
+import { decodeChunkMeta, recordOfMeta } from "./chunk_meta.ts";
 import { chunkCandidates } from "./recheck.ts";
 import {
   logPath,
   readLog,
-  type ResumeEntry,
   type ResumeHeader,
   type ResumeIdentity,
   ResumeLog,
@@ -35,7 +35,7 @@ export class ResumeRefused extends S3ductError {
 /** Where an interrupted upload stands, before the store re-check. */
 export interface ResumeState {
   /** Chunks already stored, 0..n-1, chain verified. */
-  entries: ResumeEntry[];
+  entries: ChainedRecord[];
   /** Where the entries came from. */
   source: "none" | "local log" | "bucket";
   /**
@@ -43,7 +43,7 @@ export interface ResumeState {
    * later chunks are appended as they are stored). `log` is undefined, with `noLog` saying
    * why, when the state folder cannot be used (e.g. no --allow-write for it).
    */
-  openLog(keep: ResumeEntry[]): Promise<{ log?: ResumeLog; noLog?: string }>;
+  openLog(keep: ChainedRecord[]): Promise<{ log?: ResumeLog; noLog?: string }>;
   /** The local log's path (named in refusals: removing it discards the interrupted upload). */
   path: string;
 }
@@ -84,17 +84,17 @@ export async function loadResume(s: ResumeSetup): Promise<ResumeState> {
     if (isPermissionError(e)) return undefined;
     throw e;
   });
-  let entries: ResumeEntry[] = [];
+  let entries: ChainedRecord[] = [];
   let source: ResumeState["source"] = "none";
   if (local?.header && local.entries.length > 0) {
     checkHeader(local.header, s, path);
-    entries = respell(verifiedPrefix(local.entries), local.header.prefix, s.layout);
+    entries = respell(chainedPrefix(local.entries), local.header.prefix, s.layout);
     source = "local log";
   } else if (!s.fresh) {
     entries = await fromBucket(s);
     if (entries.length) source = "bucket";
   }
-  const openLog = async (keep: ResumeEntry[]) => {
+  const openLog = async (keep: ChainedRecord[]) => {
     try {
       return { log: await ResumeLog.create(path, header, keep) };
     } catch (e) {
@@ -126,21 +126,9 @@ function checkHeader(h: ResumeHeader, s: ResumeSetup, path: string): void {
  * Log keys are logical under the prefix the log was written with; the same objects spelled
  * with another prefix (`--prefix p --name X` vs `--name p/X`) get their keys re-spelled.
  */
-function respell(entries: ResumeEntry[], from: string, layout: StreamLayout): ResumeEntry[] {
+function respell(entries: ChainedRecord[], from: string, layout: StreamLayout): ChainedRecord[] {
   if (from === layout.prefix) return entries;
   return entries.map((e) => ({ ...e, s3_key: (from + e.s3_key).slice(layout.prefix.length) }));
-}
-
-/** The longest prefix whose chain re-computes (a log edited or damaged is cut there). */
-function verifiedPrefix(entries: ResumeEntry[]): ResumeEntry[] {
-  let chain: Uint8Array | undefined;
-  const out: ResumeEntry[] = [];
-  for (const e of entries) {
-    chain = chainLink(chain, fromHex(e.sha256), fromHex(e.sha3_256));
-    if (toHex(chain) !== e.chain) break;
-    out.push(e);
-  }
-  return out;
 }
 
 /**
@@ -148,30 +136,19 @@ function verifiedPrefix(entries: ResumeEntry[]): ResumeEntry[] {
  * chain. Chunk i may be in any generation of the stream (a resumed put writes its new chunks
  * into a generation of its own), so every candidate for i is tried until one fits.
  */
-async function fromBucket(s: ResumeSetup): Promise<ResumeEntry[]> {
+async function fromBucket(s: ResumeSetup): Promise<ChainedRecord[]> {
   if (!s.cipher.carriesRecords) return [];
   const candidates = await chunkCandidates(s.store, s.layout);
-  const entries: ResumeEntry[] = [];
-  let chain: Uint8Array | undefined;
+  const entries: ChainedRecord[] = [];
   for (let i = 0; candidates.has(i); i++) {
-    let found: ResumeEntry | undefined;
+    let found: ChainedRecord | undefined;
     for (const c of candidates.get(i)!) {
       const info = await s.store.head(c.key);
       const meta = info && await decodeChunkMeta(info.metadata, s.cipher);
       if (!meta || meta.index !== i || meta.chunk_size !== s.chunkSize) continue;
-      const next = chainLink(chain, fromHex(meta.sha256), fromHex(meta.sha3_256));
-      if (toHex(next) !== meta.chain) continue;
-      chain = next;
-      found = {
-        chunk: i,
-        size: meta.size,
-        sha256: meta.sha256,
-        sha3_256: meta.sha3_256,
-        chain: meta.chain,
-        s3_key: c.key.slice(s.layout.prefix.length),
-        etag: info!.etag,
-        object_size: c.size,
-      };
+      if (chainAfter(entries.at(-1)?.chain ?? "", meta) !== meta.chain) continue;
+      const where = { s3_key: c.key.slice(s.layout.prefix.length), etag: info!.etag };
+      found = recordOfMeta(meta, { ...where, object_size: c.size });
       break;
     }
     if (!found) break;

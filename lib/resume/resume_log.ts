@@ -6,7 +6,7 @@
  * refused instead of producing a broken stream. A torn last line (crash mid-write) is dropped.
  */
 import { createHash } from "node:crypto";
-import { isHex64 } from "../format/hex.ts";
+import { type ChainedRecord, fromResumeLine, toResumeLine } from "../format/chunk_record.ts";
 
 /**
  * What an interrupted upload is keyed by. The log file name hashes only the canonical parts
@@ -33,26 +33,6 @@ export interface ResumeHeader extends ResumeIdentity {
   chunk_size: number;
   /** "none", "aes:<16 hex>" or "age:<16 hex>": never the key itself. */
   key_fingerprint: string;
-}
-
-/** One stored chunk, with the chain value after it (so the chain can continue). */
-export interface ResumeEntry {
-  /** The chunk's 0-based index. */
-  chunk: number;
-  /** Plaintext bytes in the chunk. */
-  size: number;
-  /** SHA-256 of the plaintext, lower-case hex. */
-  sha256: string;
-  /** SHA3-256 of the plaintext, lower-case hex. */
-  sha3_256: string;
-  /** The chain value after this chunk, lower-case hex. */
-  chain: string;
-  /** The chunk's logical key (no prefix), as the manifest will record it. */
-  s3_key: string;
-  /** The ETag the store returned for the chunk object. */
-  etag: string;
-  /** Size of the stored object (sealed), for the re-check; absent in older logs. */
-  object_size?: number;
 }
 
 /**
@@ -89,12 +69,12 @@ export function logPath(dir: string, id: ResumeIdentity): string {
 }
 
 /** Parse a log's text: header and the contiguous, well-formed entries (torn tail dropped). */
-export function parseLog(text: string): { header?: ResumeHeader; entries: ResumeEntry[] } {
+export function parseLog(text: string): { header?: ResumeHeader; entries: ChainedRecord[] } {
   const lines = text.split("\n");
   // Only newline-terminated lines are complete; the last piece may be torn.
   lines.pop();
   let header: ResumeHeader | undefined;
-  const entries: ResumeEntry[] = [];
+  const entries: ChainedRecord[] = [];
   for (const [i, line] of lines.entries()) {
     let v: unknown;
     try {
@@ -107,8 +87,9 @@ export function parseLog(text: string): { header?: ResumeHeader; entries: Resume
       header = v;
       continue;
     }
-    if (!isEntry(v) || v.chunk !== entries.length) break;
-    entries.push(v);
+    const r = fromResumeLine(v);
+    if (!r || r.index !== entries.length) break;
+    entries.push(r);
   }
   return { header, entries };
 }
@@ -118,15 +99,6 @@ function isHeader(v: unknown): v is ResumeHeader {
   return typeof v === "object" && v !== null && h.s3duct_resume === 1 &&
     typeof h.chunk_size === "number" && typeof h.key_fingerprint === "string" &&
     typeof h.name === "string" && typeof h.bucket === "string";
-}
-
-function isEntry(v: unknown): v is ResumeEntry {
-  const e = v as ResumeEntry;
-  return typeof v === "object" && v !== null && Number.isSafeInteger(e.chunk) &&
-    Number.isSafeInteger(e.size) && isHex64(e.sha256) && isHex64(e.sha3_256) &&
-    isHex64(e.chain) &&
-    typeof e.s3_key === "string" && typeof e.etag === "string" &&
-    (e.object_size === undefined || Number.isSafeInteger(e.object_size));
 }
 
 /** An open log being appended to. Each append is durable before it resolves. */
@@ -145,10 +117,14 @@ export class ResumeLog {
    * Start a log with this header and the entries kept from an earlier one (rewritten, so a
    * torn tail never stays in the file).
    */
-  static async create(path: string, header: ResumeHeader, keep: ResumeEntry[]): Promise<ResumeLog> {
+  static async create(
+    path: string,
+    header: ResumeHeader,
+    keep: ChainedRecord[],
+  ): Promise<ResumeLog> {
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
     const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-    const text = [header, ...keep].map((l) => JSON.stringify(l) + "\n").join("");
+    const text = [header, ...keep.map(toResumeLine)].map((l) => JSON.stringify(l) + "\n").join("");
     await Deno.writeTextFile(tmp, text, { mode: 0o600 });
     const file = await Deno.open(tmp, { append: true });
     await file.sync();
@@ -159,9 +135,9 @@ export class ResumeLog {
     return new ResumeLog(path, file);
   }
 
-  /** Append one entry; resolves once it is on disk. Calls are kept in order. */
-  append(e: ResumeEntry): Promise<void> {
-    const line = new TextEncoder().encode(JSON.stringify(e) + "\n");
+  /** Append one chunk's line; resolves once it is on disk. Calls are kept in order. */
+  append(r: ChainedRecord): Promise<void> {
+    const line = new TextEncoder().encode(JSON.stringify(toResumeLine(r)) + "\n");
     this.#queue = this.#queue.then(async () => {
       let off = 0;
       while (off < line.length) off += await this.#file.write(line.subarray(off));
@@ -186,7 +162,7 @@ export class ResumeLog {
 /** Read a log file; undefined when there is none. */
 export async function readLog(
   path: string,
-): Promise<{ header?: ResumeHeader; entries: ResumeEntry[] } | undefined> {
+): Promise<{ header?: ResumeHeader; entries: ChainedRecord[] } | undefined> {
   try {
     return parseLog(await Deno.readTextFile(path));
   } catch (e) {

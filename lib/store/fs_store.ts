@@ -19,12 +19,21 @@
  * the directories they changed, so "chunks first, manifest last" holds across a power loss too.
  */
 import { ExistsError, IntegrityError, NotFoundError, StoreError } from "../errors.ts";
-import { createHash } from "node:crypto";
 import { md5Hex } from "../crypto/hash.ts";
-import { buffers } from "../buffer_pool.ts";
-import { readFull } from "../read_full.ts";
-import { pacedLoop, type Pacer } from "./bandwidth.ts";
-import { compareKeys, type GetArg, getOptionsOf, OversizeObjectError } from "./store.ts";
+import type { Pacer } from "./bandwidth.ts";
+import {
+  isDir,
+  isMissing,
+  kindOf,
+  md5Of,
+  notRegular,
+  openRegular,
+  readPaced,
+  readWhole,
+} from "./fs_files.ts";
+import { type FoundFile, listed, walk } from "./fs_list.ts";
+import { DurableDirs, fsyncDir, linkNew, TMP_MARK, writeSynced } from "./fs_write.ts";
+import { type GetArg, getOptionsOf, OversizeObjectError } from "./store.ts";
 import type {
   ByteRange,
   DeleteReport,
@@ -36,9 +45,9 @@ import type {
   Store,
 } from "./store.ts";
 
-const TMP_MARK = ".s3duct-tmp-";
-/** How often a pending open looks again at what it is opening (see openRegular). */
-const OPEN_WATCH_MS = 200;
+/** Opens an object's file only if it is the regular file lstat saw (fs_files.ts); for tests. */
+export { openRegular };
+export type { OpenedFile } from "./fs_files.ts";
 
 /** A local-directory bucket (see the module comment for what it reads, writes and syncs). */
 export class FsStore implements Store {
@@ -47,11 +56,8 @@ export class FsStore implements Store {
   readonly #dir: string;
   /** The bucket directory's real path (it may be a symlink), resolved once. */
   #realDir?: Promise<string>;
-  /**
-   * Directories (relative to the bucket) fsync'd into their parent by this process: the sync,
-   * shared by the uploads into a directory that run at once.
-   */
-  readonly #synced = new Map<string, Promise<void>>();
+  /** The directories below the bucket, made and fsync'd before objects go in. */
+  readonly #dirs: DurableDirs;
   /** `--bandwidth-limit`: bodies move slice by slice under it. */
   #pacer?: Pacer;
 
@@ -60,6 +66,7 @@ export class FsStore implements Store {
     this.#root = root.replace(/\/+$/, "") || "/";
     this.#dir = `${this.#root}/${bucket}`;
     this.location = `file://${this.#dir}`;
+    this.#dirs = new DurableDirs(this.#dir, this.location);
   }
 
   /** Pace every body read or written from now on (`--bandwidth-limit`). */
@@ -87,28 +94,10 @@ export class FsStore implements Store {
     const etag = md5Hex(body);
     etag.catch(() => {}); // awaited below; a failed write must not leave it unhandled
     try {
-      await this.#ensureDir(parentOf(key));
-      const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
-      try {
-        await pacedLoop(
-          body.length,
-          this.#pacer,
-          (off, n) => file.write(body.subarray(off, off + n)),
-        );
-        await file.sync();
-      } finally {
-        file.close();
-      }
+      await this.#dirs.ensure(parentOf(key));
+      await writeSynced(tmp, body, this.#pacer);
       if (opts.ifNoneMatch) {
-        // link() refuses to replace an existing name: an atomic create-if-absent.
-        try {
-          await Deno.link(tmp, path);
-        } catch (e) {
-          if (e instanceof Deno.errors.AlreadyExists) {
-            throw new ExistsError(`object '${key}' already exists in ${this.location}`);
-          }
-          throw e;
-        }
+        await linkNew(tmp, path, `object '${key}' already exists in ${this.location}`);
       } else if (opts.ifMatch !== undefined) {
         await this.#replaceIfMatch(key, dir, tmp, path, opts.ifMatch);
       } else {
@@ -194,27 +183,10 @@ export class FsStore implements Store {
       throw new StoreError(`list prefix '${prefix}' has '.' or '..' segments`);
     }
     const start = prefix.includes("/") ? prefix.slice(0, prefix.lastIndexOf("/")) : "";
-    const entries: { key: string; size: number }[] = [];
+    const entries: FoundFile[] = [];
     // The walk never follows a symlink, including on the way down to where it starts.
     if (await this.#plainDirs(start)) await walk(this.#dir, start, entries);
-    entries.sort((a, b) => compareKeys(a.key, b.key));
-    const seen = new Set<string>();
-    for (const e of entries) {
-      if (!e.key.startsWith(prefix)) continue;
-      if (opts.startAfter !== undefined && compareKeys(e.key, opts.startAfter) <= 0) continue;
-      if (opts.delimiter) {
-        const cut = e.key.indexOf(opts.delimiter, prefix.length);
-        if (cut >= 0) {
-          const p = e.key.slice(0, cut + opts.delimiter.length);
-          if (!seen.has(p)) {
-            seen.add(p);
-            yield { kind: "prefix", prefix: p };
-          }
-          continue;
-        }
-      }
-      yield { kind: "object", key: e.key, size: e.size, etag: "" };
-    }
+    yield* listed(entries, prefix, opts);
   }
 
   /** Removes the regular files of `keys` (missing counts as deleted), then fsyncs their folders. */
@@ -294,215 +266,10 @@ export class FsStore implements Store {
     }
     return true;
   }
-
-  /**
-   * Create the directories of `rel` (below the bucket) that are missing, refusing symlinks on
-   * the way (mkdir -p would follow them out of the bucket). Each is fsync'd into its parent
-   * when created, and once per process otherwise, before an object is placed below it.
-   */
-  async #ensureDir(rel: string): Promise<void> {
-    if (!rel) return;
-    const segs = rel.split("/");
-    for (let i = 1; i <= segs.length; i++) {
-      const sub = segs.slice(0, i).join("/");
-      const abs = `${this.#dir}/${sub}`;
-      let st = await Deno.lstat(abs).catch((e) => {
-        if (e instanceof Deno.errors.NotFound) return undefined;
-        throw e;
-      });
-      let created = false;
-      if (!st) {
-        try {
-          await Deno.mkdir(abs);
-          created = true;
-        } catch (e) {
-          // Another upload into the same new directory got there first: fine.
-          if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-        }
-        st = await Deno.lstat(abs);
-      }
-      if (st.isSymlink) throw notRegular(`directory '${sub}'`, this.location, "a symbolic link");
-      if (!st.isDirectory) {
-        throw new StoreError(`cannot store below '${sub}' in ${this.location}: not a directory`);
-      }
-      let synced = this.#synced.get(sub);
-      if (created || !synced) {
-        synced = fsyncDir(abs.slice(0, abs.lastIndexOf("/")));
-        this.#synced.set(sub, synced);
-        const mine = synced;
-        // Failed: forget it, so the next put tries again (the error reaches this put below).
-        mine.catch(() => this.#synced.get(sub) === mine && this.#synced.delete(sub));
-      }
-      await synced;
-    }
-  }
-}
-
-/** What an opened object file is, and its fstat (the size to read). */
-export interface OpenedFile {
-  /** The open file, checked to be the regular file lstat saw. */
-  file: Deno.FsFile;
-  /** The open file's fstat: its size is what there is to read. */
-  info: Deno.FileInfo;
-  /** Closes the file (`using` does it on leaving the scope). */
-  [Symbol.dispose](): void;
-}
-
-/**
- * Open `path`, which lstat saw as the regular file `seen`, and make sure the file opened is
- * that one. Opening blocks (forever) if the name was swapped for a FIFO in between, so while
- * the open is pending the path is looked at again every OPEN_WATCH_MS: if it is no longer that
- * file, this fails at once (a slow but unchanged file just keeps waiting). Exported for tests.
- */
-export async function openRegular(
-  key: string,
-  path: string,
-  seen: Deno.FileInfo,
-  location: string,
-): Promise<OpenedFile> {
-  const same = (st: Deno.FileInfo | undefined) =>
-    st !== undefined && st.isFile && st.ino === seen.ino && st.dev === seen.dev;
-  const opening = Deno.open(path, { read: true });
-  let done = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const watch = new Promise<never>((_, reject) => {
-    const look = async () => {
-      const now = await Deno.lstat(path).catch(() => undefined);
-      if (done) return;
-      if (!same(now)) reject(notRegular(key, location, "replaced while being opened"));
-      else timer = setTimeout(look, OPEN_WATCH_MS);
-    };
-    timer = setTimeout(look, OPEN_WATCH_MS);
-  });
-  let file: Deno.FsFile;
-  try {
-    file = await Promise.race([opening, watch]);
-  } catch (e) {
-    // If the blocked open ever completes (a writer came), close what it opened.
-    opening.then((f) => f.close(), () => {});
-    throw e;
-  } finally {
-    done = true;
-    clearTimeout(timer);
-  }
-  try {
-    const info = await file.stat();
-    if (!same(info)) throw notRegular(key, location, "replaced while being opened");
-    return { file, info, [Symbol.dispose]: () => file.close() };
-  } catch (e) {
-    file.close();
-    throw e;
-  }
-}
-
-/** The first `size` bytes of an open file, in a pooled buffer of that size. */
-async function readWhole(
-  file: Deno.FsFile,
-  size: number,
-  key: string,
-  pacer?: Pacer,
-): Promise<Uint8Array> {
-  const buf = buffers.take(size);
-  if (await readPaced(file, buf, pacer) < size) {
-    throw new StoreError(`'${key}' shrank while being read`, { transient: true });
-  }
-  return buf;
-}
-
-/** readFull, slice by slice under `pacer` when there is one. */
-function readPaced(file: Deno.FsFile, buf: Uint8Array, pacer?: Pacer): Promise<number> {
-  if (!pacer) return readFull(file, buf);
-  return pacedLoop(buf.length, pacer, (off, n) => readFull(file, buf.subarray(off, off + n)));
-}
-
-/**
- * Up to this size HEAD hashes the file in one buffer (MD5 on another thread); above it, piece
- * by piece, so a HEAD of a huge file (a 5 GiB chunk, or a 3 GiB file where a small chunk
- * belongs) costs one piece of memory, not the file's size. (node:crypto's MD5 ran ~450 MB/s
- * here against ~600 for the threaded one.)
- */
-const HEAD_ONE_SHOT = 64 * 1024 * 1024;
-const HEAD_PIECE = 8 * 1024 * 1024;
-
-/** MD5 (hex) of the first `size` bytes of an open file. */
-async function md5Of(file: Deno.FsFile, size: number, key: string): Promise<string> {
-  if (size <= HEAD_ONE_SHOT) {
-    const bytes = await readWhole(file, size, key);
-    try {
-      return await md5Hex(bytes);
-    } finally {
-      buffers.give(bytes);
-    }
-  }
-  const h = createHash("md5");
-  const piece = new Uint8Array(HEAD_PIECE);
-  for (let left = size; left > 0;) {
-    const n = await readFull(file, piece.subarray(0, Math.min(left, HEAD_PIECE)));
-    if (n === 0) throw new StoreError(`'${key}' shrank while being read`, { transient: true });
-    h.update(piece.subarray(0, n));
-    left -= n;
-  }
-  return h.digest("hex");
-}
-
-/** fsync a directory, which makes the names created, renamed or removed in it durable. */
-async function fsyncDir(path: string): Promise<void> {
-  using dir = await Deno.open(path, { read: true });
-  await dir.sync();
 }
 
 function parentOf(key: string): string {
   return key.includes("/") ? key.slice(0, key.lastIndexOf("/")) : "";
-}
-
-function kindOf(info: Deno.FileInfo): string {
-  if (info.isSymlink) return "a symbolic link";
-  if (info.isFifo) return "a FIFO";
-  if (info.isSocket) return "a socket";
-  if (info.isCharDevice || info.isBlockDevice) return "a device";
-  return "not a regular file";
-}
-
-/** `subject` is a key (quoted here) or an already-worded "directory 'a/b'". */
-function notRegular(subject: string, location: string, what: string): IntegrityError {
-  const name = subject.startsWith("directory '") ? subject : `object '${subject}'`;
-  return new IntegrityError(
-    `${name} in ${location} is ${what}; the local store reads and writes regular files ` +
-      "only, and follows no symbolic link below the bucket directory",
-  );
-}
-
-/** Missing, or a path through a file (ENOTDIR): either way, no such object. */
-function isMissing(e: unknown): boolean {
-  return e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory;
-}
-
-async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
-/** Regular files below `base/rel`, never through a symlink (readDir does not follow them). */
-async function walk(base: string, rel: string, out: { key: string; size: number }[]) {
-  let it: AsyncIterable<Deno.DirEntry>;
-  try {
-    it = Deno.readDir(rel ? `${base}/${rel}` : base);
-    for await (const e of it) {
-      const key = rel ? `${rel}/${e.name}` : e.name;
-      if (e.name.startsWith(TMP_MARK)) continue;
-      if (e.isDirectory) await walk(base, key, out);
-      else if (e.isFile) {
-        // lstat, not stat: a name swapped for a symlink since readDir is not followed.
-        const st = await Deno.lstat(`${base}/${key}`).catch(() => undefined);
-        if (st?.isFile) out.push({ key, size: st.size });
-      }
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) throw e;
-  }
 }
 
 function wrapFsError(e: unknown, key: string): unknown {

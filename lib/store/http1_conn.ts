@@ -4,7 +4,7 @@
  * What a connection goes through (proxy, TLS trust) is lib/store/network.ts's.
  * @module
  */
-import { NetworkError } from "../errors.ts";
+import { NetworkError, TimeoutError } from "../errors.ts";
 import type { Pacer } from "./bandwidth.ts";
 import { DIRECT, type Network } from "./network.ts";
 import { proxyFor } from "./proxy.ts";
@@ -28,8 +28,8 @@ export interface Conn {
 /** Idle timeout (and connect timeout) when the store is given none: 60 s without a byte moving. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
-/** No byte moved for the idle timeout (or the connect took longer). */
-export class TimeoutError extends Error {}
+/** No byte moved for the idle timeout (or the connect took longer): lib/errors.ts. */
+export { TimeoutError };
 
 /** Closes the connection once `ms` pass without `touch()`; one timer, re-armed lazily. */
 export class Watchdog {

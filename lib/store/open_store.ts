@@ -5,6 +5,7 @@ import { networkOf } from "./network.ts";
 import { hostPort, proxyFor } from "./proxy.ts";
 import { FsStore } from "./fs_store.ts";
 import type { RetryPolicy } from "./retry.ts";
+import { s3Address } from "./s3_address.ts";
 import { S3Store } from "./s3_store.ts";
 import type { Store } from "./store.ts";
 import { locks, type LockSettings } from "./object_lock.ts";
@@ -39,43 +40,51 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     throw new UsageError(`--bucket '${opts.bucket}' is not a valid bucket name`);
   }
   const url = opts.endpointUrl;
-  if (url?.startsWith("file:")) {
-    let path: string;
-    try {
-      path = decodeURIComponent(new URL(url).pathname);
-    } catch {
-      throw new UsageError(`--endpoint-url '${url}' is not a valid file:// URL`);
-    }
-    if (!url.startsWith("file:///") || path === "") {
-      throw new UsageError("--endpoint-url for a local directory must be file:///absolute/path");
-    }
-    if (opts.sse) {
-      throw new UsageError(
-        "--sse and --sse-c-key ask an S3 server to encrypt; the local-directory store " +
-          "(file://) has no server-side encryption: drop them, or use --key",
-      );
-    }
-    if (locks(opts.lock)) {
-      throw new UsageError(
-        "the local directory store does not support Object Lock: drop --object-lock-mode, " +
-          "--retain-until, --retain-for and --legal-hold, or put to an S3 bucket with Object Lock",
-      );
-    }
-    return new FsStore(path, opts.bucket);
-  }
+  if (url?.startsWith("file:")) return openFsStore(url, opts);
   if (url !== undefined && !/^https?:\/\/[^/]+/.test(url)) {
     throw new UsageError(
       `--endpoint-url '${url}' must be http://host[:port], https://host[:port] or file:///dir`,
     );
   }
+  return await openS3Store(url, opts);
+}
+
+/** The local directory store at the `file:///` URL `url`, refusing the S3-only options. */
+function openFsStore(url: string, opts: StoreOptions): FsStore {
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(url).pathname);
+  } catch {
+    throw new UsageError(`--endpoint-url '${url}' is not a valid file:// URL`);
+  }
+  if (!url.startsWith("file:///") || path === "") {
+    throw new UsageError("--endpoint-url for a local directory must be file:///absolute/path");
+  }
+  if (opts.sse) {
+    throw new UsageError(
+      "--sse and --sse-c-key ask an S3 server to encrypt; the local-directory store " +
+        "(file://) has no server-side encryption: drop them, or use --key",
+    );
+  }
+  if (locks(opts.lock)) {
+    throw new UsageError(
+      "the local directory store does not support Object Lock: drop --object-lock-mode, " +
+        "--retain-until, --retain-for and --legal-hold, or put to an S3 bucket with Object Lock",
+    );
+  }
+  return new FsStore(path, opts.bucket);
+}
+
+/** The S3 store at `url` (undefined: AWS), once credentials resolve and net access is granted. */
+async function openS3Store(url: string | undefined, opts: StoreOptions): Promise<S3Store> {
   // Proxies and CAs, read once: the store's transport and the credential chain share them.
   const network = await networkOf(opts.caBundle);
   const aws = await resolveAws(opts.region, { ...realAwsEnvironment, network });
-  const host = s3Host(opts.bucket, aws.region, url);
+  // The host S3Store will talk to: the same rule as its constructor's.
+  const { base } = s3Address(opts.bucket, aws.region, url);
   // Through a proxy, the connection Deno checks is the one to the proxy.
-  const scheme = url?.startsWith("http:") ? "http" : "https";
-  const proxy = proxyFor(new URL(`${scheme}://${host}`), network.proxies);
-  await needNet(proxy ? hostPort(proxy.url) : host);
+  const proxy = proxyFor(new URL(`${base.protocol}//${base.host}`), network.proxies);
+  await needNet(proxy ? hostPort(proxy.url) : base.host);
   return new S3Store({
     bucket: opts.bucket,
     region: aws.region,
@@ -87,14 +96,6 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     sse: opts.sse,
     lock: opts.lock,
   });
-}
-
-/** The host:port S3Store will talk to (same rule as its constructor). */
-function s3Host(bucket: string, region: string, endpoint: string | undefined): string {
-  if (endpoint !== undefined) return new URL(endpoint).host;
-  return bucket.includes(".")
-    ? `s3.${region}.amazonaws.com`
-    : `${bucket}.s3.${region}.amazonaws.com`;
 }
 
 /**

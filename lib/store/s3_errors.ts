@@ -87,6 +87,34 @@ export function s3Error(
       status,
     });
   }
+  const named = namedFailure(status, c, what, bucket);
+  if (named) return named;
+  if (isUnsupported(status, c)) {
+    return new StoreError(
+      `${what} failed: ${c ?? "HTTP"} ${status} (the server does not support this request)`,
+      { transient: false, code: c, status },
+    );
+  }
+  // Any other 4xx cannot succeed by repeating it (bad request, conflict, ...): not transient.
+  const transient = status >= 500 || status === 429 || (c !== undefined && TRANSIENT_CODES.has(c));
+  return new StoreError(`${what} failed: ${c ?? "HTTP"} ${status}`, {
+    transient,
+    code: c,
+    status,
+    retryAfterMs: transient ? retryAfterMs : undefined,
+  });
+}
+
+/**
+ * The failures with an exit code of their own (not found, archived, access, exists, usage),
+ * each with the fix in its message; undefined for a plain store failure.
+ */
+function namedFailure(
+  status: number,
+  c: string | undefined,
+  what: string,
+  bucket: string,
+): S3ductError | undefined {
   if (c === "NoSuchBucket") {
     return new NotFoundError(`bucket '${bucket}' does not exist (${what})`);
   }
@@ -112,18 +140,5 @@ export function s3Error(
       `bucket '${bucket}' is in another region: pass the right --region (${c ?? status})`,
     );
   }
-  if (isUnsupported(status, c)) {
-    return new StoreError(
-      `${what} failed: ${c ?? "HTTP"} ${status} (the server does not support this request)`,
-      { transient: false, code: c, status },
-    );
-  }
-  // Any other 4xx cannot succeed by repeating it (bad request, conflict, ...): not transient.
-  const transient = status >= 500 || status === 429 || (c !== undefined && TRANSIENT_CODES.has(c));
-  return new StoreError(`${what} failed: ${c ?? "HTTP"} ${status}`, {
-    transient,
-    code: c,
-    status,
-    retryAfterMs: transient ? retryAfterMs : undefined,
-  });
+  return undefined;
 }

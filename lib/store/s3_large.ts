@@ -9,45 +9,9 @@ import { NotFoundError, StoreError } from "../errors.ts";
 import { fromHex, toHex } from "../format/chain.ts";
 import { sha256 } from "../crypto/hash.ts";
 import { buffers } from "../buffer_pool.ts";
-import type { BodySink, HttpResponse } from "./http1.ts";
+import type { S3Request } from "./s3_request.ts";
 import { type GetOptions, OversizeObjectError } from "./store.ts";
 import { contentMd5 } from "./object_lock.ts";
-
-/** A whole S3 response. */
-export interface S3Response extends HttpResponse {
-  /** The body decoded as UTF-8 (S3's XML documents). */
-  text(): Promise<string>;
-}
-
-/** One S3 request, as S3Store makes it. */
-export interface S3Call {
-  /** The HTTP method. */
-  method: string;
-  /** The object key; undefined addresses the bucket itself. */
-  key?: string;
-  /** Query parameters (e.g. `{ uploads: "" }`), signed with the request. */
-  query?: Record<string, string>;
-  /** Request headers besides the signature's own; all are signed. */
-  headers?: Record<string, string>;
-  /** The request body, sent from this buffer in one write. */
-  body?: Uint8Array;
-  /** The body's SHA-256 in hex, when already known; otherwise it is computed for the signature. */
-  bodySha256?: string;
-  /** Aborts the request and its retries. */
-  signal?: AbortSignal;
-  /** Where a successful response body lands (see {@linkcode BodySink}). */
-  sink?: BodySink;
-  /** The most bytes a successful response body may have (RequestOptions.maxBody). */
-  maxBody?: number;
-  /** Retries of a transient failure for this request alone; default the store's policy. */
-  retries?: number;
-}
-
-/** One signed, retried S3 request (S3Store's), as the helpers here need it. */
-export type S3Request = <T = S3Response>(
-  call: S3Call,
-  read?: (res: S3Response) => Promise<T>,
-) => Promise<T>;
 
 /**
  * Bodies larger than this (65 MiB) are put as multipart uploads (unless the put is conditional)
@@ -90,60 +54,81 @@ export async function putMultipart(
   );
   const uploadId = String(init?.InitiateMultipartUploadResult?.UploadId ?? "");
   if (!uploadId) throw new StoreError(`multipart upload of ${key}: no UploadId in the answer`);
+  const upload: Upload = { request, key, uploadId, signal };
   try {
-    const cuts = spans(body.length);
-    const etags = new Array<string>(cuts.length);
-    await pool(cuts.length, async (i) => {
-      const part = body.subarray(cuts[i].start, cuts[i].end);
-      const res = await request({
-        method: "PUT",
-        key,
-        query: { partNumber: String(i + 1), uploadId },
-        // Object Lock: AWS refuses a part of a locked object without Content-MD5.
-        headers: partMd5 ? { "content-md5": contentMd5(part) } : undefined,
-        body: part,
-        bodySha256: toHex(await sha256(part)),
-        signal,
-      });
-      etags[i] = res.headers.get("etag") ?? "";
-    });
-    const doc = new TextEncoder().encode(
-      "<CompleteMultipartUpload>" +
-        etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`)
-          .join("") +
-        "</CompleteMultipartUpload>",
-    );
-    let done;
-    try {
-      done = await request(
-        { method: "POST", key, query: { uploadId }, body: doc, signal },
-        async (r) => xml.parse(await r.text()),
-      );
-    } catch (e) {
-      // A completion retried after its answer was lost finds the upload gone (NoSuchUpload,
-      // 404). If the object now has the ETag these parts make, the first try completed it.
-      if (!(e instanceof NotFoundError)) throw e;
-      const etag = multipartEtag(etags);
-      const there = await request({ method: "HEAD", key, signal }).catch(() => undefined);
-      if (there?.headers.get("etag")?.replace(/"/g, "") !== etag) throw e;
-      return { etag: `"${etag}"` };
-    }
-    // S3 may answer 200 with an <Error> body when completion fails late.
-    if (done?.Error) {
-      throw new StoreError(`multipart upload of ${key} failed: ${done.Error.Code}`, {
-        transient: true,
-        code: String(done.Error.Code),
-      });
-    }
-    // Ceph answers with an ETag the parser may not surface; the parts' MD5s give the same
-    // value S3 computes (and lists), so the record always carries a comparable ETag.
-    const told = String(done?.CompleteMultipartUploadResult?.ETag ?? "").replace(/"/g, "");
-    return { etag: `"${told || multipartEtag(etags)}"` };
+    const etags = await putParts(upload, body, partMd5);
+    return await completeUpload(upload, etags);
   } catch (e) {
     // Never leave a half-uploaded object's parts billing in the bucket.
     await request({ method: "DELETE", key, query: { uploadId } }).catch(() => {});
     throw e;
   }
+}
+
+/** A multipart upload under way: how to ask, for which key, its id. */
+interface Upload {
+  request: S3Request;
+  key: string;
+  uploadId: string;
+  signal?: AbortSignal;
+}
+
+/** PUT the parts of `body`, PARALLEL at a time; resolves to their ETags, in order. */
+async function putParts(u: Upload, body: Uint8Array, partMd5: boolean): Promise<string[]> {
+  const cuts = spans(body.length);
+  const etags = new Array<string>(cuts.length);
+  await pool(cuts.length, async (i) => {
+    const part = body.subarray(cuts[i].start, cuts[i].end);
+    const res = await u.request({
+      method: "PUT",
+      key: u.key,
+      query: { partNumber: String(i + 1), uploadId: u.uploadId },
+      // Object Lock: AWS refuses a part of a locked object without Content-MD5.
+      headers: partMd5 ? { "content-md5": contentMd5(part) } : undefined,
+      body: part,
+      bodySha256: toHex(await sha256(part)),
+      signal: u.signal,
+    });
+    etags[i] = res.headers.get("etag") ?? "";
+  });
+  return etags;
+}
+
+/** CompleteMultipartUpload of the parts `etags`; resolves to the object's ETag. */
+async function completeUpload(u: Upload, etags: string[]): Promise<{ etag: string }> {
+  const { request, key, uploadId, signal } = u;
+  const doc = new TextEncoder().encode(
+    "<CompleteMultipartUpload>" +
+      etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`)
+        .join("") +
+      "</CompleteMultipartUpload>",
+  );
+  let done;
+  try {
+    done = await request(
+      { method: "POST", key, query: { uploadId }, body: doc, signal },
+      async (r) => xml.parse(await r.text()),
+    );
+  } catch (e) {
+    // A completion retried after its answer was lost finds the upload gone (NoSuchUpload,
+    // 404). If the object now has the ETag these parts make, the first try completed it.
+    if (!(e instanceof NotFoundError)) throw e;
+    const etag = multipartEtag(etags);
+    const there = await request({ method: "HEAD", key, signal }).catch(() => undefined);
+    if (there?.headers.get("etag")?.replace(/"/g, "") !== etag) throw e;
+    return { etag: `"${etag}"` };
+  }
+  // S3 may answer 200 with an <Error> body when completion fails late.
+  if (done?.Error) {
+    throw new StoreError(`multipart upload of ${key} failed: ${done.Error.Code}`, {
+      transient: true,
+      code: String(done.Error.Code),
+    });
+  }
+  // Ceph answers with an ETag the parser may not surface; the parts' MD5s give the same
+  // value S3 computes (and lists), so the record always carries a comparable ETag.
+  const told = String(done?.CompleteMultipartUploadResult?.ETag ?? "").replace(/"/g, "");
+  return { etag: `"${told || multipartEtag(etags)}"` };
 }
 
 /**
@@ -220,7 +205,28 @@ export async function getRanged(
   if (out.length !== size) out = buffers.take(size);
   if (got.buffer !== out.buffer || got.byteOffset !== out.byteOffset) out.set(got);
   const etag = first.headers.get("etag") ?? "";
-  const from = got.length;
+  await getRest({ request, key, signal, etag, out, from: got.length, span });
+  return out;
+}
+
+/** The ranges of an object after its first: where they land and what they are pinned to. */
+interface Rest {
+  request: S3Request;
+  key: string;
+  signal?: AbortSignal;
+  /** The first answer's ETag. */
+  etag: string;
+  /** The whole object's buffer; bytes before `from` are there already. */
+  out: Uint8Array;
+  from: number;
+  /** Bytes per range. */
+  span: number;
+}
+
+/** GET `out`'s bytes from `from` on, `span` a range, PARALLEL at a time, each into its slot. */
+async function getRest(r: Rest): Promise<void> {
+  const { request, key, signal, etag, out, from, span } = r;
+  const size = out.length;
   const rest = Math.ceil((size - from) / span);
   await pool(rest, async (i) => {
     const start = from + i * span;
@@ -243,7 +249,6 @@ export async function getRanged(
     }
     slot.set(part.body); // a chunked answer: right length, its own buffer
   });
-  return out;
 }
 
 /** S3's ETag of a multipart object: MD5 of the parts' binary MD5s, "-" part count. */

@@ -20,7 +20,7 @@ import {
   type VersionDeleteReport,
   type VersionRef,
 } from "./object_lock.ts";
-import type { S3Request } from "./s3_large.ts";
+import type { S3Request } from "./s3_request.ts";
 
 const xml = new XMLParser({
   parseTagValue: false,

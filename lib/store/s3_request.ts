@@ -11,8 +11,13 @@ import { sha256 } from "../crypto/hash.ts";
 import type { S3Signer } from "./s3_signer.ts";
 import { type RetryPolicy, withRetry } from "./retry.ts";
 import { errorCode, parseRetryAfter, s3Error } from "./s3_errors.ts";
-import { BodyTooLargeError, type Http1Client, TimeoutError } from "./http1.ts";
-import type { S3Call, S3Request, S3Response } from "./s3_large.ts";
+import {
+  type BodySink,
+  BodyTooLargeError,
+  type Http1Client,
+  type HttpResponse,
+  TimeoutError,
+} from "./http1.ts";
 import { OversizeObjectError } from "./store.ts";
 import {
   answerMustShowSse,
@@ -22,6 +27,42 @@ import {
   sseRefusal,
   type SseSettings,
 } from "./sse.ts";
+
+/** A whole S3 response. */
+export interface S3Response extends HttpResponse {
+  /** The body decoded as UTF-8 (S3's XML documents). */
+  text(): Promise<string>;
+}
+
+/** One S3 request, as S3Store makes it. */
+export interface S3Call {
+  /** The HTTP method. */
+  method: string;
+  /** The object key; undefined addresses the bucket itself. */
+  key?: string;
+  /** Query parameters (e.g. `{ uploads: "" }`), signed with the request. */
+  query?: Record<string, string>;
+  /** Request headers besides the signature's own; all are signed. */
+  headers?: Record<string, string>;
+  /** The request body, sent from this buffer in one write. */
+  body?: Uint8Array;
+  /** The body's SHA-256 in hex, when already known; otherwise it is computed for the signature. */
+  bodySha256?: string;
+  /** Aborts the request and its retries. */
+  signal?: AbortSignal;
+  /** Where a successful response body lands (see {@linkcode BodySink}). */
+  sink?: BodySink;
+  /** The most bytes a successful response body may have (RequestOptions.maxBody). */
+  maxBody?: number;
+  /** Retries of a transient failure for this request alone; default the store's policy. */
+  retries?: number;
+}
+
+/** One signed, retried S3 request (S3Store's), as the helpers here need it. */
+export type S3Request = <T = S3Response>(
+  call: S3Call,
+  read?: (res: S3Response) => Promise<T>,
+) => Promise<T>;
 
 /** What requests are made with: the store's bucket, endpoint, signer, transport and policies. */
 export interface S3RequesterOptions {

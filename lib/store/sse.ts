@@ -6,7 +6,7 @@
  * a failed put instead of an unencrypted backup that claims otherwise.
  */
 import { createHash, createHmac } from "node:crypto";
-import { AccessError, KeyError, StoreError, UsageError } from "../errors.ts";
+import { AccessError, KeyError, SseNotAppliedError, UsageError } from "../errors.ts";
 import { encodeBase64 } from "../format/base64.ts";
 import type { ServerSideEncryption } from "../format/manifest.ts";
 
@@ -112,18 +112,8 @@ export function answerMustShowSse(sse: SseSettings | undefined, call: SseCall): 
   return sse !== undefined && (step === "put" || step === "create" || step === "part");
 }
 
-/**
- * The server did not apply the encryption asked for: not retried, the put fails (exit 7) and
- * no manifest is written. `gap` names what the provider failed to do.
- */
-export class SseNotAppliedError extends StoreError {
-  /** `what` is the request ("PUT s3://b/k"), `gap` what its answer lacked. */
-  constructor(what: string, gap: string) {
-    super(`${what}: ${gap}; refusing to store data the server may have kept unencrypted`, {
-      code: "SseNotApplied",
-    });
-  }
-}
+/** The server did not apply the encryption asked for (lib/errors.ts). */
+export { SseNotAppliedError };
 
 /**
  * Checks a write's (or a HEAD's, after a multipart completion) response headers against what

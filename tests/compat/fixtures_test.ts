@@ -6,29 +6,31 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import {
+  aesCases,
   aesKeyOf,
   CASES,
+  cli,
   type CliResult,
+  eachFixture,
   type FixtureCase,
   fixtureCase,
   FIXTURES,
+  lazy,
   leaksSecret,
   refHex,
-  runCli,
 } from "../helpers.ts";
 
 interface IndexJson {
   list_output_whole_bucket: { stdout: string };
   list_output_with_prefix: { argv: string[]; stdout: string };
 }
-const INDEX = JSON.parse(Deno.readTextFileSync(`${FIXTURES}/index.json`)) as IndexJson;
+const INDEX: IndexJson = lazy(() => JSON.parse(Deno.readTextFileSync(`${FIXTURES}/index.json`)));
 
 // age support lands with issue 3: the age cases switch on by themselves once `get` has it.
-const GET_HELP = new TextDecoder().decode((await runCli(["get", "--help"])).stdout);
+const GET_HELP = new TextDecoder().decode((await cli(["get", "--help"])).stdout);
 const AGE_SUPPORTED = GET_HELP.includes("--age-identity");
 
 const isAge = (c: FixtureCase) => c.json.crypto.method === "age";
-const isAes = (c: FixtureCase) => c.json.crypto.method === "aes-256-gcm";
 /** Case f: empty stdin, so the old tool stored nothing at all. */
 const storedNothing = (c: FixtureCase) => c.json.objects.length === 0;
 
@@ -40,7 +42,7 @@ function storeArgs(c: FixtureCase, withName = true): string[] {
 }
 
 function keyArgs(c: FixtureCase): string[] {
-  if (isAes(c)) return ["--key", `file:${c.dir}/aes-key.hex`];
+  if (c.json.crypto.method === "aes-256-gcm") return ["--key", `file:${c.dir}/aes-key.hex`];
   if (isAge(c)) return ["--age-identity", `${c.dir}/${c.json.crypto.age_identity_file}`];
   return [];
 }
@@ -62,6 +64,13 @@ function assertStdoutIsInput(r: CliResult, c: FixtureCase): void {
   assert.equal(Buffer.compare(r.stdout, input), 0);
 }
 
+/** Exit `code`, nothing on stdout, one line on stderr. */
+function assertFailed(r: CliResult, code: number, what: string): void {
+  assertExit(r, code, what);
+  assert.equal(r.stdout.length, 0);
+  assertOneLineError(r, what);
+}
+
 /** A failure is one line on stderr, with no Python traceback or JS stack frames. */
 function assertOneLineError(r: CliResult, what: string): void {
   const lines = r.stderr.split("\n").filter((l) => l !== "");
@@ -76,15 +85,15 @@ Deno.test("fixtures: the nine cases of s3duct 0.4 are present", () => {
   assert.deepEqual(ids, ["a", "b", "c", "d", "d2", "e", "e2", "f", "g"]);
 });
 
-for (const c of CASES) {
-  if (storedNothing(c)) continue;
+eachFixture(CASES, "get, verify and list of every case: the fixtures", (c) => {
+  if (storedNothing(c)) return;
   const ignore = isAge(c) && !AGE_SUPPORTED;
 
   Deno.test({
     name: `get ${c.id}: stdout is byte-identical to input.bin`,
     ignore,
     async fn() {
-      const r = await runCli(["get", ...storeArgs(c), ...keyArgs(c)]);
+      const r = await cli(["get", ...storeArgs(c), ...keyArgs(c)]);
       assertExit(r, 0, "get");
       assertStdoutIsInput(r, c);
     },
@@ -94,7 +103,7 @@ for (const c of CASES) {
     name: `verify ${c.id}: exit 0, every chunk's ETag matches`,
     ignore,
     async fn() {
-      const r = await runCli(["verify", ...storeArgs(c), ...keyArgs(c), "--summary", "json"]);
+      const r = await cli(["verify", ...storeArgs(c), ...keyArgs(c), "--summary", "json"]);
       assertExit(r, 0, "verify");
       assert.equal(r.stdout.length, 0, "verify prints nothing on stdout");
       // The last stderr line is the JSON summary; compare with what 0.4 reported.
@@ -109,7 +118,7 @@ for (const c of CASES) {
   });
 
   Deno.test(`list ${c.id}: the line s3duct 0.4 printed`, async () => {
-    const r = await runCli(["list", ...storeArgs(c, false)]);
+    const r = await cli(["list", ...storeArgs(c, false)]);
     assertExit(r, 0, "list");
     const want = c.json.list.stdout_line_for_this_stream;
     assert.ok(want, "case.json has the list line");
@@ -123,28 +132,28 @@ for (const c of CASES) {
       assert.equal(stdoutText(r), want + "\n");
     }
   });
-}
+});
 
-for (const c of CASES.filter(isAes)) {
+eachFixture(aesCases, "get with the --key forms of 0.4: the fixtures", (c) => {
   Deno.test(`get ${c.id} with the --key form 0.4 was given (${c.json.crypto.key_spec?.split(":")[0]}:)`, async () => {
     const spec = c.json.crypto.key_spec!;
     // Relative file: paths were relative to the case directory.
     const abs = spec.startsWith("file:") && !spec.startsWith("file:/")
       ? `file:${c.dir}/${spec.slice(5)}`
       : spec;
-    const r = await runCli(["get", ...storeArgs(c), "--key", abs], { env: c.json.env_extra });
+    const r = await cli(["get", ...storeArgs(c), "--key", abs], { env: c.json.env_extra });
     assertExit(r, 0, "get");
     assertStdoutIsInput(r, c);
     const keyHex = Buffer.from(aesKeyOf(c)).toString("hex");
     assert.ok(!leaksSecret(r.stderr, keyHex), `stderr leaks the key:\n${r.stderr}`);
   });
-}
+});
 
 Deno.test("get c-aes-plain-manifest with --key env:S3DUCT_FIXTURE_KEY", async () => {
   const c = fixtureCase("c");
   const value = c.json.env_extra.S3DUCT_FIXTURE_KEY;
   assert.match(value, /^[0-9a-f]{64}$/);
-  const r = await runCli(["get", ...storeArgs(c), "--key", "env:S3DUCT_FIXTURE_KEY"], {
+  const r = await cli(["get", ...storeArgs(c), "--key", "env:S3DUCT_FIXTURE_KEY"], {
     env: { S3DUCT_FIXTURE_KEY: value },
   });
   assertExit(r, 0, "get");
@@ -153,10 +162,8 @@ Deno.test("get c-aes-plain-manifest with --key env:S3DUCT_FIXTURE_KEY", async ()
 
 Deno.test("get c-aes-plain-manifest with the env variable unset: key error, nothing written", async () => {
   const c = fixtureCase("c");
-  const r = await runCli(["get", ...storeArgs(c), "--key", "env:S3DUCT_FIXTURE_KEY_UNSET"]);
-  assertExit(r, 5, "get");
-  assert.equal(r.stdout.length, 0);
-  assertOneLineError(r, "get");
+  const r = await cli(["get", ...storeArgs(c), "--key", "env:S3DUCT_FIXTURE_KEY_UNSET"]);
+  assertFailed(r, 5, "get");
 });
 
 Deno.test("get c-aes-plain-manifest with another case's key: exit 5, nothing written", async () => {
@@ -164,24 +171,20 @@ Deno.test("get c-aes-plain-manifest with another case's key: exit 5, nothing wri
   const b = fixtureCase("b");
   // hex: form, so no key-file permission warning joins the error line.
   const wrong = Buffer.from(aesKeyOf(b)).toString("hex");
-  const r = await runCli(["get", ...storeArgs(c), "--key", `hex:${wrong}`]);
-  assertExit(r, 5, "get");
-  assert.equal(r.stdout.length, 0);
-  assertOneLineError(r, "get");
+  const r = await cli(["get", ...storeArgs(c), "--key", `hex:${wrong}`]);
+  assertFailed(r, 5, "get");
 });
 
 Deno.test("get b-aes-encrypted-manifest without --key: exit 5, one line", async () => {
   const b = fixtureCase("b");
-  const r = await runCli(["get", ...storeArgs(b)]);
-  assertExit(r, 5, "get");
-  assert.equal(r.stdout.length, 0);
-  assertOneLineError(r, "get");
+  const r = await cli(["get", ...storeArgs(b)]);
+  assertFailed(r, 5, "get");
 });
 
 Deno.test("get g with --prefix lacking the trailing slash (normalised as 0.4 does)", async () => {
   const g = fixtureCase("g");
   assert.equal(g.json.prefix_arg, "backups/2026/");
-  const r = await runCli([
+  const r = await cli([
     "get",
     "--bucket",
     "objects",
@@ -200,7 +203,7 @@ Deno.test("list g with --prefix matches index.json list_output_with_prefix", asy
   const g = fixtureCase("g");
   const prefix =
     INDEX.list_output_with_prefix.argv[INDEX.list_output_with_prefix.argv.indexOf("--prefix") + 1];
-  const r = await runCli([
+  const r = await cli([
     "list",
     "--bucket",
     "objects",
@@ -224,7 +227,7 @@ function wholeBucketLine(name: string): string {
 
 Deno.test("list g without --prefix shows the stream as prefix/name with its details (spec 2.3)", async () => {
   const g = fixtureCase("g");
-  const r = await runCli(["list", "--bucket", "objects", "--endpoint-url", `file://${g.dir}`]);
+  const r = await cli(["list", "--bucket", "objects", "--endpoint-url", `file://${g.dir}`]);
   assertExit(r, 0, "list");
   assert.equal(stdoutText(r), wholeBucketLine("backups/2026/db/nightly.dump") + "\n");
 });
@@ -240,7 +243,7 @@ Deno.test("list of one bucket holding every case matches index.json list_output_
         await Deno.chmod(dest, 0o644);
       }
     }
-    const r = await runCli(["list", "--bucket", "objects", "--endpoint-url", `file://${root}`]);
+    const r = await cli(["list", "--bucket", "objects", "--endpoint-url", `file://${root}`]);
     assertExit(r, 0, "list");
     const ours = stdoutText(r).split("\n").filter((l) => l !== "");
     const old = INDEX.list_output_whole_bucket.stdout.split("\n").filter((l) => l !== "");
@@ -262,24 +265,20 @@ Deno.test("list of one bucket holding every case matches index.json list_output_
 Deno.test("f-empty-stdin: get of a stream never stored exits 3 with one line, no stdout", async () => {
   const f = fixtureCase("f");
   assert.equal(f.json.objects.length, 0);
-  const r = await runCli(["get", ...storeArgs(f)]);
-  assertExit(r, 3, "get");
-  assert.equal(r.stdout.length, 0);
-  assertOneLineError(r, "get");
+  const r = await cli(["get", ...storeArgs(f)]);
+  assertFailed(r, 3, "get");
   assert.ok(r.stderr.includes(f.json.stream_name), r.stderr);
 });
 
 Deno.test("f-empty-stdin: verify exits 3 with one line", async () => {
   const f = fixtureCase("f");
-  const r = await runCli(["verify", ...storeArgs(f)]);
-  assertExit(r, 3, "verify");
-  assert.equal(r.stdout.length, 0);
-  assertOneLineError(r, "verify");
+  const r = await cli(["verify", ...storeArgs(f)]);
+  assertFailed(r, 3, "verify");
 });
 
 Deno.test("get of a name below an existing chunk object is 'not found' (exit 3), not a store failure", async () => {
   const a = fixtureCase("a");
-  const r = await runCli([
+  const r = await cli([
     "get",
     "--bucket",
     "objects",
@@ -288,7 +287,5 @@ Deno.test("get of a name below an existing chunk object is 'not found' (exit 3),
     "--name",
     `${a.json.stream_name}/chunk-000000`,
   ]);
-  assertExit(r, 3, "get");
-  assert.equal(r.stdout.length, 0);
-  assertOneLineError(r, "get");
+  assertFailed(r, 3, "get");
 });

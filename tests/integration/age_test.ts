@@ -4,22 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { ageCipher, parseIdentities } from "../../lib/crypto/age.ts";
-import {
-  cleanPrefix,
-  cli,
-  directStore,
-  equalBytes,
-  findChunkKey,
-  runPrefix,
-  s3Args,
-  s3Env,
-  TEST_KEY_HEX,
-  testBytes,
-} from "./harness.ts";
+import { bytesEqual, cli, pseudoRandom, s3Args, Suite, TEST_KEY_HEX } from "./harness.ts";
+import { tempDir } from "../helpers.ts";
 
-const prefix = runPrefix("age");
-const env = { ...s3Env(), K: TEST_KEY_HEX };
-const tmp = Deno.makeTempDirSync({ prefix: "s3duct-age-" });
+const t = new Suite("age", undefined, { K: TEST_KEY_HEX });
+const { prefix, env, store } = t;
+const tmp = tempDir("s3duct-age-");
 const secrets: string[] = [];
 const outputs: string[] = [];
 
@@ -39,7 +29,7 @@ async function keygen(file: string, pq = false): Promise<string> {
   return recipient;
 }
 
-const base = (name: string) => [...s3Args(), "--prefix", prefix, "--name", name];
+const base = (name: string) => t.at(name);
 
 async function ageCli(args: string[], stdin?: Uint8Array): Promise<Uint8Array> {
   const p = new Deno.Command("age", { args, stdin: "piped", stdout: "piped", stderr: "piped" })
@@ -58,7 +48,7 @@ async function ageCli(args: string[], stdin?: Uint8Array): Promise<Uint8Array> {
 
 Deno.test("age: recipient-only put (no private key on the host), get with the identity", async () => {
   const r = await keygen("x25519.txt");
-  const data = testBytes(300_000, 1);
+  const data = pseudoRandom(300_000, 1);
   const put = await run(
     ["put", ...base("recipient-only"), "--chunk-size", "128K", "--age-recipient", r],
     data,
@@ -69,27 +59,27 @@ Deno.test("age: recipient-only put (no private key on the host), get with the id
   assert.match(noKey.stderr, /--age-identity/);
   const get = await run(["get", ...base("recipient-only"), "--age-identity", `${tmp}/x25519.txt`]);
   assert.equal(get.code, 0, get.stderr);
-  assert.ok(equalBytes(get.stdout, data));
+  assert.ok(bytesEqual(get.stdout, data));
 });
 
 Deno.test("age: our chunk and manifest objects decrypt with Debian's age CLI", async () => {
   const r = await keygen("for-cli.txt");
   // 131072 = two full 64 KiB segments; 200000 = segments plus a short tail.
   for (const [size, chunk] of [[262_144, "128K"], [200_000, "200000"]] as const) {
-    const data = testBytes(size, size);
+    const data = pseudoRandom(size, size);
     const name = `for-cli-${size}`;
     const put = await run(
       ["put", ...base(name), "--chunk-size", chunk, "--age-recipient", r],
       data,
     );
     assert.equal(put.code, 0, put.stderr);
-    const key = await findChunkKey(`${prefix}/${name}`, 0);
+    const key = await t.chunkKey(name, 0);
     assert.match(key, new RegExp(`^${prefix}/${name}/g[0-9a-z]{8}/chunk-000000$`));
-    const obj = await directStore().get(key);
+    const obj = await store.get(key);
     const plain = await ageCli(["-d", "-i", `${tmp}/for-cli.txt`], obj);
     const chunkBytes = Number(chunk.replace("128K", "131072"));
-    assert.ok(equalBytes(plain, data.subarray(0, chunkBytes)));
-    const manifest = await directStore().get(`${prefix}/${name}/.manifest.json`);
+    assert.ok(bytesEqual(plain, data.subarray(0, chunkBytes)));
+    const manifest = await store.get(t.manifestKey(name));
     const json = JSON.parse(
       new TextDecoder().decode(await ageCli(["-d", "-i", `${tmp}/for-cli.txt`], manifest)),
     );
@@ -104,28 +94,28 @@ Deno.test("age: files the age CLI encrypts decrypt with our code", async () => {
   const ids = parseIdentities(await Deno.readTextFile(`${tmp}/from-cli.txt`), "id");
   const cipher = ageCipher({ identities: ids });
   for (const size of [0, 1, 65_536, 65_537, 300_000]) {
-    const data = testBytes(size, 77);
+    const data = pseudoRandom(size, 77);
     const sealed = await ageCli(["-r", r], data);
     const opened = await cipher.open(sealed);
-    assert.ok(opened && equalBytes(opened, data), `size ${size}`);
+    assert.ok(opened && bytesEqual(opened, data), `size ${size}`);
   }
 });
 
 Deno.test("age: post-quantum recipient only; get with the PQ identity", async () => {
   const r = await keygen("pq.txt", true);
-  const data = testBytes(150_000, 3);
+  const data = pseudoRandom(150_000, 3);
   const put = await run(["put", ...base("pq"), "--chunk-size", "64K", "--age-recipient", r], data);
   assert.equal(put.code, 0, put.stderr);
   const get = await run(["get", ...base("pq"), "--age-identity", `${tmp}/pq.txt`]);
   assert.equal(get.code, 0, get.stderr);
-  assert.ok(equalBytes(get.stdout, data));
+  assert.ok(bytesEqual(get.stdout, data));
 });
 
 Deno.test("age: mixed X25519 + PQ recipients (file and flag); either identity restores", async () => {
   const rx = await keygen("mixed-x.txt");
   const rpq = await keygen("mixed-pq.txt", true);
   await Deno.writeTextFile(`${tmp}/recipients.txt`, `# team keys\n${rx}\n\n`);
-  const data = testBytes(100_000, 4);
+  const data = pseudoRandom(100_000, 4);
   const put = await run([
     "put",
     ...base("mixed"),
@@ -140,13 +130,13 @@ Deno.test("age: mixed X25519 + PQ recipients (file and flag); either identity re
   for (const id of ["mixed-x.txt", "mixed-pq.txt"]) {
     const get = await run(["get", ...base("mixed"), "--age-identity", `${tmp}/${id}`]);
     assert.equal(get.code, 0, `${id}: ${get.stderr}`);
-    assert.ok(equalBytes(get.stdout, data));
+    assert.ok(bytesEqual(get.stdout, data));
   }
 });
 
 Deno.test("age: put with --age-identity derives the recipient (s3duct 0.4 style), plain manifest", async () => {
   await keygen("derive.txt");
-  const data = testBytes(10_000, 5);
+  const data = pseudoRandom(10_000, 5);
   const put = await run([
     "put",
     ...base("derived"),
@@ -163,13 +153,13 @@ Deno.test("age: put with --age-identity derives the recipient (s3duct 0.4 style)
     /derived {2}3 chunks {2}10,000 bytes .*\[encrypted\]/,
   );
   const get = await run(["get", ...base("derived"), "--age-identity", `${tmp}/derive.txt`]);
-  assert.ok(equalBytes(get.stdout, data));
+  assert.ok(bytesEqual(get.stdout, data));
 });
 
 Deno.test("age: wrong key kinds each get their own one-line error, exit 5", async () => {
   const r = await keygen("kind.txt");
   await keygen("stranger.txt");
-  const data = testBytes(9_000, 6);
+  const data = pseudoRandom(9_000, 6);
   assert.equal(
     (await run(["put", ...base("kind-age"), "--chunk-size", "4K", "--age-recipient", r], data))
       .code,
@@ -215,7 +205,7 @@ Deno.test("age: an identity file readable by others gets a warning", async () =>
   await Deno.chmod(`${tmp}/loose.txt`, 0o644);
   const r = await run(
     ["put", ...base("loose"), "--age-identity", `${tmp}/loose.txt`],
-    testBytes(10),
+    pseudoRandom(10),
   );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /readable by group or others; run: chmod 600/);
@@ -229,6 +219,6 @@ Deno.test("age: no identity ever appears in any output", () => {
 });
 
 Deno.test("age: clean up", async () => {
-  await cleanPrefix(prefix);
+  await t.clean();
   await Deno.remove(tmp, { recursive: true });
 });

@@ -5,10 +5,10 @@
  * ahead here). Only lower bounds on time: load can slow a run, never speed it up.
  */
 import assert from "node:assert/strict";
-import { cli, equalBytes, runPrefix, s3Args, s3Env, servers, testBytes } from "./harness.ts";
+import { bytesEqual, cli, pseudoRandom, runPrefix, s3Args, s3Env, servers } from "./harness.ts";
 
 const MiB = 1024 * 1024;
-const DATA = testBytes(4 * MiB + 123, 9);
+const DATA = pseudoRandom(4 * MiB + 123, 9);
 const LIMIT = 2 * MiB;
 const least = (DATA.length - 256 * 1024) / LIMIT; // one slice of credit at the start
 
@@ -29,7 +29,7 @@ async function roundTrip(where: string[], env: Record<string, string>): Promise<
   assert.ok(put.seconds >= least, `put of 4 MiB at 2M took ${put.seconds.toFixed(2)} s`);
   const get = await timed(["get", ...where, ...limit], { ...env, K: "3c".repeat(32) });
   assert.equal(get.code, 0, get.stderr);
-  assert.ok(equalBytes(get.stdout, DATA));
+  assert.ok(bytesEqual(get.stdout, DATA));
   assert.ok(get.seconds >= least, `get of 4 MiB at 2M took ${get.seconds.toFixed(2)} s`);
 }
 

@@ -3,7 +3,7 @@
  * own; a put/get round trip through it on a local-directory store returns the same bytes.
  */
 import assert from "node:assert/strict";
-import { equalBytes, testBytes } from "./harness.ts";
+import { bytesEqual, pseudoRandom } from "./harness.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -36,7 +36,7 @@ Deno.test("bundle: the single-file build round-trips a stream on a file:// store
 
     const store = `${dir}/store`;
     await Deno.mkdir(`${store}/b`, { recursive: true });
-    const data = testBytes(1024 * 1024 + 3, 5);
+    const data = pseudoRandom(1024 * 1024 + 3, 5);
     const common = ["--bucket", "b", "--endpoint-url", `file://${store}`, "--name", "bundled"];
     const key = ["--key", `hex:${"5a".repeat(32)}`];
     const put = await deno(
@@ -46,7 +46,7 @@ Deno.test("bundle: the single-file build round-trips a stream on a file:// store
     assert.equal(put.code, 0, put.stderr);
     const get = await deno(["run", "-A", bundle, "get", ...common, ...key, "-q"]);
     assert.equal(get.code, 0, get.stderr);
-    assert.ok(equalBytes(get.stdout, data), "identical bytes through the bundle");
+    assert.ok(bytesEqual(get.stdout, data), "identical bytes through the bundle");
     // --compress runs its codec from source text in workers: it must survive bundling too.
     const text = new TextEncoder().encode("INSERT INTO t VALUES (1, 'same row');\n".repeat(30000));
     const zstd = ["--bucket", "b", "--endpoint-url", `file://${store}`, "--name", "bundled-zstd"];
@@ -57,7 +57,7 @@ Deno.test("bundle: the single-file build round-trips a stream on a file:// store
     assert.equal(zput.code, 0, zput.stderr);
     const zget = await deno(["run", "-A", bundle, "get", ...zstd, ...key, "-q"]);
     assert.equal(zget.code, 0, zget.stderr);
-    assert.ok(equalBytes(zget.stdout, text), "identical bytes through the bundle's zstd");
+    assert.ok(bytesEqual(zget.stdout, text), "identical bytes through the bundle's zstd");
     const version = await deno(["run", "-A", bundle, "--version"]);
     assert.match(new TextDecoder().decode(version.stdout), /^s3duct \d+\.\d+\.\d+/);
   } finally {

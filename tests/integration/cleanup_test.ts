@@ -7,23 +7,19 @@ import assert from "node:assert/strict";
 import { ExitCode } from "../../lib/errors.ts";
 import { ownersOf } from "../../lib/cli/cleanup.ts";
 import {
-  cleanPrefix,
+  bytesEqual,
   cli,
-  directStore,
-  equalBytes,
-  findChunkKey,
-  runPrefix,
+  pseudoRandom,
   s3Args,
   s3Env,
   servers,
+  Suite,
   TEST_KEY_HEX,
-  testBytes,
 } from "./harness.ts";
 
 for (const server of servers()) {
-  const prefix = runPrefix(`cleanup-${server.name}`);
-  const env = { ...s3Env(server), K: TEST_KEY_HEX };
-  const store = directStore(server);
+  const t = new Suite(`cleanup-${server.name}`, server, { K: TEST_KEY_HEX });
+  const { prefix, env, store } = t;
   /** Full key of chunk `i` in s3duct 0.4's layout: directly under the name. */
   const chunk = (name: string, i: number) =>
     `${prefix}/${name}/chunk-${String(i).padStart(6, "0")}`;
@@ -50,39 +46,19 @@ for (const server of servers()) {
     });
   }
 
-  Deno.test(`cleanup: finds orphans, --dry-run keeps them, --force removes only them [${server.name}]`, async () => {
-    const data = testBytes(2500, 3);
-    const streams: [string, string[]][] = [["done", ["--key", "env:K"]], ["plain", [
-      "--no-encrypt",
-    ]]];
-    for (const [name, extra] of streams) {
-      const r = await cli(
-        [
-          "put",
-          ...s3Args(server),
-          "--prefix",
-          prefix,
-          "--name",
-          name,
-          "--chunk-size",
-          "1000",
-          ...extra,
-        ],
-        { stdin: data, env },
-      );
-      assert.equal(r.code, 0, r.stderr);
-    }
-    const complete = await allKeys();
+  /**
+   * Interrupted uploads (no manifest): in a generation folder as this version writes them, and
+   * directly under the name as s3duct 0.4 did; chunks past two manifests' end, next to their
+   * chunks; a stale generation. 100 bytes each.
+   */
+  const plantOrphans = async () => {
     // Chunk 3 in the generation folder each put wrote its chunks 0-2 into (one past the end).
     const past = async (name: string) => {
-      const first = await findChunkKey(`${prefix}/${name}`, 0, store);
+      const first = await t.chunkKey(name, 0);
       const gen = new RegExp(`^${prefix}/${name}/(g[0-9a-z]{8})/chunk-000000$`).exec(first)?.[1];
       assert.ok(gen && gen !== "g0a1b2c3d", first);
       return `${prefix}/${name}/${gen}/chunk-000003`;
     };
-    // Interrupted uploads (no manifest): in a generation folder as this version writes them, and
-    // directly under the name as s3duct 0.4 did; chunks past two manifests' end, next to their
-    // chunks; a stale generation.
     const cut = [
       `${prefix}/cut/gcut00000/chunk-000000`,
       `${prefix}/cut/gcut00000/chunk-000001`,
@@ -91,6 +67,19 @@ for (const server of servers()) {
     const pastEnd = [await past("done"), await past("plain")];
     const staleGen = [`${prefix}/done/g0a1b2c3d/chunk-000000`];
     for (const k of [...cut, ...pastEnd, ...staleGen]) await store.put(k, new Uint8Array(100));
+    return { cut, pastEnd, staleGen };
+  };
+
+  Deno.test(`cleanup: finds orphans, --dry-run keeps them, --force removes only them [${server.name}]`, async () => {
+    const data = pseudoRandom(2500, 3);
+    const streams: [string, string[]][] = [["done", ["--key", "env:K"]], ["plain", [
+      "--no-encrypt",
+    ]]];
+    for (const [name, extra] of streams) {
+      await t.put(name, data, "--chunk-size", "1000", ...extra);
+    }
+    const complete = await allKeys();
+    const { cut, pastEnd, staleGen } = await plantOrphans();
 
     // Without the key, the encrypted manifest of 'done' cannot be read: its chunks are skipped.
     const noKey = await cli(["cleanup", ...s3Args(server), "--prefix", prefix, "--dry-run"], {
@@ -121,12 +110,9 @@ for (const server of servers()) {
     assert.match(done.stderr, /Deleted 6 orphan chunks/);
     assert.deepEqual(await allKeys(), complete, "exactly the orphans are gone");
     for (const name of ["done", "plain"]) {
-      const g = await cli(
-        ["get", ...s3Args(server), "--prefix", prefix, "--name", name, "--key", "env:K"],
-        { env },
-      );
+      const g = await t.run("get", name, ["--key", "env:K"]);
       assert.equal(g.code, 0, g.stderr);
-      assert.ok(equalBytes(g.stdout, data), `${name} still restores`);
+      assert.ok(bytesEqual(g.stdout, data), `${name} still restores`);
     }
     const again = await cleanup("--key", "env:K", "--force");
     assert.equal(again.code, 0, again.stderr);
@@ -134,5 +120,5 @@ for (const server of servers()) {
     assert.match(again.stderr, /no orphan chunks/);
   });
 
-  Deno.test(`cleanup: clean up [${server.name}]`, () => cleanPrefix(prefix, server));
+  Deno.test(`cleanup: clean up [${server.name}]`, () => t.clean());
 }

@@ -4,22 +4,11 @@
  * restored byte-identical; `verify` passes against the ETags Ceph computes.
  */
 import assert from "node:assert/strict";
-import { cleanPrefix, cli, directStore, equalBytes, runPrefix, s3Args, s3Env } from "./harness.ts";
+import { type CaseJson, CASES, eachFixture } from "../helpers.ts";
+import { bytesEqual, cli, s3Args, Suite } from "./harness.ts";
 
-import { FIXTURES as FIXTURE_DIR } from "../helpers.ts";
-
-const FIXTURES = `${FIXTURE_DIR}/`;
-const prefix = runPrefix("compat");
-const env = s3Env();
-const store = directStore();
-
-interface Case {
-  case: string;
-  stream_name: string;
-  prefix_arg: string | null;
-  crypto: { method: string | null };
-  objects: { key: string }[];
-}
+const t = new Suite("compat");
+const { prefix, env, store } = t;
 
 async function upload(dir: string, objects: { key: string }[]) {
   for (const o of objects) {
@@ -27,19 +16,13 @@ async function upload(dir: string, objects: { key: string }[]) {
   }
 }
 
-function keyArgs(dir: string, c: Case): string[] {
+function keyArgs(dir: string, c: CaseJson): string[] {
   if (c.crypto.method === "aes-256-gcm") return ["--key", `file:${dir}/aes-key.hex`];
   if (c.crypto.method === "age") return ["--age-identity", `${dir}/age-identity.txt`];
   return [];
 }
 
-const cases: string[] = [];
-for (const e of Deno.readDirSync(FIXTURES)) if (e.isDirectory) cases.push(e.name);
-cases.sort();
-
-for (const name of cases) {
-  const dir = `${FIXTURES}${name}`;
-  const c: Case = JSON.parse(Deno.readTextFileSync(`${dir}/case.json`));
+eachFixture(CASES, "compat on Ceph: the fixtures", ({ id: name, dir, json: c }) => {
   Deno.test(`compat on Ceph: ${name}`, async () => {
     await upload(dir, c.objects);
     const p = c.prefix_arg ? `${prefix}/${c.prefix_arg}` : prefix;
@@ -53,10 +36,10 @@ for (const name of cases) {
       return;
     }
     assert.equal(got.code, 0, got.stderr);
-    assert.ok(equalBytes(got.stdout, await Deno.readFile(`${dir}/input.bin`)), "bytes differ");
+    assert.ok(bytesEqual(got.stdout, await Deno.readFile(`${dir}/input.bin`)), "bytes differ");
     const verify = await cli(["verify", ...args], { env });
     assert.equal(verify.code, 0, verify.stderr);
   });
-}
+});
 
-Deno.test("compat on Ceph: clean up", () => cleanPrefix(prefix));
+Deno.test("compat on Ceph: clean up", () => t.clean());

@@ -9,23 +9,11 @@ import assert from "node:assert/strict";
 import { aesCipher } from "../../lib/crypto/cipher.ts";
 import { fromHex } from "../../lib/format/chain.ts";
 import { serializeManifest } from "../../lib/format/manifest.ts";
-import {
-  cleanPrefix,
-  cli,
-  directStore,
-  equalBytes,
-  findChunkKey,
-  runPrefix,
-  s3Args,
-  s3Env,
-  TEST_KEY_HEX,
-  testBytes,
-} from "./harness.ts";
+import { bytesEqual, pseudoRandom, Suite, TEST_KEY_HEX } from "./harness.ts";
+import { measuredCli } from "../helpers.ts";
 
-const prefix = runPrefix("zstd");
-const env = { ...s3Env(), K: TEST_KEY_HEX };
-const store = directStore();
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const t = new Suite("zstd", undefined, { K: TEST_KEY_HEX });
+const { prefix, env, store } = t;
 const MiB = 1024 * 1024;
 const CHUNK = MiB;
 
@@ -44,34 +32,14 @@ function sqlDump(n: number): Uint8Array {
   return out;
 }
 
-const where = (name: string) => [...s3Args(), "--prefix", prefix, "--name", name];
-
-async function put(name: string, data: Uint8Array, extra: string[] = []) {
-  const r = await cli([
-    "put",
-    ...where(name),
-    "--chunk-size",
-    String(CHUNK),
-    "--key",
-    "env:K",
-    "--format",
-    "2",
-    "--compress",
-    "zstd",
-    "--no-encrypt-manifest",
-    ...extra,
-  ], { stdin: data, env });
-  assert.equal(r.code, 0, r.stderr);
-  return r;
-}
-
-const get = (name: string, ...more: string[]) =>
-  cli(["get", ...where(name), "--key", "env:K", ...more], { env });
-
-const manifestKey = (name: string) => `${prefix}/${name}/.manifest.json`;
-async function manifestOf(name: string) {
-  return JSON.parse(new TextDecoder().decode(await store.get(manifestKey(name))));
-}
+const where = (name: string) => t.at(name);
+/** Format 2, zstd, AES, a plain manifest (so tests can read and edit it). */
+const SEALING = ["--key", "env:K", "--format", "2", "--compress", "zstd", "--no-encrypt-manifest"];
+const put = (name: string, data: Uint8Array, extra: string[] = []) =>
+  t.put(name, data, "--chunk-size", String(CHUNK), ...SEALING, ...extra);
+const get = (name: string, ...more: string[]) => t.run("get", name, ["--key", "env:K", ...more]);
+const manifestKey = (name: string) => t.manifestKey(name);
+const manifestOf = (name: string) => t.manifest(name);
 
 /** Sizes of the stream's chunk objects, from a listing. */
 async function objectSizes(name: string): Promise<number[]> {
@@ -102,16 +70,16 @@ Deno.test("compress: a SQL dump round-trips and is stored at a fraction of its s
   );
   const g = await get("sql");
   assert.equal(g.code, 0, g.stderr);
-  assert.ok(equalBytes(g.stdout, sql));
+  assert.ok(bytesEqual(g.stdout, sql));
   // Listing-based verify expects the stored sizes.
-  const v = await cli(["verify", ...where("sql"), "--key", "env:K"], { env });
+  const v = await t.run("verify", "sql", ["--key", "env:K"]);
   assert.equal(v.code, 0, v.stderr);
 });
 
 Deno.test("compress: random bytes are stored as they are (no stored_size), and round-trip", async () => {
   // 3 chunks of random bytes, then text: each chunk decides for itself.
   const data = new Uint8Array(4 * CHUNK);
-  data.set(testBytes(3 * CHUNK, 8));
+  data.set(pseudoRandom(3 * CHUNK, 8));
   data.set(sql.subarray(0, CHUNK), 3 * CHUNK);
   const r = await put("mixed", data, ["--compress", "zstd:9"]);
   assert.match(r.stderr, /zstd: 1 of 4 chunks compressed/);
@@ -126,36 +94,24 @@ Deno.test("compress: random bytes are stored as they are (no stored_size), and r
   assert.equal(sizes.filter((s) => s === CHUNK + 28).length, 3);
   const g = await get("mixed");
   assert.equal(g.code, 0, g.stderr);
-  assert.ok(equalBytes(g.stdout, data));
+  assert.ok(bytesEqual(g.stdout, data));
 });
 
 Deno.test("compress: encrypted manifest, tail chunk, ranges across compressed chunks", async () => {
   const data = sqlDump(2 * CHUNK + 999);
   const name = "sealed";
-  const r = await cli([
-    "put",
-    ...where(name),
-    "--chunk-size",
-    String(CHUNK),
-    "--key",
-    "env:K",
-    "--format",
-    "2",
-    "--compress",
-    "zstd:1",
-  ], { stdin: data, env });
-  assert.equal(r.code, 0, r.stderr);
+  await t.put(name, data, "--chunk-size", String(CHUNK), ...SEALING.slice(0, 5), "zstd:1");
   const g = await get(name);
   assert.equal(g.code, 0, g.stderr);
-  assert.ok(equalBytes(g.stdout, data));
+  assert.ok(bytesEqual(g.stdout, data));
   const from = CHUNK - 10;
   const part = await get(name, "--offset", String(from), "--length", String(CHUNK + 20));
   assert.equal(part.code, 0, part.stderr);
-  assert.ok(equalBytes(part.stdout, data.subarray(from, from + CHUNK + 20)));
+  assert.ok(bytesEqual(part.stdout, data.subarray(from, from + CHUNK + 20)));
 });
 
 Deno.test("compress: verify --deep decompresses and checks every chunk", async () => {
-  const r = await cli(["verify", ...where("sql"), "--key", "env:K", "--deep"], { env });
+  const r = await t.run("verify", "sql", ["--key", "env:K", "--deep"]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.length, 0);
   assert.match(r.stderr, /All 5 chunks of 'sql' downloaded and verified/);
@@ -178,28 +134,7 @@ function zstdBomb(total: number): Uint8Array {
 }
 
 /** The CLI under GNU time: exit code, stdout, stderr, peak RSS (KiB) and seconds. */
-async function measured(args: string[]) {
-  const out = await Deno.makeTempFile({ prefix: "s3duct-time-" });
-  try {
-    const r = await new Deno.Command("/usr/bin/time", {
-      args: ["-f", "%M %e", "-o", out, Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1", ...env },
-    }).output();
-    const [peak, secs] = (await Deno.readTextFile(out)).trim().split("\n").at(-1)!.split(" ");
-    return {
-      code: r.code,
-      stdout: r.stdout,
-      stderr: new TextDecoder().decode(r.stderr),
-      peakKiB: Number(peak),
-      seconds: Number(secs),
-    };
-  } finally {
-    await Deno.remove(out);
-  }
-}
+const measured = (args: string[]) => measuredCli(args, env);
 
 Deno.test("compress: a chunk replaced by a 1 GiB zstd bomb sealed with the key -> exit 4, fast, small", async () => {
   const name = "bomb";
@@ -213,15 +148,15 @@ Deno.test("compress: a chunk replaced by a 1 GiB zstd bomb sealed with the key -
   const bomb = zstdBomb(1024 ** 3);
   assert.ok(bomb.length <= m.chunks[1].stored_size, "fits the chunk's read limit");
   const sealed = await chunks.seal(bomb, undefined, { index: 1, last: false });
-  await store.put(await findChunkKey(`${prefix}/${name}`, 1, store), sealed);
+  await store.put(await t.chunkKey(name, 1), sealed);
   const r = await measured(["get", ...where(name), "--key", "env:K"]);
   assert.equal(r.code, 4, r.stderr);
   assert.match(r.stderr, /chunk 1 of 'bomb' decompresses to more than its recorded 1048576 bytes/);
   assert.equal(r.stdout.length, CHUNK, "chunk 0 only: nothing of chunk 1");
-  assert.ok(equalBytes(r.stdout, sql.subarray(0, CHUNK)));
+  assert.ok(bytesEqual(r.stdout, sql.subarray(0, CHUNK)));
   assert.ok(r.seconds < 20, `${r.seconds} s`);
   assert.ok(r.peakKiB < 400 * 1024, `peak RSS ${r.peakKiB} KiB: the GiB was never allocated`);
-  const v = await cli(["verify", ...where(name), "--key", "env:K", "--deep"], { env });
+  const v = await t.run("verify", name, ["--key", "env:K", "--deep"]);
   assert.equal(v.code, 4, v.stderr);
   assert.match(v.stderr, /CORRUPT chunk 1: .*decompresses to more than/);
 });
@@ -261,7 +196,7 @@ Deno.test("compress: outside format 2 with an AES key -> usage error (exit 2), n
   ];
   for (const [i, [extra, mention]] of cases.entries()) {
     const name = `usage-${i}`;
-    const r = await cli(["put", ...where(name), ...extra], { stdin: sql.subarray(0, 1000), env });
+    const r = await t.run("put", name, extra, sql.subarray(0, 1000));
     assert.equal(r.code, 2, `${extra.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, mention);
     assert.equal(r.stderr.trim().split("\n").filter((l) => l.includes("error")).length, 1);
@@ -269,4 +204,4 @@ Deno.test("compress: outside format 2 with an AES key -> usage error (exit 2), n
   }
 });
 
-Deno.test("compress: clean up", () => cleanPrefix(prefix));
+Deno.test("compress: clean up", () => t.clean());

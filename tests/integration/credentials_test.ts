@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { startStandins } from "../servers/aws_standins.ts";
-import { ceph, cleanPrefix, cli, equalBytes, runPrefix, s3Args, testBytes } from "./harness.ts";
+import { bytesEqual, ceph, cleanPrefix, cli, pseudoRandom, runPrefix, s3Args } from "./harness.ts";
 
 const PREFIX = runPrefix("creds");
-const DATA = testBytes(3 * 1024 * 1024 + 17, 11);
+const DATA = pseudoRandom(3 * 1024 * 1024 + 17, 11);
 
 /** No ambient AWS configuration leaks in: every source we do not test is blanked. */
 function baseEnv(home: string): Record<string, string> {
@@ -37,7 +37,7 @@ async function roundTrip(name: string, env: Record<string, string>): Promise<voi
   assert.equal(put.code, 0, put.stderr);
   const get = await cli(["get", ...args, "-q"], { env });
   assert.equal(get.code, 0, get.stderr);
-  assert.ok(equalBytes(get.stdout, DATA), "get returns the bytes put stored");
+  assert.ok(bytesEqual(get.stdout, DATA), "get returns the bytes put stored");
 }
 
 Deno.test({

@@ -5,33 +5,22 @@
 import assert from "node:assert/strict";
 import { ExitCode } from "../../lib/errors.ts";
 import { GlacierStandin } from "../servers/glacier_standin.ts";
-import {
-  cleanPrefix,
-  cli,
-  directStore,
-  findChunkKey,
-  runPrefix,
-  s3Args,
-  s3Env,
-  servers,
-  TEST_KEY_HEX,
-  testBytes,
-} from "./harness.ts";
+import { cli, pseudoRandom, servers, Suite, TEST_KEY_HEX } from "./harness.ts";
+import { MAIN_TS } from "../helpers.ts";
 
 for (const server of servers()) {
   // Ceph runs every case; the other servers those that depend on the server (listings, batch
   // deletes), not the terminal prompt or the stand-in's refusals: CI time is counted.
   const all = server.name === "ceph";
-  const prefix = runPrefix(`delete-${server.name}`);
-  const env = { ...s3Env(server), K: TEST_KEY_HEX };
-  const store = directStore(server);
+  const t = new Suite(`delete-${server.name}`, server, { K: TEST_KEY_HEX });
+  const { prefix, env, store } = t;
   const CHUNK = 1000;
   /** The generation folder (`g` + 8 base36) a chunk key of the stream `name` is in. */
   const genRe = (name: string, tail: string) =>
     new RegExp(`^${prefix}/${name}/(g[0-9a-z]{8})/${tail}$`);
   /** The generation folder that `put` wrote the stream `name`'s chunks into (from chunk 0). */
   const generationOf = async (name: string): Promise<string> => {
-    const key = await findChunkKey(`${prefix}/${name}`, 0, store);
+    const key = await t.chunkKey(name, 0);
     const gen = genRe(name, "chunk-000000").exec(key)?.[1];
     assert.ok(gen, `chunk 0 of '${name}' is not in a generation folder: ${key}`);
     return gen;
@@ -46,26 +35,9 @@ for (const server of servers()) {
     return out.sort();
   };
 
-  const put = async (name: string, bytes: number, extra: string[] = ["--key", "env:K"]) => {
-    const r = await cli(
-      [
-        "put",
-        ...s3Args(server),
-        "--prefix",
-        prefix,
-        "--name",
-        name,
-        "--chunk-size",
-        String(CHUNK),
-        ...extra,
-      ],
-      { stdin: testBytes(bytes, bytes), env },
-    );
-    assert.equal(r.code, 0, r.stderr);
-  };
-
-  const del = (name: string, ...more: string[]) =>
-    cli(["delete", ...s3Args(server), "--prefix", prefix, "--name", name, ...more], { env });
+  const put = (name: string, bytes: number, extra: string[] = ["--key", "env:K"]) =>
+    t.put(name, pseudoRandom(bytes, bytes), "--chunk-size", String(CHUNK), ...extra);
+  const del = (name: string, ...more: string[]) => t.run("delete", name, more);
 
   Deno.test(`delete: refuses without --force when stdin is no terminal; --dry-run lists, keeps all [${server.name}]`, async () => {
     await put("keep", 2500); // 3 chunks
@@ -107,20 +79,9 @@ for (const server of servers()) {
     assert.equal(left.length, 2, left.join(" "));
     assert.equal(left[0], `${prefix}/s/inner/.manifest.json`);
     assert.match(left[1], genRe("s/inner", "chunk-000000"));
-    const get = await cli([
-      "get",
-      ...s3Args(server),
-      "--prefix",
-      prefix,
-      "--name",
-      "s/inner",
-      "--key",
-      "env:K",
-    ], {
-      env,
-    });
+    const get = await t.run("get", "s/inner", ["--key", "env:K"]);
     assert.equal(get.code, 0, get.stderr);
-    assert.deepEqual(get.stdout, testBytes(500, 500));
+    assert.deepEqual(get.stdout, pseudoRandom(500, 500));
   });
 
   Deno.test(`delete without a readable manifest: explains and needs --force, then deletes by listing [${server.name}]`, async () => {
@@ -160,20 +121,7 @@ for (const server of servers()) {
   if (all) {
     Deno.test(`delete on a terminal: asks, 'n' keeps the stream, 'y' deletes it [${server.name}]`, async () => {
       await put("tty", 1500, ["--no-encrypt"]);
-      const main = new URL("../../main.ts", import.meta.url).pathname;
-      const line = [
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--quiet",
-        main,
-        "delete",
-        ...s3Args(server),
-        "--prefix",
-        prefix,
-        "--name",
-        "tty",
-      ]
+      const line = [Deno.execPath(), "run", "-A", "--quiet", MAIN_TS, "delete", ...t.at("tty")]
         .map((a) => `'${a}'`).join(" ");
       // `script` gives the command a pseudo-terminal and feeds it our stdin.
       const onTty = async (answer: string) => {
@@ -227,5 +175,5 @@ for (const server of servers()) {
     });
   }
 
-  Deno.test(`delete: clean up [${server.name}]`, () => cleanPrefix(prefix, server));
+  Deno.test(`delete: clean up [${server.name}]`, () => t.clean());
 }

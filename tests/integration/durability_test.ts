@@ -12,7 +12,7 @@
  * Skipped (ignore, with a message) only when strace is not installed.
  */
 import assert from "node:assert/strict";
-import { cli, testBytes } from "./harness.ts";
+import { cli, pseudoRandom } from "./harness.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const STRACE = ["/usr/bin/strace", "/bin/strace"].find((p) => {
@@ -140,6 +140,69 @@ async function traced(args: string[], stdin?: Uint8Array): Promise<Call[]> {
   }
 }
 
+/**
+ * Every rename or link into the bucket: its temporary file fsync'd before, its directory after,
+ * and for chunks before the manifest is published. Returns the manifest's call.
+ */
+function assertPlacedDurably(calls: Call[], inBucket: (p: string) => boolean): Call {
+  const placed = calls.filter((c) =>
+    c.ok && /^(rename|renameat|renameat2|link|linkat)$/.test(c.name) &&
+    inBucket(paths(c).at(-1)!)
+  );
+  const manifest = placed.find((c) => paths(c).at(-1)!.endsWith("/.manifest.json"));
+  assert.ok(manifest, `the manifest was linked or renamed into place:\n${placed}`);
+  const chunks = placed.filter((c) => /\/chunk-\d{6}$/.test(paths(c).at(-1)!));
+  assert.equal(chunks.length, 4, "four chunks renamed into place");
+
+  for (const c of placed) {
+    const [from, to] = [paths(c).find((p) => p.includes(".s3duct-tmp-"))!, paths(c).at(-1)!];
+    // The data: the temporary file fsync'd before it took its name.
+    assert.equal(syncsOf(calls, from, -1, c.start).length, 1, `${from} fsync'd before ${c.name}`);
+    // The name: its directory fsync'd after the rename/link finished.
+    const after = syncsOf(calls, dirOf(to), c.end);
+    assert.ok(after.length >= 1, `${c.name} to ${to} not followed by an fsync of its directory`);
+    // ...and, for chunks, before the manifest is published.
+    if (c !== manifest) {
+      assert.ok(
+        syncsOf(calls, dirOf(to), c.end, manifest.start).length >= 1,
+        `${to}: its directory fsync must finish before the manifest is linked`,
+      );
+    }
+  }
+  return manifest;
+}
+
+/** a/, a/b/, a/b/db/ and the chunk generation folder are new: each fsync'd into its parent. */
+function assertNewDirsSynced(calls: Call[], inBucket: (p: string) => boolean, manifest: Call) {
+  const made = calls.filter((c) =>
+    c.ok && (c.name === "mkdir" || c.name === "mkdirat") && inBucket(paths(c).at(-1)!)
+  );
+  assert.ok(made.length >= 3, `directories created: ${made.map((c) => paths(c).at(-1))}`);
+  for (const d of made) {
+    const dir = paths(d).at(-1)!;
+    assert.ok(
+      syncsOf(calls, dirOf(dir), d.end, manifest.start).length >= 1,
+      `new directory ${dir} not fsync'd into its parent before the manifest`,
+    );
+  }
+}
+
+/** delete: chunks go, their directory is synced, and only then the manifest goes. */
+function assertDeleteOrder(del: Call[]) {
+  const unlinks = del.filter((c) => c.ok && /^unlink(at)?$/.test(c.name));
+  const gone = unlinks.find((c) => paths(c).at(-1)!.endsWith("/.manifest.json"));
+  assert.ok(gone, "the manifest was unlinked");
+  const chunkUnlinks = unlinks.filter((c) => /\/chunk-\d{6}$/.test(paths(c).at(-1)!));
+  assert.equal(chunkUnlinks.length, 4);
+  for (const c of chunkUnlinks) {
+    assert.ok(c.end < gone.start, "chunks are unlinked before the manifest");
+    assert.ok(
+      syncsOf(del, dirOf(paths(c).at(-1)!), c.end, gone.start).length >= 1,
+      `${paths(c).at(-1)}: directory not fsync'd before the manifest was unlinked`,
+    );
+  }
+}
+
 Deno.test({
   name: "durability (local): renames, links and new directories are fsync'd before the manifest",
   ignore: !STRACE,
@@ -151,69 +214,13 @@ Deno.test({
       const bucket = `${root}/bkt`;
       const store = ["--bucket", "bkt", "--endpoint-url", `file://${root}`];
       const args = [...store, "--prefix", "a/b", "--name", "db", "--chunk-size", "64K"];
-      const data = testBytes(3 * 65536 + 1000, 11); // 4 chunks
+      const data = pseudoRandom(3 * 65536 + 1000, 11); // 4 chunks
       const calls = await traced(["put", ...args, "--no-encrypt"], data);
       const inBucket = (p: string) => p.startsWith(`${bucket}/`);
-
-      const placed = calls.filter((c) =>
-        c.ok && /^(rename|renameat|renameat2|link|linkat)$/.test(c.name) &&
-        inBucket(paths(c).at(-1)!)
-      );
-      const manifest = placed.find((c) => paths(c).at(-1)!.endsWith("/.manifest.json"));
-      assert.ok(manifest, `the manifest was linked or renamed into place:\n${placed}`);
-      const chunks = placed.filter((c) => /\/chunk-\d{6}$/.test(paths(c).at(-1)!));
-      assert.equal(chunks.length, 4, "four chunks renamed into place");
-
-      for (const c of placed) {
-        const [from, to] = [paths(c).find((p) => p.includes(".s3duct-tmp-"))!, paths(c).at(-1)!];
-        // The data: the temporary file fsync'd before it took its name.
-        assert.equal(
-          syncsOf(calls, from, -1, c.start).length,
-          1,
-          `${from} fsync'd before ${c.name}`,
-        );
-        // The name: its directory fsync'd after the rename/link finished.
-        const after = syncsOf(calls, dirOf(to), c.end);
-        assert.ok(
-          after.length >= 1,
-          `${c.name} to ${to} not followed by an fsync of its directory`,
-        );
-        // ...and, for chunks, before the manifest is published.
-        if (c !== manifest) {
-          assert.ok(
-            syncsOf(calls, dirOf(to), c.end, manifest.start).length >= 1,
-            `${to}: its directory fsync must finish before the manifest is linked`,
-          );
-        }
-      }
-
-      // a/, a/b/, a/b/db/ and the chunk generation folder are new: each fsync'd into its parent.
-      const made = calls.filter((c) =>
-        c.ok && (c.name === "mkdir" || c.name === "mkdirat") && inBucket(paths(c).at(-1)!)
-      );
-      assert.ok(made.length >= 3, `directories created: ${made.map((c) => paths(c).at(-1))}`);
-      for (const d of made) {
-        const dir = paths(d).at(-1)!;
-        assert.ok(
-          syncsOf(calls, dirOf(dir), d.end, manifest.start).length >= 1,
-          `new directory ${dir} not fsync'd into its parent before the manifest`,
-        );
-      }
-
-      // delete: chunks go, their directory is synced, and only then the manifest goes.
+      const manifest = assertPlacedDurably(calls, inBucket);
+      assertNewDirsSynced(calls, inBucket, manifest);
       const del = await traced(["delete", ...store, "--prefix", "a/b", "--name", "db", "--force"]);
-      const unlinks = del.filter((c) => c.ok && /^unlink(at)?$/.test(c.name));
-      const gone = unlinks.find((c) => paths(c).at(-1)!.endsWith("/.manifest.json"));
-      assert.ok(gone, "the manifest was unlinked");
-      const chunkUnlinks = unlinks.filter((c) => /\/chunk-\d{6}$/.test(paths(c).at(-1)!));
-      assert.equal(chunkUnlinks.length, 4);
-      for (const c of chunkUnlinks) {
-        assert.ok(c.end < gone.start, "chunks are unlinked before the manifest");
-        assert.ok(
-          syncsOf(del, dirOf(paths(c).at(-1)!), c.end, gone.start).length >= 1,
-          `${paths(c).at(-1)}: directory not fsync'd before the manifest was unlinked`,
-        );
-      }
+      assertDeleteOrder(del);
       const after = await cli(["get", ...store, "--prefix", "a/b", "--name", "db"]);
       assert.equal(after.code, 3, "the stream is gone");
       assert.equal(after.stdout.length, 0);

@@ -1,21 +1,18 @@
 /** Bad input and failing stores: one-line errors, documented exit codes, never a stack trace. */
 import assert from "node:assert/strict";
 import {
+  bytesEqual,
   ceph,
   cleanPrefix,
   cli,
-  directStore,
-  equalBytes,
-  findChunkKey,
-  runPrefix,
+  pseudoRandom,
   s3Args,
-  s3Env,
+  Suite,
   TEST_KEY_HEX,
-  testBytes,
 } from "./harness.ts";
 
-const prefix = runPrefix("errors");
-const env = s3Env();
+const t = new Suite("errors");
+const { prefix, env } = t;
 const base = () => [...s3Args(), "--prefix", prefix];
 
 function assertOneLineError(r: { code: number; stderr: string }, code: number, mention: RegExp) {
@@ -26,15 +23,11 @@ function assertOneLineError(r: { code: number; stderr: string }, code: number, m
   assert.doesNotMatch(r.stderr, /\n\s+at |Traceback|Uncaught/);
 }
 
-async function put(name: string, data: Uint8Array, extra: string[] = []) {
-  return await cli(
-    ["put", ...base(), "--name", name, "--chunk-size", "4K", "--no-encrypt", ...extra],
-    { stdin: data, env },
-  );
-}
+const put = (name: string, data: Uint8Array, extra: string[] = []) =>
+  t.run("put", name, ["--chunk-size", "4K", "--no-encrypt", ...extra], data);
 
 Deno.test("get of a stream that does not exist -> exit 3", async () => {
-  const r = await cli(["get", ...base(), "--name", "no-such-stream"], { env });
+  const r = await t.run("get", "no-such-stream");
   assertOneLineError(r, 3, /stream 'no-such-stream' not found/);
   assert.equal(r.stdout.length, 0);
 });
@@ -88,17 +81,17 @@ Deno.test("unreachable endpoint with --retries 0 -> exit 7 quickly", async () =>
 });
 
 Deno.test("existing stream -> exit 8; --clobber replaces it and drops the old extra chunks", async () => {
-  const long = testBytes(10 * 4096, 5);
-  const short = testBytes(2 * 4096 + 10, 6);
+  const long = pseudoRandom(10 * 4096, 5);
+  const short = pseudoRandom(2 * 4096 + 10, 6);
   assert.equal((await put("clobber-me", long)).code, 0);
   assertOneLineError(await put("clobber-me", short), 8, /already exists.*--clobber/);
   const r = await put("clobber-me", short, ["--clobber"]);
   assert.equal(r.code, 0, r.stderr);
-  const got = await cli(["get", ...base(), "--name", "clobber-me"], { env });
+  const got = await t.run("get", "clobber-me");
   assert.equal(got.code, 0, got.stderr);
-  assert.ok(equalBytes(got.stdout, short));
+  assert.ok(bytesEqual(got.stdout, short));
   const left: string[] = [];
-  for await (const e of directStore().list(`${prefix}/clobber-me/`)) {
+  for await (const e of t.store.list(`${prefix}/clobber-me/`)) {
     if (e.kind === "object") left.push(e.key.slice(prefix.length + 1));
   }
   // The new chunks live in a fresh generation folder; the old chunks are all gone.
@@ -153,7 +146,7 @@ Deno.test("malformed --key specs -> exit 5 without echoing the key", async () =>
 });
 
 Deno.test("get | head -c 10: exit 141, quietly", async () => {
-  const data = testBytes(3 * 1024 * 1024, 8);
+  const data = pseudoRandom(3 * 1024 * 1024, 8);
   assert.equal((await put("for-head", data, ["--chunk-size", "256K"])).code, 0);
   const main = new URL("../../main.ts", import.meta.url).pathname;
   const args = [...base(), "--name", "for-head"].map((a) => `'${a}'`).join(" ");
@@ -171,14 +164,12 @@ Deno.test("get | head -c 10: exit 141, quietly", async () => {
 });
 
 Deno.test("verify: ok -> 0; a deleted chunk -> exit 4 with a MISSING line", async () => {
-  const data = testBytes(5 * 4096, 9);
+  const data = pseudoRandom(5 * 4096, 9);
   assert.equal((await put("verify-me", data)).code, 0);
-  const ok = await cli(["verify", ...base(), "--name", "verify-me"], { env });
+  const ok = await t.run("verify", "verify-me");
   assert.equal(ok.code, 0, ok.stderr);
-  const gone = await findChunkKey(`${prefix}/verify-me`, 3);
-  await directStore().delete([gone]);
-  assert.equal(await directStore().head(gone), undefined, `${gone} still there`);
-  const bad = await cli(["verify", ...base(), "--name", "verify-me"], { env });
+  await t.removeChunk("verify-me", 3);
+  const bad = await t.run("verify", "verify-me");
   assert.equal(bad.code, 4);
   assert.match(bad.stderr, /MISSING chunk 3/);
 });
@@ -187,11 +178,11 @@ Deno.test("list: one line per stream; encrypted manifests shown as such without 
   const p = `${prefix}-list`;
   const args = [...s3Args(), "--prefix", p, "--chunk-size", "4K"];
   await cli(["put", ...args, "--name", "plain/one", "--no-encrypt"], {
-    stdin: testBytes(5000),
+    stdin: pseudoRandom(5000),
     env,
   });
   await cli(["put", ...args, "--name", "secret", "--key", "env:K"], {
-    stdin: testBytes(5000),
+    stdin: pseudoRandom(5000),
     env: { ...env, K: TEST_KEY_HEX },
   });
   const r = await cli(["list", ...s3Args(), "--prefix", p], { env });
@@ -213,4 +204,4 @@ Deno.test("list: one line per stream; encrypted manifests shown as such without 
   await cleanPrefix(p);
 });
 
-Deno.test("errors: clean up", () => cleanPrefix(prefix));
+Deno.test("errors: clean up", () => t.clean());

@@ -12,15 +12,15 @@ import { multipartEtag, spans } from "../../lib/store/s3_large.ts";
 import { createHash } from "node:crypto";
 import { FAULT_KINDS, FaultProxy, type FaultProxyOptions } from "../servers/fault_proxy.ts";
 import {
+  bytesEqual,
   cleanPrefix,
   cli,
   directStore,
-  equalBytes,
+  pseudoRandom,
   runPrefix,
   s3Env,
   servers,
   TEST_KEY_HEX,
-  testBytes,
 } from "./harness.ts";
 
 for (const server of servers()) {
@@ -64,7 +64,7 @@ for (const server of servers()) {
 
   Deno.test(`store: each fault kind in turn on PUT, GET and a ranged GET, then success [${server.name}]`, async () => {
     const plan = [...FAULT_KINDS, "none" as const];
-    const body = testBytes(3 * MiB + 17, 5);
+    const body = pseudoRandom(3 * MiB + 17, 5);
     for (const op of ["put", "get", "range"] as const) {
       const p = proxy({ plan });
       try {
@@ -72,10 +72,10 @@ for (const server of servers()) {
         const key = `${prefix}/kinds/object`;
         const started = performance.now();
         if (op === "put") await store.put(key, body);
-        else if (op === "get") assert.ok(equalBytes(await store.get(key), body), "GET bytes");
+        else if (op === "get") assert.ok(bytesEqual(await store.get(key), body), "GET bytes");
         else {
           const got = await store.get(key, { start: 1000, end: 2 * MiB });
-          assert.ok(equalBytes(got, body.subarray(1000, 2 * MiB + 1)), "range bytes");
+          assert.ok(bytesEqual(got, body.subarray(1000, 2 * MiB + 1)), "range bytes");
         }
         assert.equal(p.requests, plan.length, `${op}: one attempt per fault, then the good one`);
         // A GET has no request body to cut: the proxy resets its response instead.
@@ -96,21 +96,21 @@ for (const server of servers()) {
         await p.close();
       }
     }
-    assert.ok(equalBytes(await direct.get(`${prefix}/kinds/object`), body), "stored intact");
+    assert.ok(bytesEqual(await direct.get(`${prefix}/kinds/object`), body), "stored intact");
   });
 
   Deno.test(`store: a lost answer to a multipart completion or a conditional PUT is not a failure [${server.name}]`, async () => {
     // 66 MiB: init, 5 parts, then the completion, whose answer the proxy cuts off. Ceph answers
     // the repeated completion 200; a server answering NoSuchUpload is met by an ETag check, whose
     // formula is checked against Ceph's ETag below.
-    const big = testBytes(66 * MiB, 9);
+    const big = pseudoRandom(66 * MiB, 9);
     const p = proxy({ plan: ["none", "none", "none", "none", "none", "none", "reset-response"] });
     try {
       const { store, retries } = storeVia(p);
       await store.put(`${prefix}/mpu`, big);
       assert.equal(p.methods.POST, 3, "init, completion, completion again");
       assert.equal(retries.length, 1);
-      assert.ok(equalBytes(await direct.get(`${prefix}/mpu`), big));
+      assert.ok(bytesEqual(await direct.get(`${prefix}/mpu`), big));
       const cuts = spans(big.length);
       assert.equal(cuts.length, 5);
       const parts = cuts.map(({ start, end }) =>
@@ -124,7 +124,7 @@ for (const server of servers()) {
     const q = proxy({ plan: ["reset-response"] });
     try {
       const { store, notes } = storeVia(q);
-      await store.put(`${prefix}/once`, testBytes(1000, 4), { ifNoneMatch: true });
+      await store.put(`${prefix}/once`, pseudoRandom(1000, 4), { ifNoneMatch: true });
       // Swift's s3api answers every conditional PUT 501: the store falls back to a HEAD check.
       const swift = server.name === "swift";
       assert.equal(
@@ -134,7 +134,7 @@ for (const server of servers()) {
       );
       const before = q.requests;
       await assert.rejects(
-        store.put(`${prefix}/once`, testBytes(1000, 5), { ifNoneMatch: true }),
+        store.put(`${prefix}/once`, pseudoRandom(1000, 5), { ifNoneMatch: true }),
         (e) => e instanceof ExistsError,
         "other bytes there: still 'already exists'",
       );
@@ -239,7 +239,7 @@ for (const server of servers()) {
     try {
       const r = await cli(
         ["put", ...cliArgs(p, "r0"), "--key", "env:K", "--retries", "0", "--chunk-size", "1K"],
-        { stdin: testBytes(3000), env },
+        { stdin: pseudoRandom(3000), env },
       );
       assert.equal(r.code, ExitCode.STORE, r.stderr);
       assert.match(r.stderr, /^s3duct: error: .*SlowDown 503\n$/);
@@ -251,7 +251,7 @@ for (const server of servers()) {
     try {
       const r = await cli(
         ["put", ...cliArgs(again, "r0"), "--key", "env:K", "--chunk-size", "1K", "-q"],
-        { stdin: testBytes(3000), env },
+        { stdin: pseudoRandom(3000), env },
       );
       assert.equal(r.code, 0, r.stderr);
       assert.equal(again.faults["slowdown-503"], 1);
@@ -282,7 +282,7 @@ for (const server of servers()) {
     chunk: number,
     seed: number,
   ) => {
-    const data = testBytes(size, seed);
+    const data = pseudoRandom(size, seed);
     const put = await cli(
       ["put", ...cliArgs(p, name), "--key", "env:K", "--chunk-size", String(chunk), "-q"],
       { stdin: data, env },
@@ -290,7 +290,7 @@ for (const server of servers()) {
     assert.equal(put.code, 0, put.stderr);
     const get = await cli(["get", ...cliArgs(p, name), "--key", "env:K", "-q"], { env });
     assert.equal(get.code, 0, get.stderr);
-    assert.ok(equalBytes(get.stdout, data), `${name}: get returns the bytes put`);
+    assert.ok(bytesEqual(get.stdout, data), `${name}: get returns the bytes put`);
     // Straight from Ceph: exactly the expected chunks, in order, all in the one generation
     // folder this put wrote (`g` + 8 base36), and nothing else.
     const count = Math.ceil(size / chunk);

@@ -1,13 +1,16 @@
 /**
- * Shared pieces of the integration tests: the real S3 servers started by tests/run.sh (Ceph RGW,
- * and Swift's s3api for the server matrix; no mock: tests fail loudly when Ceph is absent), the
- * CLI as a subprocess, and deterministic data.
+ * Server things of the integration tests: the real S3 servers started by tests/run.sh (Ceph RGW,
+ * and Swift's s3api for the server matrix; no mock: tests fail loudly when Ceph is absent), a
+ * Suite per test file (its prefix, environment and argv builder), direct store handles and
+ * interrupted puts. The CLI runner, bytes and temp dirs come from tests/helpers.ts.
  */
 import assert from "node:assert/strict";
 import { S3Store } from "../../lib/store/s3_store.ts";
 import type { Store } from "../../lib/store/store.ts";
+import { cli, type CliResult, spawnCli, tempDir } from "../helpers.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+// One runner, comparer and byte maker for every test: re-exported so a test file imports from one place.
+export { bytesEqual, cli, type CliResult, pseudoRandom } from "../helpers.ts";
 
 /** Where one test server listens, and as whom the tests sign. */
 export interface Ceph {
@@ -73,7 +76,7 @@ export function s3Env(c: Ceph = ceph()): Record<string, string> {
     AWS_REGION: c.region,
     // Only 127.0.0.1 may be contacted: no instance-metadata probing.
     AWS_EC2_METADATA_DISABLED: "true",
-    HOME: Deno.makeTempDirSync({ prefix: "s3duct-home-" }),
+    HOME: tempDir("s3duct-home-"),
   };
 }
 
@@ -93,51 +96,81 @@ export function directStore(c: Ceph = ceph()): S3Store {
   });
 }
 
-export interface CliResult {
-  code: number;
-  stdout: Uint8Array;
-  stderr: string;
-}
+/**
+ * One test file's streams on one server: a fresh prefix, the CLI's environment (credentials plus
+ * `env`), a direct store handle, and the argv every command on a stream starts with. Replaces
+ * the put/get helpers each file used to copy.
+ */
+export class Suite {
+  /** e.g. `it-v2-1a2b3c4d`: no two runs share it. */
+  readonly prefix: string;
+  /** Credentials for `server`, a fresh HOME, then the given extras (keys in env vars...). */
+  readonly env: Record<string, string>;
+  /** For tampering with objects behind the CLI's back. */
+  readonly store: S3Store;
 
-/** Run `main.ts` as a user would; stdin is the given bytes (or empty). */
-export async function cli(
-  args: string[],
-  opts: { stdin?: Uint8Array; env?: Record<string, string> } = {},
-): Promise<CliResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...opts.env },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  const feeding = (async () => {
-    try {
-      if (opts.stdin) await writer.write(opts.stdin);
-      await writer.close();
-    } catch {
-      // the child may exit before reading everything (e.g. a usage error)
-    }
-  })();
-  const out = await child.output();
-  await feeding;
-  return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
-}
-
-/** Deterministic pseudo-random bytes (xorshift), fast enough for hundreds of MiB. */
-export function testBytes(n: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(n);
-  const words = new Uint32Array(out.buffer, 0, Math.floor(n / 4));
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x >>> 0;
+  constructor(label: string, readonly server: Server = ceph(), env: Record<string, string> = {}) {
+    this.prefix = runPrefix(label);
+    this.env = { ...s3Env(server), ...env };
+    this.store = directStore(server);
   }
-  for (let i = words.length * 4; i < n; i++) out[i] = (i * 31 + seed) & 0xff;
-  return out;
+
+  /** This suite's environment with a resume-state dir of its own (removed when the file ends). */
+  stateEnv(): Record<string, string> {
+    return { ...this.env, S3DUCT_STATE_DIR: tempDir("s3duct-state-") };
+  }
+
+  /** `--bucket B --endpoint-url E --prefix P --name N`, then `more`. */
+  at(name: string, ...more: string[]): string[] {
+    return [...s3Args(this.server), "--prefix", this.prefix, "--name", name, ...more];
+  }
+
+  /** `cmd` on the stream `name` (see `at`), with this suite's environment unless given. */
+  run(cmd: string, name: string, more: string[] = [], stdin?: Uint8Array, env = this.env) {
+    return cli([cmd, ...this.at(name, ...more)], { stdin, env });
+  }
+
+  /** `put` of `data` as `name`, asserted to succeed (its stderr is the failure message). */
+  async put(name: string, data: Uint8Array, ...more: string[]): Promise<CliResult> {
+    const r = await this.run("put", name, more, data);
+    assert.equal(r.code, 0, r.stderr);
+    return r;
+  }
+
+  /** The full key of chunk `index` of the stream `name` (see findChunkKey). */
+  chunkKey(name: string, index: number): Promise<string> {
+    return findChunkKey(`${this.prefix}/${name}`, index, this.store);
+  }
+
+  /** Delete chunk `index` of the stream `name` behind the CLI's back; its key, checked gone. */
+  async removeChunk(name: string, index: number): Promise<string> {
+    const key = await this.chunkKey(name, index);
+    await this.store.delete([key]);
+    assert.equal(await this.store.head(key), undefined, `${key} still there`);
+    return key;
+  }
+
+  /** The key of the stream `name`'s manifest. */
+  manifestKey(name: string): string {
+    return `${this.prefix}/${name}/.manifest.json`;
+  }
+
+  /** The stream `name`'s stored plain manifest, parsed as JSON.parse does (untyped: tests edit it). */
+  async manifest(name: string): Promise<ReturnType<typeof JSON.parse>> {
+    return JSON.parse(new TextDecoder().decode(await this.store.get(this.manifestKey(name))));
+  }
+
+  /** Remove every object under the prefix (memstore keeps data in RAM until deleted). */
+  clean(): Promise<void> {
+    return cleanPrefix(this.prefix, this.server);
+  }
+}
+
+/** A failed run: exit `code`, nothing on stdout (no unverified bytes), stderr naming `mention`. */
+export function assertFailed(r: CliResult, code: number, mention?: RegExp): void {
+  assert.equal(r.code, code, r.stderr);
+  assert.equal(r.stdout.length, 0, "nothing on stdout");
+  if (mention) assert.match(r.stderr, mention);
 }
 
 /** A fresh prefix per test file, so runs never see each other's streams. */
@@ -151,12 +184,6 @@ export async function cleanPrefix(prefix: string, c: Ceph = ceph()): Promise<voi
   const keys: string[] = [];
   for await (const e of store.list(`${prefix}/`)) if (e.kind === "object") keys.push(e.key);
   if (keys.length) await store.delete(keys);
-}
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 export const TEST_KEY_HEX = "8f".repeat(16) + "1c".repeat(16);
@@ -182,13 +209,7 @@ export async function putInterrupted(
   env: Record<string, string>,
   stored = 3,
 ) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
-    stdin: "piped",
-    stdout: "null",
-    stderr: "null",
-    env: { ...env, NO_COLOR: "1" },
-  }).spawn();
+  const child = spawnCli(args, env);
   const w = child.stdin.getWriter();
   await w.write(data.subarray(0, data.length >> 1));
   const deadline = Date.now() + 60_000;

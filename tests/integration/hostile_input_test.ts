@@ -19,11 +19,11 @@ import {
   ceph,
   cli,
   type CliResult,
+  pseudoRandom,
   runPrefix,
   s3Args,
   s3Env,
   TEST_KEY_HEX,
-  testBytes,
 } from "./harness.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -33,7 +33,7 @@ await Deno.mkdir(`${root}/b`);
 const env = { ...s3Env(), K: TEST_KEY_HEX, WRONG: "a5".repeat(32) };
 const local = ["--bucket", "b", "--endpoint-url", `file://${root}`];
 const CHUNK = 4096;
-const data = testBytes(2 * CHUNK + 100, 3); // 3 chunks
+const data = pseudoRandom(2 * CHUNK + 100, 3); // 3 chunks
 
 /** A character a terminal acts on, or that reorders text (the final newline excepted). */
 // deno-lint-ignore no-control-regex
@@ -120,13 +120,13 @@ const CASES: HostileCase[] = [
   },
   {
     name: "100 random bytes: too short to be AES",
-    body: () => testBytes(100, 9),
+    body: () => pseudoRandom(100, 9),
     code: 4,
     mention: /neither JSON text nor an AES-256-GCM manifest/,
   },
   {
     name: "2000 random bytes look AES-sealed: a key problem without --key (documented)",
-    body: () => testBytes(2000, 9),
+    body: () => pseudoRandom(2000, 9),
     code: 5,
     mention: /encrypted \(AES-256-GCM\): pass the --key/,
   },

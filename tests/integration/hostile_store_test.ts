@@ -16,82 +16,37 @@ import assert from "node:assert/strict";
 import { manifestSizeLimit } from "../../lib/pipeline/manifest_io.ts";
 import { OversizeObjectError } from "../../lib/store/store.ts";
 import {
+  bytesEqual,
   cleanPrefix,
   cli,
-  type CliResult,
   directStore,
-  equalBytes,
+  pseudoRandom,
   runPrefix,
   s3Args,
   s3Env,
   TEST_KEY_HEX,
-  testBytes,
 } from "./harness.ts";
+import { type CliResult, type Measured, measuredCli } from "../helpers.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const MiB = 1024 * 1024;
 const GiB3 = 3 * 1024 * MiB;
 const CHUNK = MiB;
-const data = testBytes(CHUNK + CHUNK / 2, 12); // 2 chunks
+const data = pseudoRandom(CHUNK + CHUNK / 2, 12); // 2 chunks
 /** Peak RSS allowed for a refused get: the CLI alone peaks at ~70 MiB here. */
 const RSS_LIMIT_KIB = 128 * 1024;
 /** V8's own heap, capped in the child: an accidental big JS allocation dies instead. */
 const V8_HEAP_MIB = 64;
 const env = { K: TEST_KEY_HEX };
 
-interface Measured extends CliResult {
-  peakKiB: number;
-  seconds: number;
-}
-
 /**
- * The CLI under GNU time (peak RSS of the process, from wait4) and timeout(1) (a hang is
- * killed and shows as exit 137 rather than stalling the suite). harness.ts's `cli` has
- * neither, which these cases need.
+ * The CLI under GNU time and timeout(1), with V8's heap capped (see measuredCli): peak RSS
+ * and a hang both show, which harness.ts's `cli` cannot.
  */
-async function measured(
-  args: string[],
-  extraEnv: Record<string, string> = {},
-  timeoutS = 30,
-): Promise<Measured> {
-  const out = await Deno.makeTempFile({ prefix: "s3duct-time-" });
-  try {
-    const r = await new Deno.Command("/usr/bin/time", {
-      args: [
-        "-f",
-        "%M %e",
-        "-o",
-        out,
-        "timeout",
-        "-s",
-        "KILL",
-        String(timeoutS),
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--quiet",
-        `--v8-flags=--max-old-space-size=${V8_HEAP_MIB}`,
-        MAIN,
-        ...args,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1", ...env, ...extraEnv },
-    }).output();
-    // The -o file ends with our format line (after "Command exited with non-zero status N").
-    const [peak, secs] = (await Deno.readTextFile(out)).trim().split("\n").at(-1)!.split(" ");
-    return {
-      code: r.code,
-      stdout: r.stdout,
-      stderr: new TextDecoder().decode(r.stderr),
-      peakKiB: Number(peak),
-      seconds: Number(secs),
-    };
-  } finally {
-    await Deno.remove(out);
-  }
-}
+const measured = (args: string[], extraEnv: Record<string, string> = {}, timeoutS = 30) =>
+  measuredCli(args, { ...env, ...extraEnv }, {
+    timeoutS,
+    denoFlags: [`--v8-flags=--max-old-space-size=${V8_HEAP_MIB}`],
+  });
 
 const hasGnuTime = await Deno.stat("/usr/bin/time").then(() => true, () => false);
 const IGNORE_NO_TIME = !hasGnuTime;
@@ -103,7 +58,7 @@ if (IGNORE_NO_TIME) {
 function assertRefused(r: CliResult, stdout: Uint8Array, mention: RegExp): void {
   assert.equal(r.code, 4, `exit code; stderr: ${r.stderr}`);
   assert.equal(r.stdout.length, stdout.length, "stdout bytes");
-  assert.ok(equalBytes(r.stdout, stdout), "stdout holds exactly the verified chunks");
+  assert.ok(bytesEqual(r.stdout, stdout), "stdout holds exactly the verified chunks");
   assert.match(r.stderr, mention);
   assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
 }
@@ -177,7 +132,7 @@ Deno.test({
     try {
       const healthy = await measured(["get", ...s.args]);
       assert.equal(healthy.code, 0, healthy.stderr);
-      assert.ok(equalBytes(healthy.stdout, data));
+      assert.ok(bytesEqual(healthy.stdout, data));
       console.error(`  healthy get: ${healthy.seconds} s, peak RSS ${healthy.peakKiB} KiB`);
       await sparse(s.chunk(0), GiB3);
       const get = await measured(["get", ...s.args]);
@@ -305,7 +260,7 @@ Deno.test("symlinks (local): list, cleanup and delete never act through a symlin
     assert.ok((await Deno.lstat(mine.chunk(0))).isFile);
     const get = await cli(["get", ...mine.args], { env });
     assert.equal(get.code, 0, get.stderr);
-    assert.ok(equalBytes(get.stdout, data), "the real stream is whole");
+    assert.ok(bytesEqual(get.stdout, data), "the real stream is whole");
   } finally {
     await Deno.remove(root, { recursive: true });
     await Deno.remove(outside, { recursive: true });
@@ -343,7 +298,7 @@ Deno.test({
     const args = await cephStream("big", "plain");
     const healthy = await measured(["get", ...args], s3Env());
     assert.equal(healthy.code, 0, healthy.stderr);
-    assert.ok(equalBytes(healthy.stdout, data));
+    assert.ok(bytesEqual(healthy.stdout, data));
     console.error(`  healthy get (Ceph): ${healthy.seconds} s, peak RSS ${healthy.peakKiB} KiB`);
     const key = await cephChunkKey("big", 0);
     const big = new Uint8Array(256 * MiB);

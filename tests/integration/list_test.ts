@@ -7,22 +7,23 @@ import assert from "node:assert/strict";
 import { manifestKeys } from "../../lib/cli/list_walk.ts";
 import { FsStore } from "../../lib/store/fs_store.ts";
 import { GlacierStandin } from "../servers/glacier_standin.ts";
+import { tempDir } from "../helpers.ts";
 import {
   cleanPrefix,
   cli,
   directStore,
+  pseudoRandom,
   runPrefix,
   s3Args,
   s3Env,
   servers,
-  testBytes,
 } from "./harness.ts";
 
 const env = {
   AWS_ACCESS_KEY_ID: "standin",
   AWS_SECRET_ACCESS_KEY: "standin-secret",
   AWS_REGION: "us-east-1",
-  HOME: Deno.makeTempDirSync({ prefix: "s3duct-home-" }),
+  HOME: tempDir("s3duct-home-"),
 };
 
 /** Streams as `put` would leave them: a manifest and `chunks` one-byte chunk objects. */
@@ -43,7 +44,7 @@ async function fillFs(root: string) {
       "1",
       "--no-encrypt",
       "-q",
-    ], { stdin: testBytes(chunks, chunks), env });
+    ], { stdin: pseudoRandom(chunks, chunks), env });
     assert.equal(put.code, 0, put.stderr);
   }
 }
@@ -128,7 +129,7 @@ for (const server of servers()) {
             "--no-encrypt",
             "-q",
           ],
-          { stdin: testBytes(3, 1), env: cenv },
+          { stdin: pseudoRandom(3, 1), env: cenv },
         );
         assert.equal(put.code, 0, put.stderr);
       }

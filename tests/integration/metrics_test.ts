@@ -7,26 +7,16 @@
 import assert from "node:assert/strict";
 import parsePrometheus from "parse-prometheus-text-format";
 import { FaultProxy } from "../servers/fault_proxy.ts";
-import {
-  ceph,
-  cleanPrefix,
-  cli,
-  directStore,
-  findChunkKey,
-  runPrefix,
-  s3Args,
-  s3Env,
-  TEST_KEY_HEX,
-  testBytes,
-} from "./harness.ts";
+import { ceph, cli, pseudoRandom, s3Args, Suite, TEST_KEY_HEX } from "./harness.ts";
+import { MAIN_TS, tempDir } from "../helpers.ts";
 
-const prefix = runPrefix("metrics");
-const tmp = Deno.makeTempDirSync({ prefix: "s3duct-metrics-" });
+const t = new Suite("metrics", undefined, { K: TEST_KEY_HEX });
+const { prefix, store } = t;
+const tmp = tempDir("s3duct-metrics-");
 const prom = `${tmp}/s3duct.prom`;
-const env = { ...s3Env(), K: TEST_KEY_HEX };
+const env = t.env;
 const CHUNK = 64 * 1024;
-const data = testBytes(5 * CHUNK - 100, 5); // 5 chunks
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const data = pseudoRandom(5 * CHUNK - 100, 5); // 5 chunks
 
 interface Family {
   name: string;
@@ -52,7 +42,7 @@ function seriesOf(command: string, stream: string): Record<string, number> {
   return out;
 }
 
-const base = (name: string) => [...s3Args(), "--prefix", prefix, "--name", name];
+const base = (name: string) => t.at(name);
 const withMetrics = ["--metrics-file", prom];
 
 async function run(args: string[], stdin?: Uint8Array) {
@@ -87,7 +77,7 @@ Deno.test("metrics: put, get, verify, verify --deep, cleanup, delete share one f
   assert.equal(seriesOf("verify-deep", "db").last_run_chunks, 5);
 
   // An interrupted upload's chunk for cleanup; then the stream itself goes.
-  await directStore().put(`${prefix}/orphan/chunk-000000`, new Uint8Array(10));
+  await store.put(`${prefix}/orphan/chunk-000000`, new Uint8Array(10));
   const cleanup = await cli(
     ["cleanup", ...s3Args(), "--prefix", prefix, "--key", "env:K", "--force", ...withMetrics],
     { env },
@@ -117,10 +107,10 @@ Deno.test("metrics: failures report their exit code and keep the last success", 
   assert.equal(put.code, 0, put.stderr);
   assert.equal((await run(["get", ...base("fail")])).code, 0);
   const success = seriesOf("get", "fail").last_success_timestamp_seconds;
-  const key = await findChunkKey(`${prefix}/fail`, 2);
-  const bytes = await directStore().get(key);
+  const key = await t.chunkKey("fail", 2);
+  const bytes = await store.get(key);
   bytes[7] ^= 1;
-  await directStore().put(key, bytes);
+  await store.put(key, bytes);
   const bad = await run(["get", ...base("fail")]);
   assert.equal(bad.code, 4, bad.stderr);
   const g = seriesOf("get", "fail");
@@ -168,11 +158,11 @@ Deno.test("metrics: retries and throttle events are counted (503 SlowDown at a p
 });
 
 Deno.test("metrics: SIGTERM (a cron timeout) still writes the file, exit code 143", async () => {
-  const big = testBytes(2 * 1024 * 1024, 8);
+  const big = pseudoRandom(2 * 1024 * 1024, 8);
   const put = await run(["put", ...base("term"), "--chunk-size", "64K", "--no-encrypt"], big);
   assert.equal(put.code, 0, put.stderr);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, "get", ...base("term"), "--bandwidth-limit", "128K"]
+    args: ["run", "-A", "--quiet", MAIN_TS, "get", ...base("term"), "--bandwidth-limit", "128K"]
       .concat(withMetrics),
     env: { ...env, NO_COLOR: "1" },
     stdout: "null",
@@ -187,6 +177,6 @@ Deno.test("metrics: SIGTERM (a cron timeout) still writes the file, exit code 14
 });
 
 Deno.test("metrics: clean up", async () => {
-  await cleanPrefix(prefix);
+  await t.clean();
   await Deno.remove(tmp, { recursive: true });
 });

@@ -5,12 +5,12 @@
  * is tests/servers/net_lab.ts; every CLI run gets a cleared environment.
  */
 import assert from "node:assert/strict";
-import { ceph, cleanPrefix, equalBytes, runPrefix, s3Args, testBytes } from "./harness.ts";
+import { bytesEqual, ceph, cleanPrefix, pseudoRandom, runPrefix, s3Args } from "./harness.ts";
 import { s3ductClean, startNetLab } from "../servers/net_lab.ts";
 import type { Proxy } from "../servers/net_servers.ts";
 
 const PREFIX = runPrefix("net");
-const DATA = testBytes(1024 * 1024 + 333, 41);
+const DATA = pseudoRandom(1024 * 1024 + 333, 41);
 const PASSWORD = "pr0xy-Secret-9";
 
 const c = ceph();
@@ -42,7 +42,7 @@ async function roundTrip(name: string, endpoint: string, env: Record<string, str
   assert.equal(put.code, 0, put.stderr);
   const get = await s3duct(["get", ...args, "-q"], env);
   assert.equal(get.code, 0, get.stderr);
-  assert.ok(equalBytes(get.stdout, DATA), `${name}: bytes differ`);
+  assert.ok(bytesEqual(get.stdout, DATA), `${name}: bytes differ`);
 }
 
 /** The CONNECT lines tinyproxy logged for `target` (host:port). */
@@ -87,7 +87,7 @@ Deno.test("network: TLS round trips with --ca-bundle and with AWS_CA_BUNDLE", as
     { AWS_CA_BUNDLE: net.certs.ca },
   );
   assert.equal(get.code, 0, get.stderr);
-  assert.ok(equalBytes(get.stdout, DATA));
+  assert.ok(bytesEqual(get.stdout, DATA));
   // DENO_CERT (Deno's own) is honoured too when neither of ours is given.
   const viaDeno = await s3duct(
     ["list", "--bucket", c.bucket, "--endpoint-url", tlsUrl(), "--prefix", PREFIX],

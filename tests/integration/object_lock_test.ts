@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import { AwsClient } from "aws4fetch";
 import { ExitCode } from "../../lib/errors.ts";
 import { S3Store } from "../../lib/store/s3_store.ts";
-import { ceph, cli, equalBytes, putInterrupted, s3Env, testBytes } from "./harness.ts";
+import { bytesEqual, ceph, cli, pseudoRandom, putInterrupted, s3Env } from "./harness.ts";
+import { tempDir } from "../helpers.ts";
 
 const c = ceph();
 const aws = new AwsClient({
@@ -110,7 +111,7 @@ Deno.test("object lock: buckets", async () => {
 });
 
 Deno.test("object lock: every object carries the retention and legal hold, multipart chunk included; verify reports it; delete refused, then bypassed", async () => {
-  const data = testBytes(66 * 1024 * 1024 + 3000, 7);
+  const data = pseudoRandom(66 * 1024 * 1024 + 3000, 7);
   const r = await cli([
     "put",
     ...args(LOCKED, "big", "--no-encrypt", "--chunk-size", "66M"),
@@ -155,7 +156,7 @@ Deno.test("object lock: every object carries the retention and legal hold, multi
 });
 
 Deno.test("object lock: a legal hold and a COMPLIANCE stream cannot be deleted, even with the bypass", async () => {
-  const hold = await put(LOCKED, "held", testBytes(1500, 2), "--legal-hold");
+  const hold = await put(LOCKED, "held", pseudoRandom(1500, 2), "--legal-hold");
   assert.equal(hold.code, 0, hold.stderr);
   for (const v of await versionsOf(LOCKED, "held/")) {
     assert.deepEqual(await lockOf(LOCKED, v), { mode: undefined, until: undefined, hold: true });
@@ -170,7 +171,7 @@ Deno.test("object lock: a legal hold and a COMPLIANCE stream cannot be deleted, 
   const comp = await put(
     LOCKED,
     "comp",
-    testBytes(1500, 3),
+    pseudoRandom(1500, 3),
     "--object-lock-mode",
     "COMPLIANCE",
     "--retain-for",
@@ -198,14 +199,14 @@ Deno.test("object lock: --clobber leaves the locked generation; cleanup lists it
   const first = await put(
     LOCKED,
     "clob",
-    testBytes(3000, 4),
+    pseudoRandom(3000, 4),
     "--object-lock-mode",
     "GOVERNANCE",
     "--retain-until",
     soon,
   );
   assert.equal(first.code, 0, first.stderr);
-  const data = testBytes(2000, 5);
+  const data = pseudoRandom(2000, 5);
   const again = await put(
     LOCKED,
     "clob",
@@ -220,7 +221,7 @@ Deno.test("object lock: --clobber leaves the locked generation; cleanup lists it
   assert.match(again.stderr, /3 objects of the replaced stream are retained until/);
   const got = await cli(["get", ...args(LOCKED, "clob")], { env });
   assert.equal(got.code, 0, got.stderr);
-  assert.ok(equalBytes(got.stdout, data));
+  assert.ok(bytesEqual(got.stdout, data));
   const dry = await cli(["cleanup", ...args(LOCKED, "clob", "--dry-run")], { env });
   assert.equal(dry.code, 0, dry.stderr);
   assert.equal(new TextDecoder().decode(dry.stdout).trim().split("\n").length, 3);
@@ -251,7 +252,7 @@ Deno.test("object lock: a bucket without Object Lock is refused before any objec
   const r = await put(
     PLAIN,
     "s",
-    testBytes(3000, 6),
+    pseudoRandom(3000, 6),
     "--object-lock-mode",
     "GOVERNANCE",
     "--retain-for",
@@ -273,7 +274,7 @@ Deno.test("object lock: a bucket without Object Lock is refused before any objec
     "s",
     "--no-encrypt",
     "--legal-hold",
-  ], { stdin: testBytes(10), env });
+  ], { stdin: pseudoRandom(10), env });
   assert.equal(local.code, ExitCode.USAGE, local.stderr);
   assert.match(local.stderr, /local directory store does not support Object Lock/);
   assert.deepEqual([...Deno.readDirSync(`${dir}/b`)], []);
@@ -281,7 +282,7 @@ Deno.test("object lock: a bucket without Object Lock is refused before any objec
 });
 
 Deno.test("object lock: a bucket default retention is honoured and reported without any flag", async () => {
-  const r = await put(DEFAULTED, "d", testBytes(2500, 8));
+  const r = await put(DEFAULTED, "d", pseudoRandom(2500, 8));
   assert.equal(r.code, 0, r.stderr);
   const until =
     /bucket default retention GOVERNANCE 1 days: every object of this put is retained until (\S+)/
@@ -300,8 +301,8 @@ Deno.test("object lock: a bucket default retention is honoured and reported with
 });
 
 Deno.test("object lock: an interrupted locked put resumes; the publish check runs; kept chunks get the new lock", async () => {
-  const data = testBytes(40_000, 9);
-  const renv = { ...env, S3DUCT_STATE_DIR: Deno.makeTempDirSync({ prefix: "s3duct-state-" }) };
+  const data = pseudoRandom(40_000, 9);
+  const renv = { ...env, S3DUCT_STATE_DIR: tempDir("s3duct-state-") };
   const lockArgs = ["--object-lock-mode", "GOVERNANCE", "--retain-for", "1d"];
   const base = ["put", ...args(LOCKED, "res", "--no-encrypt", "--chunk-size", "1000"), ...lockArgs];
   await putInterrupted(base, data, renv, 3);
@@ -316,7 +317,7 @@ Deno.test("object lock: an interrupted locked put resumes; the publish check run
   assert.equal(v.code, 0, v.stderr);
   assert.match(v.stderr, /all 40 other objects carry the same lock/);
   const got = await cli(["get", ...args(LOCKED, "res")], { env });
-  assert.ok(equalBytes(got.stdout, data));
+  assert.ok(bytesEqual(got.stdout, data));
   const d = await cli(["delete", ...args(LOCKED, "res", "--force", "--bypass-governance")], {
     env,
   });
@@ -333,7 +334,7 @@ Deno.test("object lock with SSE: KMS objects get the lock once encrypted; Ceph's
   const kms = Deno.env.get("S3DUCT_TEST_KMS_KEY_ID");
   assert.ok(kms, "tests/servers/ceph.sh exports S3DUCT_TEST_KMS_KEY_ID");
   const lock = ["--object-lock-mode", "GOVERNANCE", "--retain-for", "1d"];
-  const data = testBytes(3000, 21);
+  const data = pseudoRandom(3000, 21);
   const ok = await put(
     LOCKED,
     "sse-kms",

@@ -10,29 +10,15 @@ import { createHash } from "node:crypto";
 import { serializeManifest } from "../../lib/format/manifest.ts";
 import { FaultProxy } from "../servers/fault_proxy.ts";
 import { GlacierStandin } from "../servers/glacier_standin.ts";
-import { filesUnder } from "../helpers.ts";
-import {
-  ceph,
-  cleanPrefix,
-  cli,
-  directStore,
-  equalBytes,
-  findChunkKey,
-  runPrefix,
-  s3Args,
-  s3Env,
-  TEST_KEY_HEX,
-  testBytes,
-} from "./harness.ts";
+import { filesUnder, MAIN_TS, tempDir } from "../helpers.ts";
+import { bytesEqual, ceph, cli, pseudoRandom, Suite, TEST_KEY_HEX } from "./harness.ts";
 
-const prefix = runPrefix("range");
-const tmp = Deno.makeTempDirSync({ prefix: "s3duct-range-" });
-const env = { ...s3Env(), K: TEST_KEY_HEX };
-const store = directStore();
+const t = new Suite("range", undefined, { K: TEST_KEY_HEX });
+const { prefix, env, store } = t;
+const tmp = tempDir("s3duct-range-");
 const CHUNK = 4096;
-const data = testBytes(5 * CHUNK + 777, 17); // 6 chunks, the last 777 bytes
+const data = pseudoRandom(5 * CHUNK + 777, 17); // 6 chunks, the last 777 bytes
 const TOTAL = data.length;
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 type Mode = "plain" | "aes" | "aes-plain-manifest" | "age" | "v2" | "v2-sealed-manifest";
 let n = 0;
@@ -69,19 +55,13 @@ async function put(mode: Mode, bytes = data, chunk = CHUNK): Promise<string> {
     "v2": ["--format", "2", "--no-encrypt-manifest"],
     "v2-sealed-manifest": ["--format", "2"],
   }[mode];
-  const r = await cli(
-    ["put", ...base(name), "--chunk-size", String(chunk), ...keys, ...extra],
-    { stdin: bytes, env },
-  );
-  assert.equal(r.code, 0, r.stderr);
+  await t.put(name, bytes, "--chunk-size", String(chunk), ...keys, ...extra);
   return name;
 }
 
-const base = (name: string) => [...s3Args(), "--prefix", prefix, "--name", name];
-
-function get(mode: Mode, name: string, range: string[], more: string[] = []) {
-  return cli(["get", ...base(name), ...readKeys(mode), ...range, ...more], { env });
-}
+const base = (name: string) => t.at(name);
+const get = (mode: Mode, name: string, range: string[], more: string[] = []) =>
+  t.run("get", name, [...readKeys(mode), ...range, ...more]);
 
 /** [--offset, --length] pairs and the bytes each must write; chunks it must fetch. */
 const RANGES: { args: string[]; want: [number, number]; chunks: number }[] = [
@@ -107,7 +87,7 @@ for (
     for (const { args, want, chunks } of RANGES) {
       const r = await get(mode, name, args, ["--summary", "json"]);
       assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-      assert.ok(equalBytes(r.stdout, data.subarray(...want)), `${args.join(" ")}: wrong bytes`);
+      assert.ok(bytesEqual(r.stdout, data.subarray(...want)), `${args.join(" ")}: wrong bytes`);
       const summary = JSON.parse(r.stderr.trim().split("\n").at(-1)!);
       assert.equal(summary.chunks_downloaded, chunks, args.join(" "));
       assert.equal(summary.length, want[1] - want[0]);
@@ -145,11 +125,11 @@ Deno.test("range: only the covering chunks are downloaded (GETs counted at a pro
 });
 
 Deno.test("range: a get killed half-way resumes with --offset $(stat -c %s part) >> part", async () => {
-  const big = testBytes(1024 * 1024 + 333, 99);
+  const big = pseudoRandom(1024 * 1024 + 333, 99);
   const name = await put("aes", big, 64 * 1024);
   const part = `${tmp}/part`;
   const argv = (extra: string) =>
-    [Deno.execPath(), "run", "-A", "--quiet", MAIN, "get", ...base(name), "--key", "env:K"]
+    [Deno.execPath(), "run", "-A", "--quiet", MAIN_TS, "get", ...base(name), "--key", "env:K"]
       .map((a) => `'${a}'`).join(" ") + extra;
   // Slowed to ~256 KiB/s so the kill lands mid-stream; exec: the pid is deno's.
   const child = new Deno.Command("sh", {
@@ -167,18 +147,18 @@ Deno.test("range: a get killed half-way resumes with --offset $(stat -c %s part)
   await child.status;
   const cut = (await Deno.stat(part)).size;
   assert.ok(cut > 0 && cut < big.length, `killed at ${cut} of ${big.length} bytes`);
-  assert.ok(equalBytes(await Deno.readFile(part), big.subarray(0, cut)), "a clean prefix");
+  assert.ok(bytesEqual(await Deno.readFile(part), big.subarray(0, cut)), "a clean prefix");
   const resume = await new Deno.Command("sh", {
     args: ["-c", argv(` --offset $(stat -c %s '${part}') >> '${part}'`)],
     env: { ...env, NO_COLOR: "1" },
   }).output();
   assert.equal(resume.code, 0, new TextDecoder().decode(resume.stderr));
-  assert.ok(equalBytes(await Deno.readFile(part), big), "byte-identical after the resume");
+  assert.ok(bytesEqual(await Deno.readFile(part), big), "byte-identical after the resume");
 });
 
 /** Flip one byte of chunk `i` of a stream in the store. */
 async function damage(name: string, i: number): Promise<void> {
-  const key = await findChunkKey(`${prefix}/${name}`, i, store);
+  const key = await t.chunkKey(name, i);
   const bytes = await store.get(key);
   bytes[bytes.length >> 1] ^= 0x40;
   await store.put(key, bytes);
@@ -192,19 +172,19 @@ for (const mode of ["plain", "aes-plain-manifest", "age", "v2"] as const) {
     const ok = () => get(mode, name, ["--offset", "4096", "--length", "8192"]);
     const good = await ok();
     assert.equal(good.code, 0, good.stderr);
-    assert.ok(equalBytes(good.stdout, data.subarray(4096, 12288)));
+    assert.ok(bytesEqual(good.stdout, data.subarray(4096, 12288)));
     // Bytes 3.5-4.5 chunks: chunk 3's part is written, nothing of chunk 4.
     const bad = await get(mode, name, ["--offset", String(3 * CHUNK + 2048), "--length", "4096"]);
     assert.equal(bad.code, 4, bad.stderr);
     assert.match(bad.stderr, /chunk 4/);
-    assert.ok(equalBytes(bad.stdout, data.subarray(3 * CHUNK + 2048, 4 * CHUNK)), "chunk 3 only");
+    assert.ok(bytesEqual(bad.stdout, data.subarray(3 * CHUNK + 2048, 4 * CHUNK)), "chunk 3 only");
     // The damaged chunk first in the range: still damage (4), not a wrong key (5).
     const first = await get(mode, name, ["--offset", String(4 * CHUNK + 10), "--length", "10"]);
     assert.equal(first.code, 4, first.stderr);
     assert.equal(first.stdout.length, 0);
     assert.match(first.stderr, /chunk 4/);
     // A deleted chunk outside the range does not matter either; inside it is named.
-    await store.delete([await findChunkKey(`${prefix}/${name}`, 5, store)]);
+    await store.delete([await t.chunkKey(name, 5)]);
     assert.equal((await ok()).code, 0);
     const gone = await get(mode, name, ["--offset", String(5 * CHUNK)]);
     assert.equal(gone.code, 4, gone.stderr);
@@ -214,7 +194,7 @@ for (const mode of ["plain", "aes-plain-manifest", "age", "v2"] as const) {
 
 Deno.test("range (v2): a consistently rewritten plain manifest is refused for a range too", async () => {
   const name = await put("v2");
-  const key = `${prefix}/${name}/.manifest.json`;
+  const key = t.manifestKey(name);
   const m = JSON.parse(new TextDecoder().decode(await store.get(key)));
   // Drop the tail and fix up what can be recomputed without the key; the range avoids it.
   m.chunks.pop();
@@ -250,9 +230,7 @@ Deno.test("range: verify --deep checks only the range; plain verify refuses one"
   const name = await put("aes");
   await damage(name, 4);
   const deep = (range: string[]) =>
-    cli(["verify", "--deep", ...base(name), "--key", "env:K", ...range, "--summary", "json"], {
-      env,
-    });
+    t.run("verify", name, ["--deep", "--key", "env:K", ...range, "--summary", "json"]);
   const ok = await deep(["--offset", "0", "--length", String(4 * CHUNK)]);
   assert.equal(ok.code, 0, ok.stderr);
   const json = JSON.parse(ok.stderr.trim().split("\n").at(-1)!);
@@ -262,15 +240,13 @@ Deno.test("range: verify --deep checks only the range; plain verify refuses one"
   const bad = await deep(["--offset", String(4 * CHUNK - 1), "--length", "2"]);
   assert.equal(bad.code, 4, bad.stderr);
   assert.deepEqual(JSON.parse(bad.stderr.trim().split("\n").at(-2)!).chunks_mismatched, [4]);
-  const plainVerify = await cli(["verify", ...base(name), "--key", "env:K", "--offset", "1"], {
-    env,
-  });
+  const plainVerify = await t.run("verify", name, ["--key", "env:K", "--offset", "1"]);
   assert.equal(plainVerify.code, 2, plainVerify.stderr);
   assert.match(plainVerify.stderr, /--deep/);
 });
 
 Deno.test("range: restore --offset/--length thaws only the chunks the range needs", async () => {
-  const root = await Deno.makeTempDir({ prefix: "s3duct-range-glacier-" });
+  const root = tempDir("s3duct-range-glacier-");
   await Deno.mkdir(`${root}/b`);
   const local = ["--bucket", "b", "--endpoint-url", `file://${root}`, "--name", "cold"];
   const p = await cli(
@@ -313,7 +289,7 @@ Deno.test("range: restore --offset/--length thaws only the chunks the range need
     s.finishRestores();
     const g = await cli(["get", ...args, ...range], { env });
     assert.equal(g.code, 0, g.stderr);
-    assert.ok(equalBytes(g.stdout, data.subarray(CHUNK + 5, 2 * CHUNK + 5)));
+    assert.ok(bytesEqual(g.stdout, data.subarray(CHUNK + 5, 2 * CHUNK + 5)));
     assert.equal(s.count("GET", (q) => q.key.includes("/chunk-")), 2, "two chunks downloaded");
   } finally {
     await s.close();
@@ -322,6 +298,6 @@ Deno.test("range: restore --offset/--length thaws only the chunks the range need
 });
 
 Deno.test("range: clean up", async () => {
-  await cleanPrefix(prefix);
+  await t.clean();
   await Deno.remove(tmp, { recursive: true });
 });

@@ -7,36 +7,26 @@
 import assert from "node:assert/strict";
 import { ExitCode } from "../../lib/errors.ts";
 import {
+  bytesEqual,
   cleanPrefix,
   cli,
-  directStore,
-  equalBytes,
-  findChunkKey,
   putInterrupted,
-  runPrefix,
   s3Args,
-  s3Env,
   servers,
+  Suite,
   TEST_KEY_HEX,
-  testBytes,
 } from "./harness.ts";
+import { MAIN_TS, pseudoRandom, spawnCli, tempDir } from "../helpers.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 for (const server of servers()) {
   // Ceph runs every case; the other servers those that depend on the server (listings, the
   // publish check, conditional writes), not local-store or name rules: CI time is counted.
   const all = server.name === "ceph";
-  const prefix = runPrefix(`restorable-${server.name}`);
-  const store = directStore(server);
-  const DATA = testBytes(40 * 64 * 1024 + 123, 41); // 41 chunks of 64K
+  const suite = new Suite(`restorable-${server.name}`, server, { K: TEST_KEY_HEX });
+  const { prefix, store } = suite;
+  const DATA = pseudoRandom(40 * 64 * 1024 + 123, 41); // 41 chunks of 64K
 
-  const env = (): Record<string, string> => {
-    return {
-      ...s3Env(server),
-      K: TEST_KEY_HEX,
-      S3DUCT_STATE_DIR: Deno.makeTempDirSync({ prefix: "s3duct-state-" }),
-    };
-  };
+  const env = () => suite.stateEnv();
 
   /** Where a stream lives: the matrix's server by default, or a local directory store. */
   interface Target {
@@ -46,7 +36,7 @@ for (const server of servers()) {
   const onServer: Target = { args: s3Args(server), prefix };
 
   const localTarget = (): Target => {
-    const root = Deno.makeTempDirSync({ prefix: "s3duct-restorable-" });
+    const root = tempDir("s3duct-restorable-");
     Deno.mkdirSync(`${root}/b`);
     return { args: ["--bucket", "b", "--endpoint-url", `file://${root}`], prefix: "p" };
   };
@@ -100,7 +90,7 @@ for (const server of servers()) {
   const assertRestores = async (name: string, e: Record<string, string>, want: Uint8Array) => {
     const g = await cli(getArgs(name), { env: e });
     assert.equal(g.code, 0, g.stderr);
-    assert.ok(equalBytes(g.stdout, want), `get of '${name}' is not the input`);
+    assert.ok(bytesEqual(g.stdout, want), `get of '${name}' is not the input`);
   };
 
   const finish = async (name: string, e: Record<string, string>, data = DATA) => {
@@ -126,7 +116,7 @@ for (const server of servers()) {
   Deno.test(`resume after one logged chunk was deleted: exactly that one is uploaded again [${server.name}]`, async () => {
     const e = env();
     await putInterrupted(putArgs("one-deleted"), DATA, e, 4);
-    await store.delete([await findChunkKey(`${prefix}/one-deleted`, 1, store)]);
+    await store.delete([await suite.chunkKey("one-deleted", 1)]);
     const s = await finish("one-deleted", e);
     assert.equal(s.chunks_reuploaded_missing, 1, JSON.stringify(s));
     assert.equal(s.chunks_reuploaded_changed, 0);
@@ -136,7 +126,7 @@ for (const server of servers()) {
   Deno.test(`resume after a logged chunk was replaced by other bytes of another size [${server.name}]`, async () => {
     const e = env();
     await putInterrupted(putArgs("replaced"), DATA, e, 4);
-    await store.put(await findChunkKey(`${prefix}/replaced`, 0, store), testBytes(1000, 3));
+    await store.put(await suite.chunkKey("replaced", 0), pseudoRandom(1000, 3));
     const s = await finish("replaced", e);
     assert.equal(s.chunks_reuploaded_changed, 1, JSON.stringify(s));
     await assertRestores("replaced", e, DATA);
@@ -163,7 +153,7 @@ for (const server of servers()) {
         const logged = 1 + Math.floor(Math.random() * 6);
         await putInterrupted(putArgs(name), DATA, e, logged);
         const victim = Math.floor(Math.random() * logged);
-        await store.delete([await findChunkKey(`${prefix}/${name}`, victim, store)]);
+        await store.delete([await suite.chunkKey(name, victim)]);
         const s = await finish(name, e);
         assert.ok(Number(s.chunks_reuploaded_missing) >= 1, `iteration ${i}: ${JSON.stringify(s)}`);
         await assertRestores(name, e, DATA);
@@ -175,13 +165,13 @@ for (const server of servers()) {
   if (all) {
     Deno.test(`names: a stream cannot address another stream's generation folder (exit 2) [${server.name}]`, async () => {
       const e = env();
-      const one = testBytes(200_000, 5);
-      const two = testBytes(150_000, 6);
+      const one = pseudoRandom(200_000, 5);
+      const two = pseudoRandom(150_000, 6);
       assert.equal((await cli(putArgs("cl"), { stdin: one, env: e })).code, 0);
       const r = await cli(putArgs("cl", onServer, ["--clobber"]), { stdin: two, env: e });
       assert.equal(r.code, 0, r.stderr);
       const gen = /\/cl\/(g[0-9a-z]{8})\/chunk-000000$/.exec(
-        await findChunkKey(`${prefix}/cl`, 0, store),
+        await suite.chunkKey("cl", 0),
       )![1];
       for (
         const args of [putArgs(`cl/${gen}`), [
@@ -209,8 +199,8 @@ for (const server of servers()) {
   if (all) {
     Deno.test(`names: streams a and a/b coexist through put, list, verify, cleanup, delete [${server.name}]`, async () => {
       const e = env();
-      const a = testBytes(300_000, 7);
-      const ab = testBytes(200_000, 8);
+      const a = pseudoRandom(300_000, 7);
+      const ab = pseudoRandom(200_000, 8);
       assert.equal((await cli(putArgs("nest/a"), { stdin: a, env: e })).code, 0);
       assert.equal((await cli(putArgs("nest/a/b"), { stdin: ab, env: e })).code, 0);
       const l = await cli([
@@ -256,7 +246,7 @@ for (const server of servers()) {
   if (all) {
     Deno.test(`resume path: --clobber killed, delete --force, plain re-run -> restorable [${server.name}]`, async () => {
       const e = env();
-      const old = testBytes(100_000, 9);
+      const old = pseudoRandom(100_000, 9);
       assert.equal((await cli(putArgs("cdp"), { stdin: old, env: e })).code, 0);
       await putInterrupted(putArgs("cdp", onServer, ["--clobber"]), DATA, e, 3);
       const d = await cli(stream("delete", "cdp", "--force"), { env: e });
@@ -276,13 +266,7 @@ for (const server of servers()) {
     e: Record<string, string>,
     ms: number,
   ) => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", MAIN, ...args],
-      stdin: "piped",
-      stdout: "null",
-      stderr: "null",
-      env: { ...e, NO_COLOR: "1" },
-    }).spawn();
+    const child = spawnCli(args, e);
     const w = child.stdin.getWriter();
     await w.write(data.subarray(0, data.length >> 1));
     await new Promise((r) => setTimeout(r, ms));
@@ -297,7 +281,7 @@ for (const server of servers()) {
       await putInterrupted(putArgs("v1v2"), DATA, e, 3);
       await putKilled(
         putArgs("v1v2", onServer, ["--format", "2"]),
-        testBytes(DATA.length, 77),
+        pseudoRandom(DATA.length, 77),
         e,
         2500,
       );
@@ -319,7 +303,7 @@ for (const server of servers()) {
       assert.ok(Number(summary(r.stderr).chunks_resumed) >= 3, r.stderr);
       const g = await cli(getArgs("spelled", t), { env: e });
       assert.equal(g.code, 0, g.stderr);
-      assert.ok(equalBytes(g.stdout, DATA));
+      assert.ok(bytesEqual(g.stdout, DATA));
     });
   }
 
@@ -343,7 +327,7 @@ for (const server of servers()) {
   Deno.test(`publish check: delete --force during a put of a new stream -> exit 4, no manifest [${server.name}]`, async () => {
     const e = env();
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", MAIN, ...putArgs("raced")],
+      args: ["run", "-A", "--quiet", MAIN_TS, ...putArgs("raced")],
       stdin: "piped",
       stdout: "null",
       stderr: "piped",
@@ -397,12 +381,12 @@ for (const server of servers()) {
         const e = env();
         for (let i = 0; i < PAIRS; i++) {
           const name = `pair-${where === "server" ? "c" : "l"}${i}`;
-          const inputs = [testBytes(300_000, 100 + i), testBytes(300_000 + i, 200 + i)];
+          const inputs = [pseudoRandom(300_000, 100 + i), pseudoRandom(300_000 + i, 200 + i)];
           const [r0, r1] = await Promise.all(
             inputs.map((d) =>
               cli(putArgs(name, t), {
                 stdin: d,
-                env: { ...e, S3DUCT_STATE_DIR: Deno.makeTempDirSync() },
+                env: { ...e, S3DUCT_STATE_DIR: tempDir("s3duct-state-") },
               })
             ),
           );
@@ -416,7 +400,7 @@ for (const server of servers()) {
           const g = await cli(getArgs(name, t), { env: e });
           assert.equal(g.code, 0, g.stderr);
           assert.ok(
-            inputs.some((d, k) => codes[k] === 0 && equalBytes(g.stdout, d)),
+            inputs.some((d, k) => codes[k] === 0 && bytesEqual(g.stdout, d)),
             `pair ${i}: not a winner's bytes`,
           );
         }
@@ -430,7 +414,7 @@ for (const server of servers()) {
       const t = localTarget();
       const e = { ...env(), S3DUCT_NO_OPENSSL: "1" };
       for (let i = 0; i < 10; i++) {
-        const data = testBytes(1000 * 1024 - 7, 300 + i);
+        const data = pseudoRandom(1000 * 1024 - 7, 300 + i);
         const args = putArgs(`portable-${i}`, t).map((a) => a === "64K" ? "1K" : a);
         const r = await cli([...args, "--upload-workers", "8"], { stdin: data, env: e });
         assert.equal(r.code, 0, `run ${i}: ${r.stderr}`);
@@ -438,10 +422,10 @@ for (const server of servers()) {
           env: e,
         });
         assert.equal(g.code, 0, `run ${i}: ${g.stderr}`);
-        assert.ok(equalBytes(g.stdout, data), `run ${i}: bytes differ`);
+        assert.ok(bytesEqual(g.stdout, data), `run ${i}: bytes differ`);
       }
     });
   }
 
-  Deno.test(`restorable: clean up [${server.name}]`, () => cleanPrefix(prefix, server));
+  Deno.test(`restorable: clean up [${server.name}]`, () => suite.clean());
 }

@@ -5,17 +5,17 @@
  */
 import assert from "node:assert/strict";
 import { ExitCode } from "../../lib/errors.ts";
-import { filesUnder } from "../helpers.ts";
+import { filesUnder, tempDir } from "../helpers.ts";
 import { GlacierStandin } from "../servers/glacier_standin.ts";
-import { cli, TEST_KEY_HEX, testBytes } from "./harness.ts";
+import { cli, pseudoRandom, TEST_KEY_HEX } from "./harness.ts";
 
 const CHUNK = 1000;
-const data = testBytes(4 * CHUNK + 10, 7); // 5 chunks
+const data = pseudoRandom(4 * CHUNK + 10, 7); // 5 chunks
 const env = {
   AWS_ACCESS_KEY_ID: "standin",
   AWS_SECRET_ACCESS_KEY: "standin-secret",
   AWS_REGION: "us-east-1",
-  HOME: Deno.makeTempDirSync({ prefix: "s3duct-home-" }),
+  HOME: tempDir("s3duct-home-"),
   K: TEST_KEY_HEX,
 };
 

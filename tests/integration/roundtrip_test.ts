@@ -4,16 +4,16 @@
  */
 import assert from "node:assert/strict";
 import {
+  bytesEqual,
   cleanPrefix,
   cli,
-  equalBytes,
+  pseudoRandom,
   runPrefix,
   s3Args,
   s3Env,
   type Server,
   servers,
   TEST_KEY_HEX,
-  testBytes,
 } from "./harness.ts";
 
 async function roundTrip(
@@ -39,7 +39,7 @@ async function roundTrip(
   assert.equal(summary.total_bytes, data.length);
   const get = await cli(["get", ...common, ...getKey], { env });
   assert.equal(get.code, 0, `get ${name} failed: ${get.stderr}`);
-  assert.ok(equalBytes(get.stdout, data), `${name}: restored bytes differ`);
+  assert.ok(bytesEqual(get.stdout, data), `${name}: restored bytes differ`);
   return { put: put.stderr, get: get.stderr };
 }
 
@@ -72,7 +72,7 @@ for (const server of servers()) {
       // several chunks, one multipart chunk): Swift writes to disk, and CI time is counted.
       if (server.name !== "ceph" && !OFF_CEPH.has(`${label} ${encrypted}`)) continue;
       Deno.test(`round trip: ${label} (${size} bytes, ${chunk}, ${encrypted ? "AES" : "plain"}) [${server.name}]`, async () => {
-        const data = testBytes(size, size + (encrypted ? 7 : 3));
+        const data = pseudoRandom(size, size + (encrypted ? 7 : 3));
         const key = encrypted ? ["--key", "env:S3DUCT_TEST_KEY"] : ["--no-encrypt"];
         await roundTrip(
           server,
@@ -88,7 +88,7 @@ for (const server of servers()) {
 
   Deno.test(`round trip: AES chunks with a plain manifest, and no --prefix [${server.name}]`, async () => {
     const name = `${prefix}-noprefix/aes-plain-manifest`;
-    const data = testBytes(50_000, 11);
+    const data = pseudoRandom(50_000, 11);
     const args = [...s3Args(server), "--name", name];
     const put = await cli(
       [
@@ -105,31 +105,31 @@ for (const server of servers()) {
     assert.equal(put.code, 0, put.stderr);
     const get = await cli(["get", ...args, "--key", "env:S3DUCT_TEST_KEY"], { env });
     assert.equal(get.code, 0, get.stderr);
-    assert.ok(equalBytes(get.stdout, data));
+    assert.ok(bytesEqual(get.stdout, data));
     await cleanPrefix(`${prefix}-noprefix`, server);
   });
 
   Deno.test(`conditional manifest write: a second put is refused (exit 8), --clobber replaces [${server.name}]`, async () => {
     const at = [...s3Args(server), "--prefix", prefix, "--name", "cond"];
     const args = [...at, "--no-encrypt"];
-    const first = await cli(["put", ...args, "-v"], { stdin: testBytes(5000, 1), env });
+    const first = await cli(["put", ...args, "-v"], { stdin: pseudoRandom(5000, 1), env });
     assert.equal(first.code, 0, first.stderr);
     // Swift's s3api answers If-None-Match/If-Match PUTs 501: the HEAD check stands in, said
     // with -v (once: the store remembers it); Ceph honours the condition itself.
     const note = /does not support conditional writes \(NotImplemented/g;
     assert.equal(first.stderr.match(note)?.length ?? 0, server.name === "swift" ? 1 : 0);
-    const again = await cli(["put", ...args], { stdin: testBytes(5000, 2), env });
+    const again = await cli(["put", ...args], { stdin: pseudoRandom(5000, 2), env });
     assert.equal(again.code, 8, again.stderr);
-    const clobber = await cli(["put", ...args, "--clobber"], { stdin: testBytes(6000, 3), env });
+    const clobber = await cli(["put", ...args, "--clobber"], { stdin: pseudoRandom(6000, 3), env });
     assert.equal(clobber.code, 0, clobber.stderr);
     const get = await cli(["get", ...at], { env });
     assert.equal(get.code, 0, get.stderr);
-    assert.ok(equalBytes(get.stdout, testBytes(6000, 3)), "the --clobber's bytes");
+    assert.ok(bytesEqual(get.stdout, pseudoRandom(6000, 3)), "the --clobber's bytes");
   });
 
   if (server.name === "ceph") {
     Deno.test("round trip: 200 MiB with 8M chunks restores identical [ceph]", async () => {
-      const data = testBytes(200 * M, 99);
+      const data = pseudoRandom(200 * M, 99);
       await roundTrip(server, prefix, "big-200m", data, "8M", ["--key", "env:S3DUCT_TEST_KEY"]);
     });
   }

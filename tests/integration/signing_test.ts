@@ -6,22 +6,19 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
-  cleanPrefix,
+  assertFailed,
+  bytesEqual,
   cli,
-  directStore,
-  equalBytes,
-  findChunkKey,
-  runPrefix,
+  pseudoRandom,
   s3Args,
-  s3Env,
+  Suite,
   TEST_KEY_HEX,
-  testBytes,
 } from "./harness.ts";
+import { tempDir } from "../helpers.ts";
 
-const prefix = runPrefix("signing");
-const env = { ...s3Env(), K: TEST_KEY_HEX };
-const tmp = Deno.makeTempDirSync({ prefix: "s3duct-sign-" });
-const store = directStore();
+const t = new Suite("signing", undefined, { K: TEST_KEY_HEX });
+const { prefix, env, store } = t;
+const tmp = tempDir("s3duct-sign-");
 const secrets: string[] = [];
 const outputs: string[] = [];
 const CHUNK = 4096;
@@ -95,9 +92,7 @@ const verify = (name: string, mode: Mode, extra: string[], deep = false) =>
 
 /** Failed closed: integrity exit code, nothing on stdout, one line naming the problem. */
 function assertClosed(r: Result, mention: RegExp): void {
-  assert.equal(r.code, 4, `exit code; stderr: ${r.stderr}`);
-  assert.equal(r.stdout.length, 0, "nothing on stdout");
-  assert.match(r.stderr, mention);
+  assertFailed(r, 4, mention);
   assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
 }
 
@@ -121,7 +116,7 @@ const A = ["--verify-key", pubA];
 for (const mode of ["plain", "aes", "aes-plain-manifest", "age"] as Mode[]) {
   Deno.test(`signed round trip (${mode}): get, verify, verify --deep with --verify-key`, async () => {
     const name = fresh(mode);
-    const data = testBytes(3 * CHUNK + 100, 11);
+    const data = pseudoRandom(3 * CHUNK + 100, 11);
     const p = await put(name, mode, data, ["--sign-key", `${tmp}/a.key`, "--summary", "json"]);
     const summary = JSON.parse(p.stderr.trim().split("\n").at(-1)!);
     assert.equal(summary.stream_sha256, sha256(data), "put reports the stream SHA-256");
@@ -130,7 +125,7 @@ for (const mode of ["plain", "aes", "aes-plain-manifest", "age"] as Mode[]) {
     for (const key of [pubA, `${tmp}/a.pub`]) {
       const g = await get(name, mode, ["--verify-key", key, ...pin]);
       assert.equal(g.code, 0, g.stderr);
-      assert.ok(equalBytes(g.stdout, data));
+      assert.ok(bytesEqual(g.stdout, data));
     }
     assert.equal((await verify(name, mode, [...A, ...pin])).code, 0);
     const deep = await verify(name, mode, [...A, ...pin], true);
@@ -143,23 +138,23 @@ for (const mode of ["plain", "aes", "aes-plain-manifest", "age"] as Mode[]) {
 }
 
 Deno.test("attack: the same stream name's signed objects from another prefix -> exit 4", async () => {
-  const data = testBytes(3 * CHUNK, 1);
-  const theirs = testBytes(3 * CHUNK, 2);
+  const data = pseudoRandom(3 * CHUNK, 1);
+  const theirs = pseudoRandom(3 * CHUNK, 2);
   await put("victim", "aes", data, undefined, "/p1");
   await put("victim", "aes", theirs, undefined, "/p2");
   // The whole validly signed stream (same name, same key) copied over the victim's.
   await restore(await snapshot("victim", "/p2"), "victim", "/p1");
   const open = await get("victim", "aes", [], "/p1");
   assert.equal(open.code, 0, "without --verify-key the swap goes unnoticed (README)");
-  assert.ok(equalBytes(open.stdout, theirs));
+  assert.ok(bytesEqual(open.stdout, theirs));
   assertClosed(await get("victim", "aes", A, "/p1"), /signature .*does not match/);
 });
 
 Deno.test("attack: another stream's manifest and signature swapped in -> exit 4", async () => {
   for (const mode of ["plain", "aes"] as Mode[]) {
     const [victim, other] = [fresh(mode), fresh(mode)];
-    await put(victim, mode, testBytes(2 * CHUNK, 3));
-    await put(other, mode, testBytes(2 * CHUNK, 4));
+    await put(victim, mode, pseudoRandom(2 * CHUNK, 3));
+    await put(other, mode, pseudoRandom(2 * CHUNK, 4));
     for (const obj of [".manifest.json", ".manifest.sig"]) {
       await store.put(`${prefix}/${victim}/${obj}`, await store.get(`${prefix}/${other}/${obj}`));
     }
@@ -169,7 +164,7 @@ Deno.test("attack: another stream's manifest and signature swapped in -> exit 4"
 
 Deno.test("attack: rollback to an older, validly signed manifest -> caught by --expect-sha256", async () => {
   const name = fresh("roll");
-  const [v1, v2] = [testBytes(3 * CHUNK, 5), testBytes(3 * CHUNK, 6)];
+  const [v1, v2] = [pseudoRandom(3 * CHUNK, 5), pseudoRandom(3 * CHUNK, 6)];
   await put(name, "aes", v1);
   const old = await snapshot(name);
   await put(name, "aes", v2, ["--sign-key", `${tmp}/a.key`, "--clobber"]);
@@ -177,7 +172,7 @@ Deno.test("attack: rollback to an older, validly signed manifest -> caught by --
   // The old manifest carries its own valid signature: the signature alone cannot tell.
   const signedOnly = await get(name, "aes", A);
   assert.equal(signedOnly.code, 0, signedOnly.stderr);
-  assert.ok(equalBytes(signedOnly.stdout, v1));
+  assert.ok(bytesEqual(signedOnly.stdout, v1));
   const pin = ["--expect-sha256", sha256(v2)];
   assertClosed(await get(name, "aes", [...A, ...pin]), /--expect-sha256/);
   assertClosed(await verify(name, "aes", [...A, ...pin]), /--expect-sha256/);
@@ -187,11 +182,11 @@ Deno.test("attack: rollback to an older, validly signed manifest -> caught by --
 Deno.test("attack: chunk 0 replaced by another signed stream's chunk 0 -> exit 4", async () => {
   for (const mode of ["plain", "aes", "age"] as Mode[]) {
     const [victim, other] = [fresh(mode), fresh(mode)];
-    await put(victim, mode, testBytes(3 * CHUNK, 7));
-    await put(other, mode, testBytes(3 * CHUNK, 8));
+    await put(victim, mode, pseudoRandom(3 * CHUNK, 7));
+    await put(other, mode, pseudoRandom(3 * CHUNK, 8));
     const [mine, theirs] = [
-      await findChunkKey(`${prefix}/${victim}`, 0, store),
-      await findChunkKey(`${prefix}/${other}`, 0, store),
+      await t.chunkKey(victim, 0),
+      await t.chunkKey(other, 0),
     ];
     assert.match(mine, new RegExp(`^${prefix}/${victim}/g[0-9a-z]{8}/chunk-000000$`));
     await store.put(mine, await store.get(theirs));
@@ -201,14 +196,14 @@ Deno.test("attack: chunk 0 replaced by another signed stream's chunk 0 -> exit 4
 
 Deno.test("attack: forged age stream written with only the recipient -> exit 4 with --verify-key", async () => {
   const name = fresh("age-forged");
-  const forged = testBytes(2 * CHUNK, 9);
-  await put(name, "age", testBytes(2 * CHUNK, 10));
+  const forged = pseudoRandom(2 * CHUNK, 9);
+  await put(name, "age", pseudoRandom(2 * CHUNK, 10));
   const oldSig = await store.get(`${prefix}/${name}/.manifest.sig`);
   // The attacker holds the public recipient, not the signing key.
   await put(name, "age", forged, ["--clobber"]);
   const open = await get(name, "age", []);
   assert.equal(open.code, 0, "without --verify-key the forgery restores (README)");
-  assert.ok(equalBytes(open.stdout, forged));
+  assert.ok(bytesEqual(open.stdout, forged));
   assertClosed(await get(name, "age", A), /not signed/);
   // Keeping the victim's old signature does not help: it covers the old manifest bytes.
   await store.put(`${prefix}/${name}/.manifest.sig`, oldSig);
@@ -218,7 +213,7 @@ Deno.test("attack: forged age stream written with only the recipient -> exit 4 w
 
 Deno.test("attack: .manifest.sig deleted -> get, verify, verify --deep exit 4", async () => {
   const name = fresh("nosig");
-  await put(name, "aes", testBytes(2 * CHUNK, 12));
+  await put(name, "aes", pseudoRandom(2 * CHUNK, 12));
   await store.delete([`${prefix}/${name}/.manifest.sig`]);
   assertClosed(await get(name, "aes", A), /not signed/);
   assertClosed(await verify(name, "aes", A), /not signed/);
@@ -227,22 +222,22 @@ Deno.test("attack: .manifest.sig deleted -> get, verify, verify --deep exit 4", 
 
 Deno.test("attack: stream signed by a different key -> exit 4", async () => {
   const name = fresh("otherkey");
-  const data = testBytes(2 * CHUNK, 13);
+  const data = pseudoRandom(2 * CHUNK, 13);
   await put(name, "plain", data, ["--sign-key", `${tmp}/b.key`]);
   assertClosed(await get(name, "plain", A), /not made with the --verify-key/);
   const g = await get(name, "plain", ["--verify-key", pubB]);
   assert.equal(g.code, 0, g.stderr);
-  assert.ok(equalBytes(g.stdout, data));
+  assert.ok(bytesEqual(g.stdout, data));
 });
 
 Deno.test("pinning without a signature: wrong hash exit 4; upper-case hex ok; junk exit 2", async () => {
   const name = fresh("pin");
-  const data = testBytes(2 * CHUNK + 1, 14);
+  const data = pseudoRandom(2 * CHUNK + 1, 14);
   await put(name, "aes", data, []);
   assertClosed(await get(name, "aes", ["--expect-sha256", "0".repeat(64)]), /--expect-sha256/);
   const ok = await get(name, "aes", ["--expect-sha256", sha256(data).toUpperCase()]);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.ok(equalBytes(ok.stdout, data));
+  assert.ok(bytesEqual(ok.stdout, data));
   const bad = await get(name, "aes", ["--expect-sha256", "xyz"]);
   assert.equal(bad.code, 2, bad.stderr);
   assertClosed(await get(name, "aes", A), /not signed/);
@@ -250,8 +245,8 @@ Deno.test("pinning without a signature: wrong hash exit 4; upper-case hex ok; ju
 
 Deno.test("unsigned put --clobber over a signed stream removes the old signature", async () => {
   const name = fresh("resign");
-  await put(name, "plain", testBytes(CHUNK, 15));
-  await put(name, "plain", testBytes(CHUNK, 16), ["--clobber"]);
+  await put(name, "plain", pseudoRandom(CHUNK, 15));
+  await put(name, "plain", pseudoRandom(CHUNK, 16), ["--clobber"]);
   assert.equal(await store.head(`${prefix}/${name}/.manifest.sig`), undefined);
   const g = await get(name, "plain", []);
   assert.doesNotMatch(g.stderr, /signature/);
@@ -259,7 +254,7 @@ Deno.test("unsigned put --clobber over a signed stream removes the old signature
 
 Deno.test("key misuse: private key as --verify-key, public key as --sign-key -> exit 5", async () => {
   const name = fresh("misuse");
-  await put(name, "plain", testBytes(CHUNK, 17));
+  await put(name, "plain", pseudoRandom(CHUNK, 17));
   const r1 = await get(name, "plain", ["--verify-key", `${tmp}/a.key`]);
   assert.equal(r1.code, 5, r1.stderr);
   assert.match(r1.stderr, /private signing key; --verify-key takes its public key/);
@@ -282,7 +277,7 @@ Deno.test("keygen --sign: 0600, never overwrites, not combinable with --aes", as
 
 Deno.test("delete removes the signature with the manifest", async () => {
   const name = fresh("del");
-  await put(name, "plain", testBytes(CHUNK, 18));
+  await put(name, "plain", pseudoRandom(CHUNK, 18));
   const dry = await run(["delete", ...where(name), "--dry-run"]);
   assert.match(dec.decode(dry.stdout), /\.manifest\.sig\n$/);
   const r = await run(["delete", ...where(name), "--force"]);
@@ -293,7 +288,7 @@ Deno.test("delete removes the signature with the manifest", async () => {
 Deno.test("the signing key never appears in any output (verbose runs included)", async () => {
   const v = await run(
     ["put", ...where(fresh("v")), "--no-encrypt", "-v", "--sign-key", `${tmp}/a.key`],
-    testBytes(100, 19),
+    pseudoRandom(100, 19),
   );
   assert.equal(v.code, 0, v.stderr);
   assert.ok(secrets.length === 2 && outputs.length > 40);
@@ -303,6 +298,6 @@ Deno.test("the signing key never appears in any output (verbose runs included)",
 });
 
 Deno.test("signing: clean up", async () => {
-  await cleanPrefix(prefix);
+  await t.clean();
   await Deno.remove(tmp, { recursive: true });
 });

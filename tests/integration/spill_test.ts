@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { createDecipheriv } from "node:crypto";
-import { MAIN_TS, pseudoRandom } from "../helpers.ts";
-import { cleanPrefix, cli, equalBytes, runPrefix, s3Args, s3Env, TEST_KEY_HEX } from "./harness.ts";
+import { MAIN_TS, pseudoRandom, tempDir, tempFile } from "../helpers.ts";
+import { bytesEqual, cleanPrefix, cli, runPrefix, s3Args, s3Env, TEST_KEY_HEX } from "./harness.ts";
 
 const CHUNK = 256 * 1024;
 const data = pseudoRandom(24 * CHUNK + 999, "spill"); // 25 chunks
@@ -15,7 +15,7 @@ const env = { ...s3Env(), K: TEST_KEY_HEX };
 const key = Uint8Array.from(TEST_KEY_HEX.match(/../g)!.map((h) => parseInt(h, 16)));
 
 function localStore(): { root: string; args: string[] } {
-  const root = Deno.makeTempDirSync({ prefix: "s3duct-spill-store-" });
+  const root = tempDir("s3duct-spill-store-");
   Deno.mkdirSync(`${root}/b`);
   return { root, args: ["--endpoint-url", `file://${root}`, "--bucket", "b"] };
 }
@@ -43,7 +43,7 @@ function snapshot(scratch: string): Map<string, Uint8Array> {
 /** Start a slow put that spills; watch its scratch folder until it exits. */
 async function watchedPut(extra: string[], opts: { interruptAfterFiles?: number } = {}) {
   const store = localStore();
-  const scratch = Deno.makeTempDirSync({ prefix: "s3duct-scratch-" });
+  const scratch = tempDir("s3duct-scratch-");
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -109,14 +109,14 @@ Deno.test("spill: stdin keeps flowing into sealed scratch files within --buffer-
       ...d.update(bytes.subarray(12, bytes.length - 16)),
       ...d.final(),
     ]);
-    assert.ok(equalBytes(opened, plain), `${name} opens to chunk ${i}`);
+    assert.ok(bytesEqual(opened, plain), `${name} opens to chunk ${i}`);
   }
   const got = await cli(
     ["get", ...r.store.args, "--name", "spilled", "--key", "env:K"],
     { env: { K: TEST_KEY_HEX } },
   );
   assert.equal(got.code, 0, got.stderr);
-  assert.ok(equalBytes(got.stdout, data), "restores byte-identical");
+  assert.ok(bytesEqual(got.stdout, data), "restores byte-identical");
 });
 
 Deno.test("spill: --diskspace-limit bounds the bytes on disk", async () => {
@@ -151,7 +151,7 @@ Deno.test("spill: bad limits are one-line usage errors", async () => {
   );
   assert.equal(zero.code, 2);
   assert.match(zero.stderr, /--buffer-chunks must be a whole number from 1/);
-  const file = await Deno.makeTempFile();
+  const file = tempFile("s3duct-notdir-");
   const notDir = await cli(
     ["put", ...store.args, "--name", "x", "--no-encrypt", "--scratch-dir", `${file}/sub`],
     { stdin: data },
@@ -163,7 +163,7 @@ Deno.test("spill: bad limits are one-line usage errors", async () => {
 
 Deno.test("spill on Ceph: spilled chunks upload with their signed SHA-256, round trip", async () => {
   const prefix = runPrefix("spill");
-  const scratch = Deno.makeTempDirSync({ prefix: "s3duct-scratch-" });
+  const scratch = tempDir("s3duct-scratch-");
   try {
     const put = await cli([
       "put",
@@ -193,7 +193,7 @@ Deno.test("spill on Ceph: spilled chunks upload with their signed SHA-256, round
       { env },
     );
     assert.equal(get.code, 0, get.stderr);
-    assert.ok(equalBytes(get.stdout, data));
+    assert.ok(bytesEqual(get.stdout, data));
   } finally {
     await cleanPrefix(prefix);
   }

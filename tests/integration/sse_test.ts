@@ -10,18 +10,19 @@ import { createHash } from "node:crypto";
 import { AwsClient } from "aws4fetch";
 import { S3Store } from "../../lib/store/s3_store.ts";
 import { FAULT_KINDS, type FaultKind, FaultProxy } from "../servers/fault_proxy.ts";
+import { tempDir } from "../helpers.ts";
 import {
+  bytesEqual,
   ceph,
   cleanPrefix,
   cli,
   directStore,
-  equalBytes,
   findChunkKey,
+  pseudoRandom,
   putInterrupted,
   runPrefix,
   s3Args,
   s3Env,
-  testBytes,
 } from "./harness.ts";
 
 const c = ceph();
@@ -33,7 +34,7 @@ const AES = "5a".repeat(32);
 const env = { ...s3Env(), SSEC: SSE_C, SSEC2: SSE_C_OTHER, K: AES };
 const MiB = 1024 * 1024;
 // One chunk over the 64 MiB multipart threshold, then a short tail chunk.
-const BIG = testBytes(66 * MiB + 12345, 7);
+const BIG = pseudoRandom(66 * MiB + 12345, 7);
 const BIG_CHUNK = "66M";
 
 /** The key material in every form it could leak in: hex, base64. */
@@ -130,14 +131,14 @@ Deno.test({
     assert.equal((await manifestJson("kms")).server_side_encryption, "sse-kms");
     const get = await cli(["get", ...at("kms")], { env });
     assert.equal(get.code, 0, get.stderr);
-    assert.ok(equalBytes(get.stdout, BIG), "round trip");
+    assert.ok(bytesEqual(get.stdout, BIG), "round trip");
     // A range across the border of the multipart chunk and the tail (reads need no headers).
     const from = 66 * MiB - 1000;
     const range = await cli(["get", ...at("kms"), "--offset", String(from), "--length", "3000"], {
       env,
     });
     assert.equal(range.code, 0, range.stderr);
-    assert.ok(equalBytes(range.stdout, BIG.subarray(from, from + 3000)));
+    assert.ok(bytesEqual(range.stdout, BIG.subarray(from, from + 3000)));
     await cleanPrefix(`${prefix}/kms`);
   },
 });
@@ -174,14 +175,14 @@ Deno.test({
     const read = ["--key", "env:K", "--sse-c-key", "env:SSEC"];
     const get = await cli(["get", ...at("ssec"), ...read], { env });
     assert.equal(get.code, 0, get.stderr);
-    assert.ok(equalBytes(get.stdout, BIG), "round trip");
+    assert.ok(bytesEqual(get.stdout, BIG), "round trip");
     const from = 66 * MiB - 7;
     const range = await cli(
       ["get", ...at("ssec"), ...read, "--offset", String(from), "--length", "20"],
       { env },
     );
     assert.equal(range.code, 0, range.stderr);
-    assert.ok(equalBytes(range.stdout, BIG.subarray(from, from + 20)));
+    assert.ok(bytesEqual(range.stdout, BIG.subarray(from, from + 20)));
     const deep = await cli(["verify", ...at("ssec"), ...read, "--deep"], { env });
     assert.equal(deep.code, 0, deep.stderr);
     noSecrets(get.stderr + range.stderr + deep.stderr);
@@ -234,7 +235,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     // Many small chunks and 4 workers: no chunk may be left in flight to land in plaintext.
-    const data = testBytes(1_000_000, 3);
+    const data = pseudoRandom(1_000_000, 3);
     const r = await cli(
       [
         "put",
@@ -266,8 +267,8 @@ Deno.test({
     "sse: a put with SSE-C resumes after SIGKILL (log, then bucket records); another SSE-C key is refused",
   sanitizeResources: false,
   fn: async () => {
-    const data = testBytes(3 * MiB, 11);
-    const state = { ...env, S3DUCT_STATE_DIR: Deno.makeTempDirSync({ prefix: "s3duct-sse-" }) };
+    const data = pseudoRandom(3 * MiB, 11);
+    const state = { ...env, S3DUCT_STATE_DIR: tempDir("s3duct-sse-") };
     const args = (key: string) => [
       "put",
       ...at("resume"),
@@ -286,17 +287,17 @@ Deno.test({
     assert.equal(other.code, 11, other.stderr);
     assert.match(other.stderr, /different key or encryption/);
     // A fresh state dir: no log, so the chunks' bucket records are read (HEADs with the key).
-    const fresh = { ...env, S3DUCT_STATE_DIR: Deno.makeTempDirSync({ prefix: "s3duct-sse-" }) };
+    const fresh = { ...env, S3DUCT_STATE_DIR: tempDir("s3duct-sse-") };
     const again = await cli([...args("env:SSEC"), "-v"], { stdin: data, env: fresh });
     assert.equal(again.code, 0, again.stderr);
     assert.ok((lastJson(again.stderr).chunks_resumed as number) >= 3, again.stderr);
     const get = await cli(["get", ...at("resume"), "--sse-c-key", "env:SSEC"], { env });
     assert.equal(get.code, 0, get.stderr);
-    assert.ok(equalBytes(get.stdout, data), "resumed stream restores byte-identical");
+    assert.ok(bytesEqual(get.stdout, data), "resumed stream restores byte-identical");
     noSecrets(other.stderr + again.stderr + get.stderr);
     // Chunks stored without SSE are not lent to a put asking for it.
     const plain = args("env:SSEC").slice(0, -2);
-    const noSse = { ...env, S3DUCT_STATE_DIR: Deno.makeTempDirSync({ prefix: "s3duct-sse-" }) };
+    const noSse = { ...env, S3DUCT_STATE_DIR: tempDir("s3duct-sse-") };
     plain[plain.indexOf("resume")] = "resume-kms";
     await putInterrupted(plain, data, noSse, 3);
     const kms = await cli([...plain, "--sse", "aws:kms", "--sse-kms-key-id", KMS_KEY], {
@@ -314,7 +315,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const plan: (FaultKind | "none")[] = [...FAULT_KINDS.filter((k) => k !== "stall"), "none"];
-    const body = testBytes(2 * MiB + 3, 13);
+    const body = pseudoRandom(2 * MiB + 3, 13);
     const key = `${prefix}/faults/object`;
     const sse = { mode: "sse-c" as const, customerKey: Buffer.from(SSE_C, "hex") };
     for (const op of ["put", "get", "range"] as const) {
@@ -330,10 +331,10 @@ Deno.test({
           sse,
         });
         if (op === "put") await store.put(key, body);
-        else if (op === "get") assert.ok(equalBytes(await store.get(key), body), "GET bytes");
+        else if (op === "get") assert.ok(bytesEqual(await store.get(key), body), "GET bytes");
         else {
           const got = await store.get(key, { start: 5, end: MiB });
-          assert.ok(equalBytes(got, body.subarray(5, MiB + 1)), "range bytes");
+          assert.ok(bytesEqual(got, body.subarray(5, MiB + 1)), "range bytes");
         }
         assert.equal(p.requests, plan.length, `${op}: one attempt per fault, then the good one`);
       } finally {
@@ -349,7 +350,7 @@ Deno.test({
   name: "sse: bad SSE settings are one line before anything is stored",
   sanitizeResources: false,
   fn: async () => {
-    const data = testBytes(1000, 5);
+    const data = pseudoRandom(1000, 5);
     const cases: [string[], number, RegExp][] = [
       [["--sse", "aws:kms", "--sse-kms-key-id", "no-such-key"], 5, /cannot use the KMS key/],
       [["--sse-kms-key-id", KMS_KEY], 2, /need --sse aws:kms/],

@@ -4,25 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { serializeManifest } from "../../lib/format/manifest.ts";
-import {
-  cleanPrefix,
-  cli,
-  directStore,
-  equalBytes,
-  findChunkKey,
-  OTHER_KEY_HEX,
-  runPrefix,
-  s3Args,
-  s3Env,
-  TEST_KEY_HEX,
-  testBytes,
-} from "./harness.ts";
+import { bytesEqual, OTHER_KEY_HEX, pseudoRandom, Suite, TEST_KEY_HEX } from "./harness.ts";
 
-const prefix = runPrefix("tamper");
-const env = { ...s3Env(), K: TEST_KEY_HEX, WRONG: OTHER_KEY_HEX };
-const store = directStore();
+const t = new Suite("tamper", undefined, { K: TEST_KEY_HEX, WRONG: OTHER_KEY_HEX });
+const { prefix, store } = t;
 const CHUNK = 4096;
-const data = testBytes(4 * CHUNK + 500, 42); // 5 chunks
+const data = pseudoRandom(4 * CHUNK + 500, 42); // 5 chunks
 let n = 0;
 
 type Mode = "plain" | "aes" | "aes-plain-manifest";
@@ -31,22 +18,17 @@ const keyArgs = (m: Mode) => (m === "plain" ? [] : ["--key", "env:K"]);
 /** A fresh stream per case, so every tamper starts from a good stream. */
 async function fresh(mode: Mode): Promise<{ name: string; key: (i: number) => string }> {
   const name = `victim-${mode}-${n++}`;
-  const put = await cli([
-    "put",
-    ...s3Args(),
-    "--prefix",
-    prefix,
-    "--name",
+  await t.put(
     name,
+    data,
     "--chunk-size",
     String(CHUNK),
     ...(mode === "plain" ? ["--no-encrypt"] : keyArgs(mode)),
     ...(mode === "aes-plain-manifest" ? ["--no-encrypt-manifest"] : []),
-  ], { stdin: data, env });
-  assert.equal(put.code, 0, put.stderr);
+  );
   // The real keys of its 5 chunks, all in the one generation folder this put wrote.
   const keys = await Promise.all(
-    [0, 1, 2, 3, 4].map((i) => findChunkKey(`${prefix}/${name}`, i, store)),
+    [0, 1, 2, 3, 4].map((i) => t.chunkKey(name, i)),
   );
   const gen = new RegExp(`^${prefix}/${name}/(g[0-9a-z]{8})/chunk-00000[0-4]$`);
   const gens = new Set(keys.map((k) => gen.exec(k)?.[1]));
@@ -61,9 +43,7 @@ async function fresh(mode: Mode): Promise<{ name: string; key: (i: number) => st
   };
 }
 
-async function get(name: string, extra: string[]) {
-  return await cli(["get", ...s3Args(), "--prefix", prefix, "--name", name, ...extra], { env });
-}
+const get = (name: string, extra: string[]) => t.run("get", name, extra);
 
 function assertFailed(
   r: { code: number; stdout: Uint8Array; stderr: string },
@@ -73,7 +53,7 @@ function assertFailed(
 ) {
   assert.equal(r.code, code, `exit code; stderr: ${r.stderr}`);
   assert.ok(
-    equalBytes(r.stdout, data.subarray(0, verifiedChunks * CHUNK)),
+    bytesEqual(r.stdout, data.subarray(0, verifiedChunks * CHUNK)),
     `stdout must be exactly the ${verifiedChunks} chunks before the damage (got ${r.stdout.length} bytes)`,
   );
   assert.match(r.stderr, mention);
@@ -116,7 +96,7 @@ Deno.test("tamper (aes-plain-manifest): flipped byte in chunk 0 is damage, not a
 });
 
 async function editPlainManifest(name: string, edit: (m: Record<string, unknown>) => void) {
-  const key = `${prefix}/${name}/.manifest.json`;
+  const key = t.manifestKey(name);
   const m = JSON.parse(new TextDecoder().decode(await store.get(key)));
   edit(m);
   await store.put(key, new TextEncoder().encode(JSON.stringify(m)));
@@ -155,7 +135,7 @@ Deno.test("tamper (plain): manifest stream_sha256 edited -> get exit 4 once the 
   const r = await get(s.name, []);
   assert.equal(r.code, 4, r.stderr);
   // Every chunk passed its own checks, so the bytes written are right; the manifest is not.
-  assert.ok(equalBytes(r.stdout, data));
+  assert.ok(bytesEqual(r.stdout, data));
   assert.match(r.stderr, /stream hash .* does not match/);
 });
 
@@ -166,11 +146,8 @@ Deno.test("tamper (plain): manifest stream_sha3_256 edited -> get 0, verify --de
   });
   const r = await get(s.name, []);
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(equalBytes(r.stdout, data));
-  const v = await cli(
-    ["verify", "--deep", ...s3Args(), "--prefix", prefix, "--name", s.name],
-    { env },
-  );
+  assert.ok(bytesEqual(r.stdout, data));
+  const v = await t.run("verify", s.name, ["--deep"]);
   assert.equal(v.code, 4, v.stderr);
   assert.match(v.stdout + v.stderr, /stream hash/);
 });
@@ -178,8 +155,8 @@ Deno.test("tamper (plain): manifest stream_sha3_256 edited -> get 0, verify --de
 Deno.test("tamper: manifest of another stream swapped in -> exit 4 (name check)", async () => {
   const a = await fresh("plain");
   const b = await fresh("plain");
-  const other = await store.get(`${prefix}/${a.name}/.manifest.json`);
-  await store.put(`${prefix}/${b.name}/.manifest.json`, other);
+  const other = await store.get(t.manifestKey(a.name));
+  await store.put(t.manifestKey(b.name), other);
   assertFailed(await get(b.name, []), 4, 0, /name/);
 });
 
@@ -187,8 +164,8 @@ Deno.test("tamper: encrypted manifest of another stream with the same key -> exi
   const a = await fresh("aes");
   const b = await fresh("aes");
   await store.put(
-    `${prefix}/${b.name}/.manifest.json`,
-    await store.get(`${prefix}/${a.name}/.manifest.json`),
+    t.manifestKey(b.name),
+    await store.get(t.manifestKey(a.name)),
   );
   assertFailed(await get(b.name, ["--key", "env:K"]), 4, 0, /name/);
 });
@@ -208,12 +185,12 @@ for (const mode of ["aes", "aes-plain-manifest"] as Mode[]) {
 
 Deno.test("a manifest we serialise ourselves is accepted (control for the edits above)", async () => {
   const s = await fresh("plain");
-  const key = `${prefix}/${s.name}/.manifest.json`;
+  const key = t.manifestKey(s.name);
   const m = JSON.parse(new TextDecoder().decode(await store.get(key)));
   await store.put(key, serializeManifest(m));
   const r = await get(s.name, []);
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(equalBytes(r.stdout, data));
+  assert.ok(bytesEqual(r.stdout, data));
 });
 
-Deno.test("tamper: clean up", () => cleanPrefix(prefix));
+Deno.test("tamper: clean up", () => t.clean());

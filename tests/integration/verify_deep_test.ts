@@ -6,48 +6,18 @@
 import assert from "node:assert/strict";
 import { ExitCode } from "../../lib/errors.ts";
 import { serializeManifest } from "../../lib/format/manifest.ts";
-import {
-  cleanPrefix,
-  cli,
-  directStore,
-  findChunkKey,
-  runPrefix,
-  s3Args,
-  s3Env,
-  servers,
-  TEST_KEY_HEX,
-  testBytes,
-} from "./harness.ts";
+import { pseudoRandom, servers, Suite, TEST_KEY_HEX } from "./harness.ts";
 
 for (const server of servers()) {
-  const prefix = runPrefix(`deep-${server.name}`);
-  const env = { ...s3Env(server), K: TEST_KEY_HEX };
-  const store = directStore(server);
+  const t = new Suite(`deep-${server.name}`, server, { K: TEST_KEY_HEX });
+  const { prefix, store } = t;
   const CHUNK = 4096;
-  const data = testBytes(3 * CHUNK + 100, 9); // 4 chunks
+  const data = pseudoRandom(3 * CHUNK + 100, 9); // 4 chunks
 
-  const put = async (name: string, extra: string[] = []) => {
-    const r = await cli([
-      "put",
-      ...s3Args(server),
-      "--prefix",
-      prefix,
-      "--name",
-      name,
-      "--chunk-size",
-      String(CHUNK),
-      "--key",
-      "env:K",
-      ...extra,
-    ], { stdin: data, env });
-    assert.equal(r.code, 0, r.stderr);
-  };
-
+  const put = (name: string, extra: string[] = []) =>
+    t.put(name, data, "--chunk-size", String(CHUNK), "--key", "env:K", ...extra);
   const verify = (name: string, ...more: string[]) =>
-    cli(
-      ["verify", ...s3Args(server), "--prefix", prefix, "--name", name, "--key", "env:K", ...more],
-      { env },
-    );
+    t.run("verify", name, ["--key", "env:K", ...more]);
 
   const lastJson = (stderr: string) => JSON.parse(stderr.trim().split("\n").at(-1)!);
 
@@ -74,12 +44,12 @@ for (const server of servers()) {
 
   Deno.test(`verify --deep: flipped byte behind a patched ETag fails (exit 4) where plain verify passes [${server.name}]`, async () => {
     await put("flip", ["--no-encrypt-manifest"]);
-    const mkey = `${prefix}/flip/.manifest.json`;
-    const m = JSON.parse(new TextDecoder().decode(await store.get(mkey)));
+    const mkey = t.manifestKey("flip");
+    const m = await t.manifest("flip");
     // The plain manifest names chunk 1's real key (in put's generation folder).
     const key = `${prefix}/${m.chunks[1].s3_key}`;
     assert.match(key, new RegExp(`^${prefix}/flip/g[0-9a-z]{8}/chunk-000001$`));
-    assert.equal(key, await findChunkKey(`${prefix}/flip`, 1, store));
+    assert.equal(key, await t.chunkKey("flip", 1));
     const bytes = await store.get(key);
     bytes[100] ^= 0x01;
     const { etag } = await store.put(key, bytes);
@@ -107,9 +77,7 @@ for (const server of servers()) {
 
   Deno.test(`verify --deep: a missing chunk is reported as missing; plain verify agrees [${server.name}]`, async () => {
     await put("hole");
-    const gone = await findChunkKey(`${prefix}/hole`, 2, store);
-    await store.delete([gone]);
-    assert.equal(await store.head(gone), undefined, `${gone} still there`);
+    await t.removeChunk("hole", 2);
     const j = await verify("hole", "--deep", "--summary", "json");
     assert.equal(j.code, ExitCode.INTEGRITY, j.stderr);
     assert.match(j.stderr, /MISSING chunk 2/);
@@ -125,5 +93,5 @@ for (const server of servers()) {
     );
   });
 
-  Deno.test(`verify --deep: clean up [${server.name}]`, () => cleanPrefix(prefix, server));
+  Deno.test(`verify --deep: clean up [${server.name}]`, () => t.clean());
 }

@@ -24,36 +24,18 @@ case $DIR in /*) ;; *) DIR=$PWD/$DIR ;; esac   # daemons chdir to /, so paths mu
 CONF=$DIR/ceph.conf
 export CEPH_CONF=$CONF
 exec </dev/null                                  # CI has no stdin; never let a tool wait on one
+NAME=ceph.sh
+MARKER=.s3duct-ceph
+PID_MARK="-c $CONF "   # "-c $CONF" is on every daemon command line this script starts
+# An OSD whose monitor is already gone waits 5 s for a shutdown ack that never comes.
+TERM_WAIT=10
+# shellcheck source=tests/servers/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-log() { echo "ceph.sh: $*" >&2; }
-
+# ceph-mgr is left out on purpose: the gateway does not need it and it costs ~300 MB RSS.
 install() {
-  local c missing=()
-  for c in radosgw radosgw-admin ceph-mon ceph-osd ceph monmaptool curl; do
-    command -v "$c" >/dev/null || missing+=("$c")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local pkgs="radosgw ceph-mon ceph-osd ceph-common curl uuid-runtime"
-  if [ "$(id -u)" -ne 0 ]; then
-    log "missing ${missing[*]}; as root run: apt-get install -y --no-install-recommends $pkgs"
-    exit 3
-  fi
-  log "installing $pkgs (~35 s)"
-  # ceph-mgr is left out on purpose: the gateway does not need it and it costs ~300 MB RSS.
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  # shellcheck disable=SC2086
-  apt-get install -y -qq --no-install-recommends $pkgs >&2
-}
-
-# PID from a daemon's pid file, only if that process is alive AND was started with our conf:
-# guards against a recycled PID belonging to some unrelated process.
-pid_of() {
-  local f=$DIR/run/$1.pid p
-  [ -s "$f" ] || return 1
-  p=$(<"$f")
-  [ -r "/proc/$p/cmdline" ] && tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF -- "-c $CONF " || return 1
-  echo "$p"
+  apt_install "~35 s" "radosgw ceph-mon ceph-osd ceph-common curl uuid-runtime" \
+    radosgw radosgw-admin ceph-mon ceph-osd ceph monmaptool curl
 }
 
 port_of() { sed -n 's/^rgw_port=//p' "$DIR/ports" 2>/dev/null; }
@@ -63,42 +45,6 @@ running() {
   for d in "${DAEMONS[@]}"; do pid_of "$d" >/dev/null || return 1; done
   port=$(port_of) && [ -n "$port" ] || return 1
   curl -fsS -o /dev/null --max-time 3 "http://127.0.0.1:$port/"
-}
-
-# Dead includes zombies: daemons are reparented to PID 1, which may reap them only later.
-alive() { grep -q '^State:[[:space:]]*[^Z[:space:]]' "/proc/$1/status" 2>/dev/null; }
-
-# One at a time, in DAEMONS order: an OSD whose monitor is already gone waits 5 s for a
-# shutdown ack that never comes, and a gateway without its OSD stalls the same way.
-kill_all() {
-  local d p
-  for d in "${DAEMONS[@]}"; do
-    p=$(pid_of "$d") || continue
-    kill -TERM "$p" 2>/dev/null || true
-    wait_for 10 eval "! alive $p" && continue
-    log "$d (pid $p) ignored SIGTERM for 10 s; SIGKILL"
-    kill -KILL "$p" 2>/dev/null || true
-    wait_for 5 eval "! alive $p" || true
-  done
-}
-
-# A free TCP port, chosen by the kernel (python3 comes with ceph-common).
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# Retry a command for up to $1 seconds (by the clock: one try of the ceph CLI can take seconds).
-wait_for() {
-  local end=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do [ $SECONDS -lt $end ] || return 1; sleep 0.1; done
-}
-
-fail_logs() {
-  log "$1; log tails from $DIR/log:"
-  local f
-  for f in "$DIR"/log/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -n 25 "$f" >&2; }; done
-  kill_all   # no half-started daemons left behind; DIR (logs) stays for a post-mortem
-  exit 1
 }
 
 osd_up() { ceph osd stat -f json | grep -q '"num_up_osds":1'; }
@@ -112,11 +58,11 @@ start() {
   # Stale or half-started cluster: kill whatever of ours still lives, then start clean.
   wipe
   mkdir -p "$DIR"/{run,log,mon,osd,rgw,crash}
-  : >"$DIR/.s3duct-ceph"
+  : >"$DIR/$MARKER"
   local mon_port rgw_port fsid osd_uuid osd_id
-  mon_port=$(free_port)
-  rgw_port=${S3DUCT_CEPH_PORT:-$(free_port)}
-  [ "$rgw_port" != "$mon_port" ] || rgw_port=$(free_port)
+  read -r mon_port rgw_port <<<"$(free_ports 2)"   # python3 comes with ceph-common
+  rgw_port=${S3DUCT_CEPH_PORT:-$rgw_port}
+  [ "$rgw_port" != "$mon_port" ] || read -r mon_port <<<"$(free_ports 1)"
   fsid=$(cat /proc/sys/kernel/random/uuid)
   osd_uuid=$(cat /proc/sys/kernel/random/uuid)
   printf 'mon_port=%s\nrgw_port=%s\n' "$mon_port" "$rgw_port" >"$DIR/ports"
@@ -227,20 +173,4 @@ EOF
   echo "ceph rgw ready at $endpoint ($((SECONDS - t0)) s)"
 }
 
-# rm -rf only what this script made: a mistyped DIR (say $HOME) must not be deleted.
-wipe() {
-  [ -e "$DIR" ] || return 0
-  if [ ! -e "$DIR/.s3duct-ceph" ] && [ -n "$(ls -A "$DIR")" ]; then
-    log "$DIR is not a ceph.sh cluster dir (no .s3duct-ceph marker); refusing to delete it"; exit 1
-  fi
-  kill_all
-  rm -rf "$DIR"
-}
-
-case $cmd in
-  install) install ;;
-  start) start ;;
-  stop) wipe ;;
-  status) running ;;
-  *) echo "usage: $0 install | start [DIR] | stop [DIR] | status [DIR]" >&2; exit 2 ;;
-esac
+dispatch "$cmd"

@@ -162,57 +162,67 @@ export class FaultProxy {
         }
         const body = await reader.exact(length);
         if (fault === "error-500" || fault === "slowdown-503") {
-          const code = fault === "error-500" ? "InternalError" : "SlowDown";
-          const xml = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code>` +
-            `<Message>injected by the fault proxy</Message></Error>`;
-          const retryAfter = fault === "slowdown-503" && this.faults[fault] % 2 === 0
-            ? "retry-after: 1\r\n"
-            : "";
-          const status = fault === "error-500"
-            ? "500 Internal Server Error"
-            : "503 Service Unavailable";
-          const bytes = enc.encode(xml);
-          await writeAll(
-            client,
-            enc.encode(
-              `HTTP/1.1 ${status}\r\ncontent-type: application/xml\r\n${retryAfter}` +
-                `content-length: ${bytes.length}\r\n\r\n`,
-            ),
-          );
-          if (method !== "HEAD") await writeAll(client, bytes);
+          await this.#injectError(client, fault, method);
           continue;
         }
-        const response = await this.#forward(head, body);
-        const split = indexOfCrlfCrlf(response) + 4;
-        const resHead = response.subarray(0, split);
-        const resBody = response.subarray(split);
-        if (fault === "none") {
-          await writeAll(client, stripConnectionClose(resHead));
-          await writeAll(client, resBody);
-          continue;
-        }
-        if (fault === "reset-response" || (fault === "truncate" && resBody.length < 2)) {
-          // Cut inside the head when there is no body to cut.
-          const cut = resBody.length >= 2 ? split + resBody.length / 2 : split / 2;
-          await writeAll(client, response.subarray(0, Math.floor(cut)));
-          return;
-        }
-        if (fault === "truncate") {
-          await writeAll(client, stripConnectionClose(resHead));
-          await writeAll(client, resBody.subarray(0, Math.floor(resBody.length / 2)));
-          return;
-        }
-        // stall: nothing, or the head and half the body; then silence; then close.
-        if (this.#rng() < 0.5 && resBody.length >= 2) {
-          await writeAll(client, stripConnectionClose(resHead));
-          await writeAll(client, resBody.subarray(0, Math.floor(resBody.length / 2)));
-        }
-        await this.#sleep(this.#opts.stallMs);
-        return;
+        if (!await this.#relay(client, fault, await this.#forward(head, body))) return;
       }
     } catch {
       // the client went away (e.g. it gave up on a stalled response): nothing to do
     }
+  }
+
+  /** Answer with an S3 error of our own, never reaching upstream (a SlowDown may Retry-After). */
+  async #injectError(client: Deno.Conn, fault: "error-500" | "slowdown-503", method: string) {
+    const code = fault === "error-500" ? "InternalError" : "SlowDown";
+    const xml = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code>` +
+      `<Message>injected by the fault proxy</Message></Error>`;
+    const retryAfter = fault === "slowdown-503" && this.faults[fault] % 2 === 0
+      ? "retry-after: 1\r\n"
+      : "";
+    const status = fault === "error-500" ? "500 Internal Server Error" : "503 Service Unavailable";
+    const bytes = enc.encode(xml);
+    await writeAll(
+      client,
+      enc.encode(
+        `HTTP/1.1 ${status}\r\ncontent-type: application/xml\r\n${retryAfter}` +
+          `content-length: ${bytes.length}\r\n\r\n`,
+      ),
+    );
+    if (method !== "HEAD") await writeAll(client, bytes);
+  }
+
+  /**
+   * Pass upstream's `response` on to the client, damaged as `fault` says; false when the
+   * connection is done with (reset, truncated or stalled).
+   */
+  async #relay(client: Deno.Conn, fault: FaultKind | "none", response: Uint8Array) {
+    const split = indexOfCrlfCrlf(response) + 4;
+    const resHead = response.subarray(0, split);
+    const resBody = response.subarray(split);
+    if (fault === "none") {
+      await writeAll(client, stripConnectionClose(resHead));
+      await writeAll(client, resBody);
+      return true;
+    }
+    if (fault === "reset-response" || (fault === "truncate" && resBody.length < 2)) {
+      // Cut inside the head when there is no body to cut.
+      const cut = resBody.length >= 2 ? split + resBody.length / 2 : split / 2;
+      await writeAll(client, response.subarray(0, Math.floor(cut)));
+      return false;
+    }
+    if (fault === "truncate") {
+      await writeAll(client, stripConnectionClose(resHead));
+      await writeAll(client, resBody.subarray(0, Math.floor(resBody.length / 2)));
+      return false;
+    }
+    // stall: nothing, or the head and half the body; then silence; then close.
+    if (this.#rng() < 0.5 && resBody.length >= 2) {
+      await writeAll(client, stripConnectionClose(resHead));
+      await writeAll(client, resBody.subarray(0, Math.floor(resBody.length / 2)));
+    }
+    await this.#sleep(this.#opts.stallMs);
+    return false;
   }
 
   /** Send one request upstream on a fresh connection and read the whole response. */

@@ -20,82 +20,27 @@ cmd=${1:-}
 DIR=${2:-${S3DUCT_SWIFT_DIR:-/tmp/s3duct-swift}}
 case $DIR in /*) ;; *) DIR=$PWD/$DIR ;; esac
 exec </dev/null
-
-log() { echo "swift.sh: $*" >&2; }
+NAME=swift.sh
+MARKER=.s3duct-swift
+PID_MARK="$DIR/"   # every server's command line names its config in DIR
+DAEMONS=("${SERVERS[@]}" memcached logsink)
+TERM_WAIT=5
+# shellcheck source=tests/servers/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install() {
-  local c missing=()
-  for c in swift-proxy-server swift-object-server swift-container-server swift-account-server \
-    memcached unshare curl; do
-    command -v "$c" >/dev/null || missing+=("$c")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local pkgs="swift-proxy swift-account swift-container swift-object python3-swift memcached curl"
-  if [ "$(id -u)" -ne 0 ]; then
-    log "missing ${missing[*]}; as root run: apt-get install -y --no-install-recommends $pkgs"
-    exit 3
-  fi
-  log "installing $pkgs (~15 s)"
-  export DEBIAN_FRONTEND=noninteractive
-  # shellcheck disable=SC2086
-  apt-get install -y -qq --no-install-recommends $pkgs >&2 || {
-    apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends $pkgs >&2
-  }
-}
-
-# PID from a pid file, only if alive, not a zombie, and started with one of our paths (guards
-# against a recycled PID).
-pid_of() {
-  local f=$DIR/run/$1.pid p
-  [ -s "$f" ] || return 1
-  p=$(<"$f")
-  grep -q '^State:[[:space:]]*[^Z[:space:]]' "/proc/$p/status" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$DIR/" || return 1
-  echo "$p"
+  apt_install "~15 s" "swift-proxy swift-account swift-container swift-object python3-swift memcached curl" \
+    swift-proxy-server swift-object-server swift-container-server swift-account-server \
+    memcached unshare curl
 }
 
 port_of() { sed -n "s/^$1=//p" "$DIR/ports" 2>/dev/null; }
 
 running() {
   local n port
-  for n in "${SERVERS[@]}" memcached logsink; do pid_of "$n" >/dev/null || return 1; done
+  for n in "${DAEMONS[@]}"; do pid_of "$n" >/dev/null || return 1; done
   port=$(port_of proxy) && [ -n "$port" ] || return 1
   curl -fsS -o /dev/null --max-time 3 "http://127.0.0.1:$port/healthcheck"
-}
-
-alive() { grep -q '^State:[[:space:]]*[^Z[:space:]]' "/proc/$1/status" 2>/dev/null; }
-
-wait_for() {
-  local end=$((SECONDS + $1)); shift
-  until "$@" >/dev/null 2>&1; do [ $SECONDS -lt $end ] || return 1; sleep 0.1; done
-}
-
-kill_all() {
-  local n p
-  for n in "${SERVERS[@]}" memcached logsink; do
-    p=$(pid_of "$n") || continue
-    kill -TERM "$p" 2>/dev/null || true
-    wait_for 5 eval "! alive $p" && continue
-    log "$n (pid $p) ignored SIGTERM for 5 s; SIGKILL"
-    kill -KILL "$p" 2>/dev/null || true
-  done
-}
-
-# Several free TCP ports at once (held open together, so they differ), chosen by the kernel.
-free_ports() {
-  /usr/bin/python3 -c '
-import socket, sys
-ss = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
-}
-
-fail_logs() {
-  log "$1; log tails from $DIR/log:"
-  local f
-  for f in "$DIR"/log/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -n 25 "$f" >&2; }; done
-  kill_all
-  exit 1
 }
 
 # [DEFAULT] of every server: one process (workers = 0, so $! is its PID), as root (else it
@@ -228,7 +173,7 @@ start() {
   if running; then echo "swift s3api ready at http://127.0.0.1:$(port_of proxy) (0 s)"; return 0; fi
   wipe
   mkdir -p "$DIR"/{etc,run,log,srv/node/d1}
-  : >"$DIR/.s3duct-swift"
+  : >"$DIR/$MARKER"
   local ports
   read -r -a ports <<<"$(free_ports 5)"
   printf 'object=%s\ncontainer=%s\naccount=%s\nmemcached=%s\nproxy=%s\n' "${ports[@]}" >"$DIR/ports"
@@ -253,20 +198,4 @@ EOF
   echo "swift s3api ready at $endpoint ($((SECONDS - t0)) s)"
 }
 
-# rm -rf only what this script made: a mistyped DIR must not be deleted.
-wipe() {
-  [ -e "$DIR" ] || return 0
-  if [ ! -e "$DIR/.s3duct-swift" ] && [ -n "$(ls -A "$DIR")" ]; then
-    log "$DIR is not a swift.sh dir (no .s3duct-swift marker); refusing to delete it"; exit 1
-  fi
-  kill_all
-  rm -rf "$DIR"
-}
-
-case $cmd in
-  install) install ;;
-  start) start ;;
-  stop) wipe ;;
-  status) running ;;
-  *) echo "usage: $0 install | start [DIR] | stop [DIR] | status [DIR]" >&2; exit 2 ;;
-esac
+dispatch "$cmd"

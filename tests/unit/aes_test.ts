@@ -3,7 +3,7 @@ import { Buffer } from "node:buffer";
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { AES_OVERHEAD, aesOpen, aesSeal, importAesKey } from "../../lib/crypto/aes.ts";
 import { aesCipher, plainCipher } from "../../lib/crypto/cipher.ts";
-import { aesCases, aesKeyOf, bytesEqual, pseudoRandom } from "../helpers.ts";
+import { aesCases, aesKeyOf, bytesEqual, eachFixture, pseudoRandom } from "../helpers.ts";
 
 interface RawManifest {
   chunk_size: number;
@@ -15,7 +15,7 @@ Deno.test("fixtures: AES cases b, c and e2 are present", () => {
   assert.deepEqual(ids, ["b", "c", "e2"]);
 });
 
-for (const c of aesCases()) {
+eachFixture(aesCases, "every AES fixture decrypts: the fixtures", (c) => {
   Deno.test(`every chunk of ${c.id} decrypts to its slice of input.bin`, async () => {
     const cipher = await aesCipher(aesKeyOf(c));
     const input = Deno.readFileSync(`${c.dir}/input.bin`);
@@ -46,7 +46,7 @@ for (const c of aesCases()) {
       assert.ok(bytesEqual(plain, want));
     });
   }
-}
+});
 
 Deno.test("aesCipher: seal/open round trip; object = plaintext + 28 bytes", async () => {
   const cipher = await aesCipher(randomBytes(32));
@@ -100,6 +100,24 @@ Deno.test("aesCipher in place: sealed over its own plaintext, opened over its ow
   const again = await cipher.seal(plain);
   again[500] ^= 1;
   assert.equal(await cipher.open(again, () => again.subarray(12, again.length - 16)), undefined);
+});
+
+Deno.test("aesCipher over 8 MiB (WebCrypto in pieces when portable): in place, node:crypto agrees", async () => {
+  const raw = randomBytes(32);
+  const cipher = await aesCipher(raw);
+  const plain = pseudoRandom(9 * 1024 * 1024 + 5, "big");
+  const frame = new Uint8Array(12 + plain.length + 16);
+  frame.set(plain, 12);
+  const sealed = await cipher.seal(frame.subarray(12, 12 + plain.length), () => frame);
+  const d = createDecipheriv("aes-256-gcm", raw, sealed.subarray(0, 12));
+  d.setAuthTag(sealed.subarray(sealed.length - 16));
+  const out = Buffer.concat([d.update(sealed.subarray(12, sealed.length - 16)), d.final()]);
+  assert.ok(bytesEqual(out, plain));
+  const copy = sealed.slice();
+  const opened = await cipher.open(sealed, () => sealed.subarray(12, sealed.length - 16));
+  assert.ok(opened && bytesEqual(opened, plain));
+  copy[9 * 1024 * 1024] ^= 1;
+  assert.equal(await cipher.open(copy), undefined, "a flipped byte in the second piece");
 });
 
 Deno.test("aesOpen: opens an object sealed by node:crypto", async () => {

@@ -15,7 +15,7 @@ import {
   parseRecipients,
 } from "../../lib/crypto/age.ts";
 import { KeyError } from "../../lib/errors.ts";
-import { FIXTURES } from "../helpers.ts";
+import { fixtureCase } from "../helpers.ts";
 
 const SIZES = [0, 1, 65_535, 65_536, 65_537, 131_072, 200_000];
 
@@ -91,7 +91,7 @@ Deno.test("ageCipher: damage, truncation and extension fail; a stranger's identi
 });
 
 Deno.test("ageCipher: every chunk of fixture d (s3duct 0.4 + age CLI) opens to its input slice", async () => {
-  const dir = `${FIXTURES}/d-age-encrypted-manifest`;
+  const dir = fixtureCase("d").dir; // d-age-encrypted-manifest
   const ids = parseIdentities(await Deno.readTextFile(`${dir}/age-identity.txt`), "id");
   const c = ageCipher({ identities: ids });
   const input = await Deno.readFile(`${dir}/input.bin`);

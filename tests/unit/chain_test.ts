@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createHmac } from "node:crypto";
 import { chainLink, chainOfRecords, fromHex, GENESIS_KEY, toHex } from "../../lib/format/chain.ts";
-import { PLAIN_MANIFESTS, pseudoRandom, refBytes, refHex } from "../helpers.ts";
+import { eachFixture, PLAIN_MANIFESTS, pseudoRandom, refBytes, refHex } from "../helpers.ts";
 
 interface RawManifest {
   chunk_size: number;
@@ -17,7 +17,7 @@ Deno.test("fixtures: there are plaintext manifests to check", () => {
   assert.ok(PLAIN_MANIFESTS.length >= 8, `only ${PLAIN_MANIFESTS.length} manifests found`);
 });
 
-for (const fm of PLAIN_MANIFESTS) {
+eachFixture(PLAIN_MANIFESTS, "chain of every fixture manifest: the fixtures", (fm) => {
   const m = JSON.parse(fm.text) as RawManifest;
 
   Deno.test(`chainOfRecords reproduces final_chain: ${fm.label}`, () => {
@@ -45,7 +45,7 @@ for (const fm of PLAIN_MANIFESTS) {
     assert.ok(chain);
     assert.equal(Buffer.from(chain).toString("hex"), m.final_chain);
   });
-}
+});
 
 Deno.test("chainLink: HMAC-SHA256 keyed by 's3duct-genesis', then by the previous link", () => {
   assert.equal(new TextDecoder().decode(GENESIS_KEY), "s3duct-genesis");

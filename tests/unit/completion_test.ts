@@ -4,10 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { buildApp } from "../../lib/cli/app.ts";
-import { runCli } from "../helpers.ts";
+import { cli } from "../helpers.ts";
 
 async function script(shell: string): Promise<string> {
-  const r = await runCli(["completion", shell]);
+  const r = await cli(["completion", shell]);
   assert.equal(r.code, 0, r.stderr);
   return new TextDecoder().decode(r.stdout);
 }
@@ -79,7 +79,7 @@ Deno.test("completion: every command and option of the program is in all three s
 });
 
 Deno.test("completion: an unknown shell is a usage error", async () => {
-  const r = await runCli(["completion", "tcsh"]);
+  const r = await cli(["completion", "tcsh"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /bash, zsh, fish/);
 });

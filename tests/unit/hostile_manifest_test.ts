@@ -22,9 +22,10 @@ import {
   type Keyring,
   MIN_AES_MANIFEST_BYTES,
 } from "../../lib/pipeline/manifest_io.ts";
-import { fixtureCase, PLAIN_MANIFESTS, pseudoRandom, ROOT } from "../helpers.ts";
+import { fixtureCase, lazy, PLAIN_MANIFESTS, pseudoRandom, ROOT, tempDir } from "../helpers.ts";
 
-const base = PLAIN_MANIFESTS.find((fm) => fm.case.id === fixtureCase("a").id)!;
+// Lazy: read from the fixtures when a test first uses it, not when the module loads.
+const base = lazy(() => PLAIN_MANIFESTS.find((fm) => fm.case.id === fixtureCase("a").id)!);
 const baseJson = () => JSON.parse(base.text) as Record<string, unknown>;
 const withField = (k: string, v: string) =>
   base.text.replace(/\}\s*$/, `, ${JSON.stringify(k)}: ${v}}`);
@@ -192,7 +193,7 @@ try { parseManifest(text); } catch (e) { console.log(e.constructor.name + ": " +
 `;
 
 async function child(file: string, mode: string): Promise<{ code: number; out: string }> {
-  const script = `${await Deno.makeTempDir({ prefix: "s3duct-mem-" })}/parse.ts`;
+  const script = `${tempDir("s3duct-mem-")}/parse.ts`; // removed when the module ends
   await Deno.writeTextFile(script, SCRIPT);
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", "--v8-flags=--max-old-space-size=256", script, file, mode],

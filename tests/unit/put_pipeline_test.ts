@@ -7,66 +7,29 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createSHA3 } from "hash-wasm";
 import { ExistsError, IntegrityError } from "../../lib/errors.ts";
-import { plainCipher } from "../../lib/crypto/cipher.ts";
 import { dualDigest } from "../../lib/crypto/hash.ts";
-import { reservedPathProblem, StreamLayout } from "../../lib/format/layout.ts";
+import { reservedPathProblem } from "../../lib/format/layout.ts";
 import { putStream } from "../../lib/pipeline/put_stream.ts";
 import type { PutJob } from "../../lib/pipeline/put_stream.ts";
-import { Concurrency } from "../../lib/pipeline/concurrency.ts";
 import { canonicalEndpoint, logPath } from "../../lib/resume/resume_log.ts";
 import { judgeReplay } from "../../lib/resume/fast_forward.ts";
 import { FsStore } from "../../lib/store/fs_store.ts";
 import type { PutOptions, Store } from "../../lib/store/store.ts";
 import { Log } from "../../lib/ui/log.ts";
+import { bytes, testPutJob } from "./pipeline_inputs.ts";
 import { toHex } from "../../lib/format/chain.ts";
+import { tempDir } from "../helpers.ts";
 
 const quiet = new Log("quiet", () => {});
 
-function bytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed || 1;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
-
-function reader(data: Uint8Array) {
-  let off = 0;
-  return {
-    read(buf: Uint8Array): Promise<number | null> {
-      if (off >= data.length) return Promise.resolve(null);
-      const n = Math.min(buf.length, data.length - off);
-      buf.set(data.subarray(off, off + n));
-      off += n;
-      return Promise.resolve(n);
-    },
-  };
-}
-
 function fsStore(): FsStore {
-  const root = Deno.makeTempDirSync({ prefix: "s3duct-pipe-" });
+  const root = tempDir("s3duct-pipe-"); // removed when the module ends
   Deno.mkdirSync(`${root}/b`);
   return new FsStore(root, "b");
 }
 
 function job(store: Store, data: Uint8Array, extra: Partial<PutJob> = {}): PutJob {
-  return {
-    store,
-    layout: new StreamLayout("s", "p"),
-    input: reader(data),
-    chunkSize: 1024,
-    cipher: plainCipher,
-    encryptManifest: false,
-    description: "",
-    tags: {},
-    storageClass: "STANDARD",
-    clobber: false,
-    concurrency: new Concurrency({ fixed: 3, min: 3, max: 3 }),
-    log: quiet,
-    ...extra,
-  };
+  return testPutJob(store, data, extra);
 }
 
 /**
@@ -193,7 +156,7 @@ Deno.test("judgeReplay: same / refused / tail (non-strict) / lenient stops on an
   const chunk = bytes(100, 7);
   const d = await dualDigest(chunk);
   const e = {
-    chunk: 0,
+    index: 0,
     size: 100,
     sha256: toHex(d.sha256),
     sha3_256: toHex(d.sha3),

@@ -129,6 +129,7 @@ function staticKeys(
   return undefined;
 }
 
+/** Assumes the profile's `role_arn` with its web identity token or its source's credentials. */
 function roleLoader(
   ctx: AwsContext,
   f: ProfileFiles,
@@ -147,15 +148,34 @@ function roleLoader(
   };
   const tokenFile = str(p.web_identity_token_file);
   if (tokenFile) return webIdentityLoader(ctx, region, tokenFile, params);
+  const source = roleSource(ctx, f, name, p, region, visited);
+  if (!source) {
+    throw new AccessError(`the source of profile '${name}' (role ${roleArn}) has no credentials`);
+  }
+  const from = source;
+  return async () => assumeRole(ctx, region, await from(), params);
+}
+
+/**
+ * The credentials a role profile assumes its role with: `source_profile` (itself, or another
+ * profile, cycles refused) or `credential_source`; undefined when that source has none.
+ */
+function roleSource(
+  ctx: AwsContext,
+  f: ProfileFiles,
+  name: string,
+  p: IniSection,
+  region: string,
+  visited: string[],
+): Loader | undefined {
   const sourceProfile = str(p.source_profile);
   const credentialSource = str(p.credential_source);
-  let source: Loader | undefined;
   if (sourceProfile && credentialSource) {
     throw new AccessError(`profile '${name}' sets both source_profile and credential_source`);
   } else if (sourceProfile === name) {
     // A profile may hold the keys that assume its own role.
     const keys = staticKeys(f, name, section(f.creds, name), fromConfig(f, name));
-    source = keys && (() => Promise.resolve(keys));
+    return keys && (() => Promise.resolve(keys));
   } else if (sourceProfile) {
     if (visited.includes(sourceProfile)) {
       throw new AccessError(
@@ -167,19 +187,13 @@ function roleLoader(
         `profile '${name}' names source_profile '${sourceProfile}', which does not exist`,
       );
     }
-    source = profileLoader(ctx, f, sourceProfile, region, [...visited, name]);
+    return profileLoader(ctx, f, sourceProfile, region, [...visited, name]);
   } else if (credentialSource) {
-    source = credentialSourceLoader(ctx, credentialSource, name);
-  } else {
-    throw new AccessError(
-      `profile '${name}' has role_arn but no source_profile, credential_source or web_identity_token_file`,
-    );
+    return credentialSourceLoader(ctx, credentialSource, name);
   }
-  if (!source) {
-    throw new AccessError(`the source of profile '${name}' (role ${roleArn}) has no credentials`);
-  }
-  const from = source;
-  return async () => assumeRole(ctx, region, await from(), params);
+  throw new AccessError(
+    `profile '${name}' has role_arn but no source_profile, credential_source or web_identity_token_file`,
+  );
 }
 
 function credentialSourceLoader(ctx: AwsContext, kind: string, name: string): Loader | undefined {

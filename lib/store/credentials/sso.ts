@@ -85,57 +85,78 @@ export function ssoCachePath(home: string, cacheKey: string): string {
 export function ssoLoader(ctx: AwsContext, home: string, s: SsoSettings): Loader {
   return async () => {
     const login = `run: aws sso login ${s.loginArgs}`;
-    const path = ssoCachePath(home, s.cacheKey);
-    const text = await ctx.readText(path);
-    let token: string | undefined;
-    let expiresAt: Date | undefined;
-    try {
-      const doc = JSON.parse(text ?? "null");
-      token = str(doc?.accessToken);
-      expiresAt = parseExpiration(doc?.expiresAt, "SSO token cache");
-    } catch (e) {
-      if (isPermissionError(e)) throw e;
-    }
-    if (!token || !expiresAt || expiresAt.getTime() <= ctx.now()) {
-      throw new AccessError(
-        `no valid SSO token for ${s.startUrl} (${
-          text === undefined ? "none cached" : "expired"
-        }); ${login}`,
-      );
-    }
-    const base = (ctx.env("AWS_ENDPOINT_URL_SSO") || `https://portal.sso.${s.region}.amazonaws.com`)
-      .replace(/\/+$/, "");
-    const url = `${base}/federation/credentials?account_id=${encodeURIComponent(s.accountId)}` +
-      `&role_name=${encodeURIComponent(s.roleName)}`;
-    const what = `SSO GetRoleCredentials for role ${s.roleName} in account ${s.accountId}`;
-    let res: Response;
-    let body: string;
-    try {
-      res = await ctx.fetch(url, {
-        headers: { "x-amz-sso_bearer_token": token },
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
-      body = await res.text();
-    } catch (e) {
-      if (isPermissionError(e)) throw e;
-      throw new AccessError(`${what}: cannot reach ${new URL(base).origin}: ${reason(e)}`);
-    }
-    if (res.status === 401) throw new AccessError(`${what}: the SSO token was refused; ${login}`);
-    if (!res.ok) throw new AccessError(`${what} failed: HTTP ${res.status}`);
-    let rc: Record<string, unknown> | undefined;
-    try {
-      rc = JSON.parse(body)?.roleCredentials;
-    } catch {
-      rc = undefined;
-    }
-    const id = str(rc?.accessKeyId);
-    const secret = str(rc?.secretAccessKey);
-    if (!id || !secret) throw new AccessError(`${what}: the response carries no credentials`);
-    return {
-      accessKeyId: id,
-      secretAccessKey: secret,
-      sessionToken: str(rc?.sessionToken),
-      expiration: parseExpiration(rc?.expiration, what),
-    } satisfies Credentials;
+    const token = await cachedToken(ctx, home, s, login);
+    return await roleCredentials(ctx, s, token, login);
   };
+}
+
+/** The SSO access token `aws sso login` cached, if it has not expired. */
+async function cachedToken(
+  ctx: AwsContext,
+  home: string,
+  s: SsoSettings,
+  login: string,
+): Promise<string> {
+  const path = ssoCachePath(home, s.cacheKey);
+  const text = await ctx.readText(path);
+  let token: string | undefined;
+  let expiresAt: Date | undefined;
+  try {
+    const doc = JSON.parse(text ?? "null");
+    token = str(doc?.accessToken);
+    expiresAt = parseExpiration(doc?.expiresAt, "SSO token cache");
+  } catch (e) {
+    if (isPermissionError(e)) throw e;
+  }
+  if (!token || !expiresAt || expiresAt.getTime() <= ctx.now()) {
+    throw new AccessError(
+      `no valid SSO token for ${s.startUrl} (${
+        text === undefined ? "none cached" : "expired"
+      }); ${login}`,
+    );
+  }
+  return token;
+}
+
+/** GetRoleCredentials of the SSO portal with `token`: the role's temporary credentials. */
+async function roleCredentials(
+  ctx: AwsContext,
+  s: SsoSettings,
+  token: string,
+  login: string,
+): Promise<Credentials> {
+  const base = (ctx.env("AWS_ENDPOINT_URL_SSO") || `https://portal.sso.${s.region}.amazonaws.com`)
+    .replace(/\/+$/, "");
+  const url = `${base}/federation/credentials?account_id=${encodeURIComponent(s.accountId)}` +
+    `&role_name=${encodeURIComponent(s.roleName)}`;
+  const what = `SSO GetRoleCredentials for role ${s.roleName} in account ${s.accountId}`;
+  let res: Response;
+  let body: string;
+  try {
+    res = await ctx.fetch(url, {
+      headers: { "x-amz-sso_bearer_token": token },
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    body = await res.text();
+  } catch (e) {
+    if (isPermissionError(e)) throw e;
+    throw new AccessError(`${what}: cannot reach ${new URL(base).origin}: ${reason(e)}`);
+  }
+  if (res.status === 401) throw new AccessError(`${what}: the SSO token was refused; ${login}`);
+  if (!res.ok) throw new AccessError(`${what} failed: HTTP ${res.status}`);
+  let rc: Record<string, unknown> | undefined;
+  try {
+    rc = JSON.parse(body)?.roleCredentials;
+  } catch {
+    rc = undefined;
+  }
+  const id = str(rc?.accessKeyId);
+  const secret = str(rc?.secretAccessKey);
+  if (!id || !secret) throw new AccessError(`${what}: the response carries no credentials`);
+  return {
+    accessKeyId: id,
+    secretAccessKey: secret,
+    sessionToken: str(rc?.sessionToken),
+    expiration: parseExpiration(rc?.expiration, what),
+  } satisfies Credentials;
 }

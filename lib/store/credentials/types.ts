@@ -3,7 +3,7 @@
  * through (so tests can substitute env vars, files, HTTP, processes and the clock).
  */
 
-import { AccessError } from "../../errors.ts";
+import { AccessError, CredentialsUnavailable } from "../../errors.ts";
 import { http1Fetch } from "../http1_fetch.ts";
 import { DIRECT, type Network } from "../network.ts";
 
@@ -69,7 +69,7 @@ export interface AwsContext {
 }
 
 /** A source that is simply not there (no metadata service): the chain moves on. */
-export class CredentialsUnavailable extends AccessError {}
+export { CredentialsUnavailable };
 
 /** A source's way to obtain a fresh set of credentials. */
 export type Loader = () => Promise<Credentials>;
