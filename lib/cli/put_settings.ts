@@ -132,7 +132,8 @@ export interface PutCommandSettings extends StreamCommandSettings {
 }
 
 /**
- * Every `put` option checked and typed, in the order put has always checked them.
+ * Every `put` option checked and typed, before any key is read or the store opened (so with
+ * several problems, the usage error comes first).
  * @throws {UsageError} naming the option and what it accepts
  */
 export function putCommandSettings(o: RawOptions): PutCommandSettings {

@@ -129,28 +129,6 @@ export function sseRequestOf(o: RawOptions): SseRequest {
   };
 }
 
-/** Settings already read per options object: {@linkcode sseOf} asked twice reads once. */
-const known = new WeakMap<RawOptions, Promise<SseSettings | undefined>>();
-
-/**
- * The store's SSE settings from these options, the SSE-C key read (never printed). Read once
- * per options object: asking again neither re-reads the key file nor repeats its warnings.
- * @param warn hears key-file hygiene warnings (a key file readable by others)
- * @throws {UsageError} for options that do not go together
- * @throws {KeyError} for an SSE-C key that cannot be read or is not 32 bytes
- */
-export function sseOf(
-  o: RawOptions,
-  warn: (message: string) => void,
-  sources: KeySources = realKeySources,
-): Promise<SseSettings | undefined> {
-  let settings = known.get(o);
-  if (!settings) {
-    known.set(o, settings = Promise.resolve().then(() => loadSse(sseRequestOf(o), warn, sources)));
-  }
-  return settings;
-}
-
 /**
  * The store's SSE settings for a parsed request, the SSE-C key read (never printed).
  * @param warn hears key-file hygiene warnings (a key file readable by others)

@@ -15,54 +15,75 @@
 /** Bytes per WebCrypto call: a multiple of the 16-byte block, small enough to reuse heap pages. */
 export const GCM_PIECE = 8 * 1024 * 1024;
 
+/** A 128-bit field element as four big-endian 32-bit words, most significant first. */
+type Block = readonly [number, number, number, number];
+
 /** A key imported for both halves of GCM, with the GHASH key and its piece power cached. */
 export interface PiecedGcmKey {
   /** The key for AES-CTR (the GCM keystream). */
   readonly ctr: CryptoKey;
   /** The key for AES-GCM (GHASH of a piece, and E(J0)). */
   readonly gcm: CryptoKey;
-  /** H = E(0^128), GHASH's multiplier. */
-  readonly h: bigint;
+  /** H = E(0^128), GHASH's multiplier: secret (it forges tags), so only branch-free math on it. */
+  readonly h: Block;
   /** H^(GCM_PIECE / 16): one whole piece of blocks. */
-  readonly hPiece: bigint;
+  readonly hPiece: Block;
 }
 
-const R = 0xe1n << 120n;
-
-/** Multiply in GCM's GF(2^128) (NIST SP 800-38D, algorithm 1): rarely, on 16-byte values. */
-function mul(x: bigint, y: bigint): bigint {
-  let z = 0n;
-  let v = y;
-  for (let i = 127n; i >= 0n; i--) {
-    if ((x >> i) & 1n) z ^= v;
-    v = v & 1n ? (v >> 1n) ^ R : v >> 1n;
+/**
+ * Multiply in GCM's GF(2^128) (NIST SP 800-38D, algorithm 1), without branches or table
+ * look-ups on the values: masks instead of ifs, so its time says nothing about H.
+ */
+function mul(x: Block, y: Block): Block {
+  let z0 = 0, z1 = 0, z2 = 0, z3 = 0;
+  let [v0, v1, v2, v3] = y;
+  for (let i = 0; i < 128; i++) {
+    const m = -((x[i >>> 5] >>> (31 - (i & 31))) & 1);
+    z0 ^= v0 & m;
+    z1 ^= v1 & m;
+    z2 ^= v2 & m;
+    z3 ^= v3 & m;
+    const r = -(v3 & 1);
+    v3 = (v3 >>> 1) | (v2 << 31);
+    v2 = (v2 >>> 1) | (v1 << 31);
+    v1 = (v1 >>> 1) | (v0 << 31);
+    v0 = (v0 >>> 1) ^ (0xe1000000 & r);
   }
-  return z;
+  return [z0 >>> 0, z1 >>> 0, z2 >>> 0, z3 >>> 0];
 }
 
-function pow(h: bigint, n: number): bigint {
-  let result = 1n << 127n; // the field's one, in GCM's reflected bit order
+function xor(a: Block, b: Block): Block {
+  return [(a[0] ^ b[0]) >>> 0, (a[1] ^ b[1]) >>> 0, (a[2] ^ b[2]) >>> 0, (a[3] ^ b[3]) >>> 0];
+}
+
+/** The field's one, in GCM's reflected bit order. */
+const ONE: Block = [0x80000000, 0, 0, 0];
+const ZERO: Block = [0, 0, 0, 0];
+
+function pow(h: Block, n: number): Block {
+  let result = ONE;
   let base = h;
   for (let e = n; e > 0; e = Math.floor(e / 2)) {
-    if (e % 2) result = mul(result, base);
+    if (e % 2) result = mul(result, base); // branches on the public exponent only
     base = mul(base, base);
   }
   return result;
 }
 
-function toBig(b: Uint8Array): bigint {
-  let x = 0n;
-  for (const byte of b) x = (x << 8n) | BigInt(byte);
-  return x;
+function toBlock(b: Uint8Array): Block {
+  const v = new DataView(b.buffer, b.byteOffset, 16);
+  return [v.getUint32(0), v.getUint32(4), v.getUint32(8), v.getUint32(12)];
 }
 
-function toBytes(x: bigint, out: Uint8Array): void {
-  for (let i = 15; i >= 0; i--, x >>= 8n) out[i] = Number(x & 0xffn);
+function toBytes(x: Block, out: Uint8Array): void {
+  const v = new DataView(out.buffer, out.byteOffset, 16);
+  x.forEach((w, i) => v.setUint32(4 * i, w));
 }
 
-/** GCM's length block: bit lengths of the associated data and of the ciphertext. */
-function lengths(aadBytes: number, textBytes: number): bigint {
-  return (BigInt(aadBytes) * 8n << 64n) | (BigInt(textBytes) * 8n);
+/** GCM's length block: bit lengths of the associated data and of the ciphertext, 64 bits each. */
+function lengths(aadBytes: number, textBytes: number): Block {
+  const a = aadBytes * 8, t = textBytes * 8;
+  return [Math.floor(a / 2 ** 32), a % 2 ** 32, Math.floor(t / 2 ** 32), t % 2 ** 32];
 }
 
 /**
@@ -80,37 +101,37 @@ export async function importPiecedGcmKey(raw: Uint8Array): Promise<PiecedGcmKey>
     ctr,
     zero,
   );
-  const h = toBig(new Uint8Array(hBlock));
+  const h = toBlock(new Uint8Array(hBlock));
   return { ctr, gcm, h, hPiece: pow(h, GCM_PIECE / 16) };
 }
 
 /** The tag of sealing nothing with `aad`: E(J0) ^ GHASH(pad(aad) || lengths(aad, 0)). */
-async function emptyTag(key: PiecedGcmKey, nonce: Uint8Array, aad?: Uint8Array): Promise<bigint> {
+async function emptyTag(key: PiecedGcmKey, nonce: Uint8Array, aad?: Uint8Array): Promise<Block> {
   const params = {
     name: "AES-GCM",
     iv: nonce as Uint8Array<ArrayBuffer>,
     ...(aad ? { additionalData: aad as Uint8Array<ArrayBuffer> } : {}),
   };
   const tag = await crypto.subtle.encrypt(params, key.gcm, new Uint8Array(0));
-  return toBig(new Uint8Array(tag));
+  return toBlock(new Uint8Array(tag));
 }
 
 /** Folds the GHASHes of consecutive pieces, in order, into the whole message's GHASH. */
 class GhashFold {
-  #acc = 0n;
-  constructor(readonly key: PiecedGcmKey, readonly ej0: bigint) {}
+  #acc: Block = ZERO;
+  constructor(readonly key: PiecedGcmKey, readonly ej0: Block) {}
 
   /** Add the piece `bytes` (a whole number of blocks unless it is the last of its part). */
   async add(nonce: Uint8Array, bytes: Uint8Array): Promise<void> {
-    const g = (await emptyTag(this.key, nonce, bytes)) ^ this.ej0;
+    const g = xor(await emptyTag(this.key, nonce, bytes), this.ej0);
     const blocks = Math.ceil(bytes.length / 16);
     const power = blocks * 16 === GCM_PIECE ? this.key.hPiece : pow(this.key.h, blocks);
-    this.#acc = mul(this.#acc, power) ^ g ^ mul(lengths(bytes.length, 0), this.key.h);
+    this.#acc = xor(xor(mul(this.#acc, power), g), mul(lengths(bytes.length, 0), this.key.h));
   }
 
   /** The tag of the whole message: E(J0) ^ GHASH(aad, text, lengths). */
-  tag(aadBytes: number, textBytes: number): bigint {
-    return this.ej0 ^ this.#acc ^ mul(lengths(aadBytes, textBytes), this.key.h);
+  tag(aadBytes: number, textBytes: number): Block {
+    return xor(xor(this.ej0, this.#acc), mul(lengths(aadBytes, textBytes), this.key.h));
   }
 }
 
@@ -163,11 +184,16 @@ export async function gcmSealPieces(
 ): Promise<Uint8Array> {
   const f = await fold(key, nonce, aad);
   let hashing: Promise<void> = Promise.resolve();
-  for (let o = 0; o < plaintext.length; o += GCM_PIECE) {
-    const end = Math.min(plaintext.length, o + GCM_PIECE);
-    await ctrPiece(key, nonce, o, plaintext.subarray(o, end), out.subarray(o, end));
-    await hashing; // pieces fold in order; this piece's CTR ran beside the last one's GHASH
-    hashing = f.add(nonce, out.subarray(o, end));
+  try {
+    for (let o = 0; o < plaintext.length; o += GCM_PIECE) {
+      const end = Math.min(plaintext.length, o + GCM_PIECE);
+      await ctrPiece(key, nonce, o, plaintext.subarray(o, end), out.subarray(o, end));
+      await hashing; // pieces fold in order; this piece's CTR ran beside the last one's GHASH
+      hashing = f.add(nonce, out.subarray(o, end));
+    }
+  } finally {
+    // A failed CTR call must not leave the last GHASH's rejection unheard (it kills the process).
+    await hashing.catch(() => {});
   }
   await hashing;
   const tag = new Uint8Array(16);

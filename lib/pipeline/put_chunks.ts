@@ -58,12 +58,13 @@ export async function streamChunks(
     chunkMemory(room.head + job.chunkSize + room.tail),
   );
   const stored: Stored[] = [];
+  const hasher = await DualHasher.create(); // before the spill: a failure here leaves nothing open
   const spill = job.spill ? await Spill.open(job.spill, job.log) : undefined;
   const queue = new UploadQueue(upJob, job.concurrency, spill, async (s) => {
     stored.push(s);
     await hooks.record(s);
   });
-  const loop = new ChunkLoop(job, upJob, plan, format, queue, hooks, await DualHasher.create());
+  const loop = new ChunkLoop(job, upJob, plan, format, queue, hooks, hasher);
   const closeCodec = upJob.compress ? openZstd() : undefined;
   try {
     await loop.run(

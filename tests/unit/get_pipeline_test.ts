@@ -47,8 +47,13 @@ function putJob(store: Store, data: Uint8Array, extra: Partial<PutJob> = {}): Pu
 }
 
 /** Get the stream into memory; the bytes written, and the outcome. */
-async function getAll(store: Store, keys: Keyring, extra: Partial<GetJob> = {}) {
-  const parts: Uint8Array[] = [];
+/** Gets the stream; `parts` receives every write (on failure: what reached the output). */
+async function getAll(
+  store: Store,
+  keys: Keyring,
+  extra: Partial<GetJob> = {},
+  parts: Uint8Array[] = [],
+) {
   const outcome = await getStream({
     store,
     layout,
@@ -220,7 +225,15 @@ Deno.test("tampering: a flipped byte, swapped chunks, a dropped record -> Integr
   await withStore(async (store) => {
     const { manifest } = await putStream(putJob(store, data));
     await rewrite(store, manifest.chunks[1].s3_key, (b) => (b[100] ^= 1, b));
-    await rejectsWith(getAll(store, {}), IntegrityError, 4, /chunk 1 .* corrupt: SHA-256 differs/);
+    const written: Uint8Array[] = [];
+    await rejectsWith(
+      getAll(store, {}, {}, written),
+      IntegrityError,
+      4,
+      /chunk 1 .* corrupt: SHA-256 differs/,
+    );
+    // Only the chunk before the damaged one reached the output, whole and in order.
+    assert.deepEqual(written, [data.subarray(0, CHUNK)]);
   });
   await withStore(async (store) => {
     const { manifest } = await putStream(putJob(store, data, { cipher: aes }));
@@ -228,7 +241,9 @@ Deno.test("tampering: a flipped byte, swapped chunks, a dropped record -> Integr
     const [b0, b1] = [await store.get(layout.full(k0)), await store.get(layout.full(k1))];
     await store.put(layout.full(k0), b1.slice());
     await store.put(layout.full(k1), b0.slice());
-    await rejectsWith(getAll(store, { aes }), IntegrityError, 4, /chunk 0 .* corrupt/);
+    const written: Uint8Array[] = [];
+    await rejectsWith(getAll(store, { aes }, {}, written), IntegrityError, 4, /chunk 0 .* corrupt/);
+    assert.deepEqual(written, [], "nothing of a swapped first chunk is written");
   });
   await withStore(async (store) => {
     const { manifest } = await putStream(putJob(store, data));

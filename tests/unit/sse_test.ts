@@ -19,7 +19,14 @@ import {
   sseResumeFingerprint,
   type SseSettings,
 } from "../../lib/store/sse.ts";
-import { checkKmsContext, loadCustomerKey, sseModeOf, sseOf } from "../../lib/cli/sse_options.ts";
+import {
+  checkKmsContext,
+  loadCustomerKey,
+  loadSse,
+  sseModeOf,
+  sseRequestOf,
+} from "../../lib/cli/sse_options.ts";
+import type { RawOptions } from "../../lib/cli/common.ts";
 import type { KeySources } from "../../lib/crypto/keyspec.ts";
 import { type Manifest, parseManifest, serializeManifest } from "../../lib/format/manifest.ts";
 import { IntegrityError } from "../../lib/errors.ts";
@@ -347,18 +354,16 @@ Deno.test("the SSE-C key: env hex, file raw or hex; errors name the source, neve
   assert.match(warnings.join("\n"), /SSE-C key file '\/raw' is readable by group or others/);
 });
 
-Deno.test("sseOf: settings per mode, read once per options object, never the --key", async () => {
+Deno.test("sseRequestOf + loadSse: settings per mode, the key file read once, never the --key", async () => {
   const { s, reads } = fakeSources({}, { "/raw": KEY });
-  const o = { sseCKey: "file:/raw" };
-  const first = await sseOf(o, () => {}, s);
-  assert.deepEqual(first, { mode: "sse-c", customerKey: KEY });
-  assert.equal(await sseOf(o, () => {}, s), first);
+  const sseOf = (o: RawOptions) => loadSse(sseRequestOf(o), () => {}, s);
+  assert.deepEqual(await sseOf({ sseCKey: "file:/raw" }), { mode: "sse-c", customerKey: KEY });
   assert.deepEqual(reads, ["/raw"], "the key file is read once");
-  assert.deepEqual(await sseOf({ sse: "aws:kms", sseKmsKeyId: "testkey-1" }, () => {}, s), KMS);
-  assert.deepEqual(await sseOf({ sse: "AES256" }, () => {}, s), S3);
-  assert.equal(await sseOf({}, () => {}, s), undefined);
+  assert.deepEqual(await sseOf({ sse: "aws:kms", sseKmsKeyId: "testkey-1" }), KMS);
+  assert.deepEqual(await sseOf({ sse: "AES256" }), S3);
+  assert.equal(await sseOf({}), undefined);
   await assert.rejects(
-    sseOf({ key: "file:/raw", sseCKey: "file:/raw" }, () => {}, s),
+    sseOf({ key: "file:/raw", sseCKey: "file:/raw" }),
     (e: unknown) => e instanceof UsageError && /must not be the --key/.test(e.message),
   );
 });
