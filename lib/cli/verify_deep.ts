@@ -3,12 +3,12 @@
  * both hashes, chain, stream hashes) but write the data nowhere. Plain `verify` only compares
  * ETags, which an attacker or a buggy tool can rewrite along with the data (spec §8 item 17).
  */
-import { IntegrityError } from "../errors.ts";
+import { IntegrityError, OversizeObjectError } from "../errors.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import type { ChunkRecord, Manifest } from "../format/manifest.ts";
 import type { RangePlan } from "../format/range.ts";
 import { getStream } from "../pipeline/get_stream.ts";
-import { OversizeObjectError, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
 import type { Log } from "../ui/log.ts";
 import type { SummaryFormat } from "../ui/summary.ts";
 import { archiveCheck } from "./archive_check.ts";

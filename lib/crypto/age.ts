@@ -4,8 +4,8 @@
  * Each chunk is one binary age file, as s3duct 0.4 wrote with the age CLI.
  */
 import { Decrypter, Encrypter, identityToRecipient } from "age-encryption";
-import { KeyError } from "../errors.ts";
-import { type Cipher, keyFingerprint, NoMatchingIdentity, sealedSizes } from "./cipher.ts";
+import { KeyError, NoMatchingIdentity } from "../errors.ts";
+import { type Cipher, keyFingerprint, sealedSizes } from "./cipher.ts";
 import { openPayload, payloadSize, sealPayload, splitAgeFile } from "./age_stream.ts";
 
 const IDENTITY = /^AGE-SECRET-KEY-(PQ-)?1[02-9AC-HJ-NP-Z]+$/;
@@ -71,9 +71,6 @@ export async function recipientsOf(identities: string[]): Promise<string[]> {
   }
   return out;
 }
-
-/** Raised inside open() when no identity matches the file (defined with the Cipher contract). */
-export { NoMatchingIdentity };
 
 /**
  * An age cipher. Sealing needs recipients; opening needs identities. The manifest records

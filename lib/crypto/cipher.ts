@@ -2,7 +2,7 @@
  * How chunk and manifest objects are sealed: none, or AES-256-GCM (age plugs in here too), and
  * what the sealed objects measure, which is known from the method alone.
  */
-import { KeyError } from "../errors.ts";
+import { KeyError, NoMatchingIdentity } from "../errors.ts";
 import type { EncryptionMethod, Manifest } from "../format/manifest.ts";
 import { AES_OVERHEAD, aesOpen, aesSeal, importAesKey, NONCE_BYTES, TAG_BYTES } from "./aes.ts";
 import { payloadSize } from "./age_stream.ts";
@@ -56,18 +56,6 @@ export function sealedSizes(method: EncryptionMethod | null): SealedSizes {
 export function sealedSizeLimit(size: number, manifest: Manifest): number {
   const recipients = manifest.encryption_recipient?.split(",").length ?? 0;
   return sealedSizes(manifest.encryption_method).sealedSizeLimit(size, recipients);
-}
-
-/**
- * Thrown by {@linkcode Cipher.open} when the object's key is wrapped only for recipients that
- * no identity given matches (age): the object may be intact, so the caller decides whether
- * that means a wrong key. Ours, whatever library opened the object.
- */
-export class NoMatchingIdentity extends KeyError {
-  /** The one message: which identities were tried is never said. */
-  constructor() {
-    super("no age identity given matches the recipients this data was encrypted to");
-  }
 }
 
 /** Seals and opens chunk and manifest objects for one encryption method and key. */

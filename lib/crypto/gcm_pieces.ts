@@ -16,7 +16,7 @@
 export const GCM_PIECE = 8 * 1024 * 1024;
 
 /** A 128-bit field element as four big-endian 32-bit words, most significant first. */
-type Block = readonly [number, number, number, number];
+export type Block = readonly [number, number, number, number];
 
 /** A key imported for both halves of GCM, with the GHASH key and its piece power cached. */
 export interface PiecedGcmKey {

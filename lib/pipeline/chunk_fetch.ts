@@ -3,13 +3,19 @@
  * parallel and handed out in stream order, each object no bigger than its record allows.
  * A chunk that does not open is judged here: damage, or a wrong key.
  */
-import { IntegrityError, KeyError, NotFoundError } from "../errors.ts";
-import { type Cipher, NoMatchingIdentity, sealedSizeLimit } from "../crypto/cipher.ts";
+import {
+  IntegrityError,
+  KeyError,
+  NoMatchingIdentity,
+  NotFoundError,
+  OversizeObjectError,
+} from "../errors.ts";
+import { type Cipher, sealedSizeLimit } from "../crypto/cipher.ts";
 import { type DualDigest, dualDigest } from "../crypto/hash.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import type { ChunkRecord, Manifest } from "../format/manifest.ts";
 import type { RangePlan } from "../format/range.ts";
-import { OversizeObjectError, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
 import { type BufferPool, chunkMemory, poolBudget } from "../buffer_pool.ts";
 import type { Concurrency } from "./concurrency.ts";
 import { inflateOpened, storedSize } from "./compress_step.ts";

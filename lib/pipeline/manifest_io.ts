@@ -1,6 +1,12 @@
 /** Fetching, opening (plain / AES / age detection), validating and publishing manifests. */
-import { IntegrityError, KeyError, NotFoundError } from "../errors.ts";
-import { type Cipher, NoMatchingIdentity } from "../crypto/cipher.ts";
+import {
+  IntegrityError,
+  KeyError,
+  NoMatchingIdentity,
+  NotFoundError,
+  OversizeObjectError,
+} from "../errors.ts";
+import { type Cipher } from "../crypto/cipher.ts";
 import { splitAgeFile } from "../crypto/age_stream.ts";
 import type { StreamLayout } from "../format/layout.ts";
 import {
@@ -11,7 +17,7 @@ import {
   validateManifest,
 } from "../format/manifest.ts";
 import type { ManifestGuard } from "./manifest_auth.ts";
-import { OversizeObjectError, type PutOptions, type Store } from "../store/store.ts";
+import { type PutOptions, type Store } from "../store/store.ts";
 import { pythonJsonDumps } from "../format/pyjson.ts";
 import { classify, detectSealing, type Sealing } from "./manifest_sealing.ts";
 

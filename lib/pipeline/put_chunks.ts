@@ -3,7 +3,7 @@
  * and queue it for sealing and upload; a chunk an interrupted put already stored (resume) is
  * re-read, checked against its log entry and kept, or uploaded again.
  */
-import { UsageError } from "../errors.ts";
+import { ResumeRefused, UsageError } from "../errors.ts";
 import { type DualDigest, dualDigest, DualHasher } from "../crypto/hash.ts";
 import { fromHex } from "../format/chain.ts";
 import { judgeReplay, replayEnded } from "../resume/fast_forward.ts";

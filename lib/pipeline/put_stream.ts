@@ -4,7 +4,7 @@
  * in. A resumed put replays stdin over the chunks its log (or the bucket) names, keeping those
  * the store still holds intact and uploading the others again.
  */
-import { ExistsError } from "../errors.ts";
+import { ExistsError, ResumeRefused } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
 import { fromHex, toHex } from "../format/chain.ts";
 import { type ChainedRecord, toManifestJson } from "../format/chunk_record.ts";

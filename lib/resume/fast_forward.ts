@@ -5,11 +5,11 @@
  * the stream is cut at the last chunk that matched (a short final piece becomes the new last
  * chunk), so the manifest stays consistent.
  */
+import { ResumeRefused } from "../errors.ts";
 import type { DualDigest } from "../crypto/hash.ts";
 import { toHex } from "../format/chain.ts";
 import type { ChunkRecord } from "../format/chunk_record.ts";
 import type { Log } from "../ui/log.ts";
-import { ResumeRefused } from "./resume.ts";
 
 /** How a replay is judged. */
 export interface ReplayRules {

@@ -5,7 +5,7 @@
  * the records claim is then re-checked against one listing of the store (recheck.ts): a log
  * is a hint, the bucket is the truth.
  */
-import { ExitCode, isPermissionError, S3ductError } from "../errors.ts";
+import { ExitCode, isPermissionError, ResumeRefused, S3ductError } from "../errors.ts";
 import type { Cipher } from "../crypto/cipher.ts";
 import { chainAfter, chainedPrefix } from "../format/chain.ts";
 import type { ChainedRecord } from "../format/chunk_record.ts";
@@ -20,17 +20,6 @@ import {
   type ResumeIdentity,
   ResumeLog,
 } from "./resume_log.ts";
-
-/** A resume that would produce a wrong stream: refused with what to do instead. */
-export class ResumeRefused extends S3ductError {
-  /**
-   * An error that exits with code 11 (`ExitCode.RESUME`).
-   * @param message what is wrong and what to do about it
-   */
-  constructor(message: string) {
-    super(message, ExitCode.RESUME);
-  }
-}
 
 /** Where an interrupted upload stands, before the store re-check. */
 export interface ResumeState {

@@ -18,7 +18,13 @@
  * manifest, written last, never names a chunk the file system can still lose. Deletes fsync
  * the directories they changed, so "chunks first, manifest last" holds across a power loss too.
  */
-import { ExistsError, IntegrityError, NotFoundError, StoreError } from "../errors.ts";
+import {
+  ExistsError,
+  IntegrityError,
+  NotFoundError,
+  OversizeObjectError,
+  StoreError,
+} from "../errors.ts";
 import { md5Hex } from "../crypto/hash.ts";
 import type { Pacer } from "./bandwidth.ts";
 import {
@@ -33,7 +39,7 @@ import {
 } from "./fs_files.ts";
 import { type FoundFile, listed, walk } from "./fs_list.ts";
 import { DurableDirs, fsyncDir, linkNew, TMP_MARK, writeSynced } from "./fs_write.ts";
-import { type GetArg, getOptionsOf, OversizeObjectError } from "./store.ts";
+import { type GetArg, getOptionsOf } from "./store.ts";
 import type {
   ByteRange,
   DeleteReport,

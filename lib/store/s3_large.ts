@@ -5,12 +5,12 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import { createHash } from "node:crypto";
-import { NotFoundError, StoreError } from "../errors.ts";
+import { NotFoundError, OversizeObjectError, StoreError } from "../errors.ts";
 import { fromHex, toHex } from "../format/chain.ts";
 import { sha256 } from "../crypto/hash.ts";
 import { buffers } from "../buffer_pool.ts";
 import type { S3Request } from "./s3_request.ts";
-import { type GetOptions, OversizeObjectError } from "./store.ts";
+import type { GetOptions } from "./store.ts";
 import { contentMd5 } from "./object_lock.ts";
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 import { EMPTY_SHA256 } from "../format/hex.ts";
-import { S3ductError, StoreError } from "../errors.ts";
+import { OversizeObjectError, S3ductError, StoreError } from "../errors.ts";
 import { toHex } from "../format/chain.ts";
 import { sha256 } from "../crypto/hash.ts";
 import type { S3Signer } from "./s3_signer.ts";
@@ -18,7 +18,6 @@ import {
   type HttpResponse,
   TimeoutError,
 } from "./http1.ts";
-import { OversizeObjectError } from "./store.ts";
 import {
   answerMustShowSse,
   checkSseAnswer,

@@ -97,48 +97,6 @@ export function getOptionsOf(arg: GetArg): GetOptions {
   return arg instanceof AbortSignal ? { signal: arg } : arg;
 }
 
-/**
- * An object bigger than the caller allowed (`GetOptions.maxBytes`), refused before its body was
- * read: a chunk or manifest that cannot be what its record says is damage, exit 4.
- */
-export class OversizeObjectError extends IntegrityError {
-  /**
-   * `size` is the object's size when `known` (Content-Length, Content-Range, stat), else the
-   * bytes that had arrived when reading stopped, a lower bound. `what` names the object for
-   * the reader (e.g. "chunk 3 of 'db'"); the key and store are always named too.
-   */
-  constructor(
-    readonly key: string,
-    readonly location: string,
-    readonly size: number,
-    readonly limit: number,
-    readonly known = true,
-    readonly what?: string,
-  ) {
-    const subject = what
-      ? `${what} (object '${key}' in ${location})`
-      : `object '${key}' in ${location}`;
-    super(
-      known
-        ? `${subject} is ${size} bytes, over the ${limit} allowed for it; refused before reading it`
-        : `${subject} came without a length and ran past the ${limit} bytes allowed for it ` +
-          `(${size} read); stopped reading`,
-    );
-  }
-
-  /** The same refusal, naming the object as `what` (the caller knows what it is for). */
-  as(what: string): OversizeObjectError {
-    return new OversizeObjectError(
-      this.key,
-      this.location,
-      this.size,
-      this.limit,
-      this.known,
-      what,
-    );
-  }
-}
-
 /** Inclusive byte range. */
 export interface ByteRange {
   /** Offset of the first byte. */

@@ -12,9 +12,9 @@
  * Each case checks the exit code and exactly how many bytes reached stdout: none, or exactly
  * the chunks verified before the bad one.
  */
+import { OversizeObjectError } from "../../lib/errors.ts";
 import assert from "node:assert/strict";
 import { manifestSizeLimit } from "../../lib/pipeline/manifest_io.ts";
-import { OversizeObjectError } from "../../lib/store/store.ts";
 import {
   bytesEqual,
   cleanPrefix,

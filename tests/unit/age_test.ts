@@ -10,11 +10,10 @@ import {
 import {
   ageCipher,
   checkRecipient,
-  NoMatchingIdentity,
   parseIdentities,
   parseRecipients,
 } from "../../lib/crypto/age.ts";
-import { KeyError } from "../../lib/errors.ts";
+import { KeyError, NoMatchingIdentity } from "../../lib/errors.ts";
 import { fixtureCase } from "../helpers.ts";
 
 const SIZES = [0, 1, 65_535, 65_536, 65_537, 131_072, 200_000];

@@ -7,10 +7,9 @@
  * counts how much it managed to send.
  */
 import assert from "node:assert/strict";
-import { IntegrityError, StoreError } from "../../lib/errors.ts";
+import { IntegrityError, OversizeObjectError, StoreError } from "../../lib/errors.ts";
 import { FsStore, openRegular } from "../../lib/store/fs_store.ts";
 import { S3Store } from "../../lib/store/s3_store.ts";
-import { OversizeObjectError } from "../../lib/store/store.ts";
 import type { ListEntry, Store } from "../../lib/store/store.ts";
 import { aesCipher } from "../../lib/crypto/cipher.ts";
 import { ageCipher } from "../../lib/crypto/age.ts";
