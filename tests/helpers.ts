@@ -4,8 +4,10 @@
  * the test module ends, and the CLI as a subprocess; the 0.4 fixtures (tests/fixtures.ts) are
  * re-exported. Server things (endpoints, stores, prefixes) live in tests/integration/harness.ts.
  */
+import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
+import { UsageError } from "../lib/errors.ts";
 
 export * from "./fixtures.ts";
 
@@ -14,6 +16,15 @@ export const ROOT: string = decodeURIComponent(new URL("..", import.meta.url).pa
   .replace(/\/$/, "");
 /** The CLI's entry point. */
 export const MAIN_TS = `${ROOT}/main.ts`;
+
+/** Assert that `fn` throws a UsageError whose message matches `mention`. */
+export function throwsUsage(fn: () => unknown, mention: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof UsageError, `expected UsageError, got ${e}`);
+    assert.match(e.message, mention);
+    return true;
+  });
+}
 
 /** Reference digests from node:crypto, independent of lib/. */
 export function refHex(algorithm: "sha256" | "sha3-256" | "md5", bytes: Uint8Array): string {

@@ -2,8 +2,8 @@
  * get, verify, restore, list, delete, cleanup and keygen options into typed settings
  * (lib/cli/command_settings.ts): defaults as commander gives them, each flag, each refusal.
  */
+import { throwsUsage } from "../helpers.ts";
 import assert from "node:assert/strict";
-import { UsageError } from "../../lib/errors.ts";
 import {
   cleanupSettings,
   deleteSettings,
@@ -16,10 +16,6 @@ import {
 } from "../../lib/cli/command_settings.ts";
 
 const BASE = { bucket: "b", name: "db", retries: "10", requestTimeout: "60", ageIdentity: [] };
-
-function usage(f: () => unknown, message: RegExp): void {
-  assert.throws(f, (e: unknown) => e instanceof UsageError && message.test(e.message));
-}
 
 Deno.test("getSettings: stream, keys, auth, range and download options", () => {
   const s = getSettings({
@@ -40,14 +36,14 @@ Deno.test("getSettings: stream, keys, auth, range and download options", () => {
   assert.equal(s.output.progress, "none");
   assert.equal(s.auth.expectSha256, "00".repeat(32));
   assert.equal(getSettings(BASE).range, undefined);
-  usage(() => getSettings({ ...BASE, downloadWorkers: "x" }), /^--download-workers must be/);
+  throwsUsage(() => getSettings({ ...BASE, downloadWorkers: "x" }), /^--download-workers must be/);
 });
 
 Deno.test("verifySettings: a range only with --deep", () => {
   const plain = verifySettings(BASE);
   assert.equal(plain.deep, false);
   assert.equal(plain.range, undefined);
-  usage(() => verifySettings({ ...BASE, offset: "0" }), /verify --deep only/);
+  throwsUsage(() => verifySettings({ ...BASE, offset: "0" }), /verify --deep only/);
   const deep = verifySettings({ ...BASE, deep: true, length: "5" });
   assert.equal(deep.deep, true);
   assert.deepEqual(deep.range, { offset: 0, length: 5 });
@@ -65,9 +61,9 @@ Deno.test("restoreSettings: days, tier, wait, poll interval and timeout", () => 
   assert.equal(w.wait, true);
   assert.equal(w.tier, "Bulk");
   assert.equal(w.timeoutMs, 90_000);
-  usage(() => restoreSettings({ ...RESTORE, days: "0" }), /^--days must be .* 1 to 36500/);
-  usage(() => restoreSettings({ ...RESTORE, pollInterval: "0" }), /^--poll-interval/);
-  usage(
+  throwsUsage(() => restoreSettings({ ...RESTORE, days: "0" }), /^--days must be .* 1 to 36500/);
+  throwsUsage(() => restoreSettings({ ...RESTORE, pollInterval: "0" }), /^--poll-interval/);
+  throwsUsage(
     () => restoreSettings({ ...RESTORE, timeout: "soon" }),
     /^--timeout 'soon' is not a duration/,
   );
@@ -79,8 +75,11 @@ Deno.test("parseDuration: units, fractions, bare seconds; zero and junk refused"
   assert.equal(parseDuration("1.5h", "--t"), 5_400_000);
   assert.equal(parseDuration("1D", "--t"), 86_400_000);
   assert.equal(parseDuration("12", "--t"), 12_000);
-  usage(() => parseDuration("0", "--t"), /^--t '0' is not a duration; use e.g. 90s, 30m, 2h$/);
-  usage(() => parseDuration("2w", "--t"), /^--t '2w'/);
+  throwsUsage(
+    () => parseDuration("0", "--t"),
+    /^--t '0' is not a duration; use e.g. 90s, 30m, 2h$/,
+  );
+  throwsUsage(() => parseDuration("2w", "--t"), /^--t '2w'/);
 });
 
 Deno.test("deleteSettings and cleanupSettings: the flags, false unless given", () => {
@@ -108,7 +107,7 @@ Deno.test("keygenSettings: one kind at most; -o", () => {
   assert.deepEqual(keygenSettings({ pq: true }), { kind: "pq", output: undefined });
   assert.deepEqual(keygenSettings({ aes: true, output: "k" }), { kind: "aes", output: "k" });
   assert.deepEqual(keygenSettings({ sign: true }), { kind: "sign", output: undefined });
-  usage(
+  throwsUsage(
     () => keygenSettings({ pq: true, sign: true }),
     /^--pq, --aes and --sign cannot be combined; choose one$/,
   );

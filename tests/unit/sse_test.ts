@@ -30,7 +30,7 @@ import type { RawOptions } from "../../lib/cli/common.ts";
 import type { KeySources } from "../../lib/crypto/keyspec.ts";
 import { type Manifest, parseManifest, serializeManifest } from "../../lib/format/manifest.ts";
 import { IntegrityError } from "../../lib/errors.ts";
-import { leaksSecret, pseudoRandom } from "../helpers.ts";
+import { leaksSecret, pseudoRandom, throwsUsage } from "../helpers.ts";
 
 const KEY = pseudoRandom(32, "sse-c");
 const KEY_B64 = Buffer.from(KEY).toString("base64");
@@ -277,33 +277,25 @@ Deno.test("resume fingerprint: bound to the SSE mode and key, no key material in
   assert.equal(sseResumeFingerprint(undefined), "", "logs from before SSE still match");
 });
 
-function usage(fn: () => unknown, mention: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof UsageError, `expected UsageError, got ${e}`);
-    assert.match(e.message, mention);
-    return true;
-  });
-}
-
 Deno.test("option parsing: modes and the combinations refused", () => {
   assert.equal(sseModeOf({}), undefined);
   assert.equal(sseModeOf({ sse: "AES256" }), "sse-s3");
   assert.equal(sseModeOf({ sse: "aws:kms" }), "sse-kms");
   assert.equal(sseModeOf({ sse: "aws:kms", sseKmsKeyId: "arn:aws:kms:r:1:key/x" }), "sse-kms");
   assert.equal(sseModeOf({ sseCKey: "env:K" }), "sse-c");
-  usage(() => sseModeOf({ sse: "AES256", sseCKey: "env:K" }), /choose one/);
-  usage(() => sseModeOf({ sseKmsKeyId: "k" }), /need --sse aws:kms/);
-  usage(() => sseModeOf({ sse: "AES256", sseKmsContext: btoa("{}") }), /need --sse aws:kms/);
-  usage(() => sseModeOf({ sse: "aws:kms:dsse" }), /AES256 or aws:kms/);
-  usage(() => sseModeOf({ sse: "aws:kms", sseKmsKeyId: "a b" }), /--sse-kms-key-id/);
-  usage(() => sseModeOf({ sse: "aws:kms", sseKmsKeyId: "" }), /--sse-kms-key-id/);
+  throwsUsage(() => sseModeOf({ sse: "AES256", sseCKey: "env:K" }), /choose one/);
+  throwsUsage(() => sseModeOf({ sseKmsKeyId: "k" }), /need --sse aws:kms/);
+  throwsUsage(() => sseModeOf({ sse: "AES256", sseKmsContext: btoa("{}") }), /need --sse aws:kms/);
+  throwsUsage(() => sseModeOf({ sse: "aws:kms:dsse" }), /AES256 or aws:kms/);
+  throwsUsage(() => sseModeOf({ sse: "aws:kms", sseKmsKeyId: "a b" }), /--sse-kms-key-id/);
+  throwsUsage(() => sseModeOf({ sse: "aws:kms", sseKmsKeyId: "" }), /--sse-kms-key-id/);
 });
 
 Deno.test("--sse-kms-context must be base64 of a JSON object of strings", () => {
   checkKmsContext(btoa('{"app":"db","env":"prod"}'));
   checkKmsContext(btoa("{}"));
   for (const bad of ["not base64!", btoa("[1]"), btoa('{"n":1}'), btoa("{"), "", btoa("null")]) {
-    usage(() => checkKmsContext(bad), /base64 of a JSON object of strings/);
+    throwsUsage(() => checkKmsContext(bad), /base64 of a JSON object of strings/);
   }
 });
 

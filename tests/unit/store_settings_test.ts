@@ -1,6 +1,6 @@
 /** The shared options into typed settings (lib/cli/settings.ts): defaults, rules, refusals. */
+import { throwsUsage } from "../helpers.ts";
 import assert from "node:assert/strict";
-import { UsageError } from "../../lib/errors.ts";
 import {
   authSettings,
   hasReadKey,
@@ -13,10 +13,6 @@ import {
 
 /** What commander gives a stream command with only the required options. */
 const BASE = { bucket: "b", name: "db", retries: "10", requestTimeout: "60" };
-
-function usage(f: () => unknown, message: RegExp): void {
-  assert.throws(f, (e: unknown) => e instanceof UsageError && message.test(e.message));
-}
 
 Deno.test("storeSettings: defaults as commander gives them", () => {
   const s = storeSettings(BASE);
@@ -63,15 +59,18 @@ Deno.test("storeSettings: flags map to typed fields", () => {
 });
 
 Deno.test("storeSettings: bad --retries and --request-timeout, with the value typed", () => {
-  usage(() => storeSettings({ ...BASE, retries: "x" }), /--retries must be .* 0 to 100, got 'x'/);
-  usage(() => storeSettings({ ...BASE, retries: "101" }), /--retries/);
+  throwsUsage(
+    () => storeSettings({ ...BASE, retries: "x" }),
+    /--retries must be .* 0 to 100, got 'x'/,
+  );
+  throwsUsage(() => storeSettings({ ...BASE, retries: "101" }), /--retries/);
   for (const t of ["0", "3601", "1e3", "abc", "-1"]) {
-    usage(
+    throwsUsage(
       () => storeSettings({ ...BASE, requestTimeout: t }),
       new RegExp(`--request-timeout must be a number of seconds from 0.1 to 3600, got '${t}'`),
     );
   }
-  usage(() => storeSettings({ ...BASE, sse: "AES256", sseCKey: "env:K" }), /choose one/);
+  throwsUsage(() => storeSettings({ ...BASE, sse: "AES256", sseCKey: "env:K" }), /choose one/);
 });
 
 Deno.test("streamLocation: the layout, and --name / --prefix refused as before", () => {
@@ -79,10 +78,13 @@ Deno.test("streamLocation: the layout, and --name / --prefix refused as before",
   assert.equal(layout.name, "db/nightly");
   assert.equal(layout.prefix, "p/q/");
   assert.equal(store.prefix, "p/q/", "the prefix as typed (restore hints repeat it)");
-  usage(() => streamLocation({ ...BASE, name: "" }), /^--name: /);
-  usage(() => streamLocation({ ...BASE, prefix: "/abs" }), /^--prefix must not start with '\/'/);
-  usage(() => streamLocation({ ...BASE, prefix: "a/../b" }), /'\.\.' path segments/);
-  usage(() => streamLocation({ ...BASE, name: "x".repeat(1100) }), /1024/);
+  throwsUsage(() => streamLocation({ ...BASE, name: "" }), /^--name: /);
+  throwsUsage(
+    () => streamLocation({ ...BASE, prefix: "/abs" }),
+    /^--prefix must not start with '\/'/,
+  );
+  throwsUsage(() => streamLocation({ ...BASE, prefix: "a/../b" }), /'\.\.' path segments/);
+  throwsUsage(() => streamLocation({ ...BASE, name: "x".repeat(1100) }), /1024/);
 });
 
 Deno.test("treeLocation: the normalized root; cleanup's optional --name checked", () => {
@@ -91,8 +93,8 @@ Deno.test("treeLocation: the normalized root; cleanup's optional --name checked"
   assert.equal(t.root, "backups/", "trailing slashes folded, as list always did");
   assert.equal(t.name, undefined);
   assert.equal(treeLocation({ ...BASE, name: "db" }).name, "db");
-  usage(() => treeLocation({ ...BASE, name: "", prefix: "p" }), /^--name: /);
-  usage(() => treeLocation({ ...BASE, name: undefined, prefix: "/x" }), /^--prefix /);
+  throwsUsage(() => treeLocation({ ...BASE, name: "", prefix: "p" }), /^--name: /);
+  throwsUsage(() => treeLocation({ ...BASE, name: undefined, prefix: "/x" }), /^--prefix /);
 });
 
 Deno.test("outputSettings: -q wins over -v; defaults for commands without the options", () => {
@@ -140,7 +142,7 @@ Deno.test("authSettings: --expect-sha256 checked and lowercased; --verify-key as
     expectSha256: hex.toLowerCase(),
   });
   assert.deepEqual(authSettings({}), { verifyKey: undefined, expectSha256: undefined });
-  usage(
+  throwsUsage(
     () => authSettings({ expectSha256: "abc" }),
     /^--expect-sha256 must be 64 hex digits \(a SHA-256\), got 'abc'$/,
   );

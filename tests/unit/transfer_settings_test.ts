@@ -2,8 +2,8 @@
  * Transfer options into typed settings (lib/cli/transfer_settings.ts), and what follows once
  * the chunk size is known (lib/cli/transfer.ts: concurrencyOf, spillOf).
  */
+import { throwsUsage } from "../helpers.ts";
 import assert from "node:assert/strict";
-import { UsageError } from "../../lib/errors.ts";
 import {
   DEFAULT_TRANSFER,
   spillSettings,
@@ -13,10 +13,6 @@ import { concurrencyOf, limitedStore, spillOf } from "../../lib/cli/transfer.ts"
 import type { Store } from "../../lib/store/store.ts";
 
 const MiB = 1024 ** 2;
-
-function usage(f: () => unknown, message: RegExp): void {
-  assert.throws(f, (e: unknown) => e instanceof UsageError && message.test(e.message));
-}
 
 Deno.test("transferSettings: defaults are adaptive 2..16, no memory or bandwidth cap", () => {
   const t = transferSettings({ uploadWorkers: "auto" }, "upload");
@@ -39,21 +35,27 @@ Deno.test("transferSettings: fixed, bounds, memory and bandwidth typed", () => {
 });
 
 Deno.test("transferSettings: every refusal names the flag of its direction", () => {
-  usage(() => transferSettings({ uploadWorkers: "0" }, "upload"), /^--upload-workers must be/);
-  usage(
+  throwsUsage(
+    () => transferSettings({ uploadWorkers: "0" }, "upload"),
+    /^--upload-workers must be/,
+  );
+  throwsUsage(
     () => transferSettings({ downloadWorkers: "2", minDownloadWorkers: "1" }, "download"),
     /^--min\/--max-download-workers only apply with --download-workers auto$/,
   );
-  usage(
+  throwsUsage(
     () => transferSettings({ minUploadWorkers: "9", maxUploadWorkers: "3" }, "upload"),
     /^--min-upload-workers must be <= --max-upload-workers$/,
   );
-  usage(() => transferSettings({ maxUploadWorkers: "257" }, "upload"), /--max-upload-workers/);
-  usage(
+  throwsUsage(
+    () => transferSettings({ maxUploadWorkers: "257" }, "upload"),
+    /--max-upload-workers/,
+  );
+  throwsUsage(
     () => transferSettings({ memoryLimit: "lots" }, "upload"),
     /^--memory-limit 'lots' is not a size/,
   );
-  usage(
+  throwsUsage(
     () => transferSettings({ bandwidthLimit: "1000" }, "upload"),
     /^--bandwidth-limit '1000' is out of range/,
   );
@@ -62,11 +64,11 @@ Deno.test("transferSettings: every refusal names the flag of its direction", () 
 Deno.test("concurrencyOf: the memory budget caps fixed and adaptive counts", () => {
   const fixed = transferSettings({ uploadWorkers: "3", memoryLimit: "8M" }, "upload");
   assert.equal(concurrencyOf(fixed, "upload", 2 * MiB).label, "3");
-  usage(
+  throwsUsage(
     () => concurrencyOf(fixed, "upload", 4 * MiB),
     /^--upload-workers 3 needs 12582912 bytes in flight, over --memory-limit 8388608; use at most 2/,
   );
-  usage(
+  throwsUsage(
     () => concurrencyOf(fixed, "upload", 16 * MiB),
     /cannot hold one 16777216-byte chunk in flight; raise --memory-limit or lower --chunk-size$/,
   );
@@ -91,12 +93,12 @@ Deno.test("spillSettings + spillOf: none, defaults, limits and the too-small dis
     maxBytes: 10 * MiB,
   });
   const small = spillSettings({ diskspaceLimit: "1M", chunkSize: "4M" });
-  usage(
+  throwsUsage(
     () => spillOf(small, 4 * MiB + 28, undefined),
     /^--diskspace-limit \(1M\) must be >= --chunk-size \(4M\) plus sealing overhead \(4194332 bytes in all\)$/,
   );
-  usage(() => spillSettings({ bufferChunks: "0" }), /^--buffer-chunks must be/);
-  usage(() => spillSettings({ diskspaceLimit: "x" }), /^--diskspace-limit 'x' is not a size/);
+  throwsUsage(() => spillSettings({ bufferChunks: "0" }), /^--buffer-chunks must be/);
+  throwsUsage(() => spillSettings({ diskspaceLimit: "x" }), /^--diskspace-limit 'x' is not a size/);
 });
 
 Deno.test("limitedStore: unchanged without a limit, wrapped with one", () => {
