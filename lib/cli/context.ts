@@ -1,10 +1,11 @@
 /**
  * What every store command works with, built in one place from its parsed settings: the log,
  * the stream layout, the keys (read here, the only I/O of settings) and the opened store.
- * Every option (SSE modes included) was checked before this runs; its steps run in a fixed
- * order, so a command's errors come in the same order everywhere: keys, then the command's own
- * check of them, then the SSE-C key, then the store, then the manifest guard (--verify-key,
- * --expect-sha256).
+ * Every option's value (SSE modes included) was checked before this runs, and every
+ * combination but one (--key with --age-*, refused here when the keys are read). Its steps run
+ * in a fixed order, so a command's errors come in the same order everywhere: keys, then the
+ * command's own check of them, then the SSE-C key, then the store, then the manifest guard
+ * (--verify-key, --expect-sha256).
  * @module
  */
 import { type StoreError, UsageError } from "../errors.ts";
