@@ -84,9 +84,12 @@ export class ChunkFetcher {
     }
     const opened = await this.#window.next();
     if (opened) return opened;
-    // Only a chunk opened earlier in this run (or a sealed manifest) proves the key.
-    const proven = this.#c.sealing !== "plain" || record.index > range.first;
-    throw await openFailure(this.#c, record.index, proven);
+    throw await openFailure(this.#c, record.index, this.#keyProven(record.index));
+  }
+
+  /** Only a chunk opened earlier in this run (or a sealed manifest that opened) proves the key. */
+  #keyProven(index: number): boolean {
+    return this.#c.sealing !== "plain" || index > this.#c.range.first;
   }
 
   /** Abort what runs and wait for it (before rethrowing a failure). */
@@ -103,8 +106,7 @@ export class ChunkFetcher {
       if (plain && plain.buffer !== sealed.buffer) this.#c.pool.give(sealed);
     } catch (e) {
       // No identity matches this chunk: a wrong key only if nothing has proven it right yet.
-      const proven = r.index > this.#c.range.first || this.#c.sealing !== "plain";
-      if (!(e instanceof NoMatchingIdentity && proven)) throw e;
+      if (!(e instanceof NoMatchingIdentity && this.#keyProven(r.index))) throw e;
     }
     // Compressed (format 2 --compress): back to the recorded bytes before they are hashed.
     if (plain) plain = await inflateOpened(plain, r, this.#c.layout.name, this.#c.pool);
